@@ -1,0 +1,230 @@
+"""Configuration of the prediction layer: environment variables first, then a TOML secrets file.
+
+Keys (the same in the environment and in the secrets file):
+
+- ``DATABRICKS_TOKEN``: the Bearer token of the serving endpoint.
+- ``DATABRICKS_ENDPOINT_URL``: the full ``.../serving-endpoints/NAME/invocations`` URL; or
+  ``DATABRICKS_HOST`` and ``DATABRICKS_SERVING_ENDPOINT`` (an endpoint name) to build it from.
+- ``PREDICTOR_BACKEND``: ``auto`` (default), ``databricks`` or ``local``.
+- ``PREDICTOR_TIMEOUT``: read timeout in seconds, or ``connect,read`` (default ``3,10``).
+- ``PREDICTOR_COOLDOWN_SECONDS``: how long a failed endpoint is skipped (default 60).
+
+The secrets file is ``PREDICTOR_SECRETS_FILE`` if set, else ``secrets.toml`` in the working
+directory if it exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+BACKENDS = ("auto", "databricks", "local")
+DEFAULT_TIMEOUT = (3.0, 10.0)
+DEFAULT_COOLDOWN_SECONDS = 60.0
+SECRETS_FILE_ENV = "PREDICTOR_SECRETS_FILE"
+DEFAULT_SECRETS_FILE = "secrets.toml"
+
+KEYS = (
+    "DATABRICKS_TOKEN",
+    "DATABRICKS_ENDPOINT_URL",
+    "DATABRICKS_HOST",
+    "DATABRICKS_SERVING_ENDPOINT",
+    "PREDICTOR_BACKEND",
+    "PREDICTOR_TIMEOUT",
+    "PREDICTOR_COOLDOWN_SECONDS",
+)
+
+
+class ConfigError(ValueError):
+    """The predictor's configuration is invalid; the message names the setting to fix."""
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    """Resolved settings. The token never appears in ``repr``."""
+
+    backend: str = "auto"
+    endpoint_url: str | None = None
+    token: str | None = field(default=None, repr=False)
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
+    source: str = "defaults"
+
+    @property
+    def has_endpoint(self) -> bool:
+        """Both an endpoint URL and a token are configured."""
+        return bool(self.endpoint_url and self.token)
+
+    def __repr__(self) -> str:
+        token = "'***'" if self.token else "None"
+        return (
+            f"PredictorConfig(backend={self.backend!r}, endpoint_url={self.endpoint_url!r}, "
+            f"token={token}, timeout={self.timeout!r}, cooldown_seconds={self.cooldown_seconds!r}, "
+            f"source={self.source!r})"
+        )
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint_url(url: str) -> str:
+    """Return ``url`` if a token may be sent to it: ``https://``, or ``http://`` to loopback only."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        raise ConfigError(
+            "DATABRICKS_ENDPOINT_URL is not a valid URL; use https://HOST/serving-endpoints/NAME/invocations"
+        ) from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(
+            "DATABRICKS_ENDPOINT_URL must start with https:// and name a host, like "
+            "https://HOST/serving-endpoints/NAME/invocations"
+        )
+    if parts.username or parts.password:
+        raise ConfigError(
+            "DATABRICKS_ENDPOINT_URL must not contain a user name or password; "
+            "put the token in DATABRICKS_TOKEN"
+        )
+    if parts.scheme == "http" and not is_loopback(host):
+        raise ConfigError(
+            f"DATABRICKS_ENDPOINT_URL uses plain http:// to {host}, which would send the token "
+            "unencrypted; use https:// (plain http:// is allowed only for localhost)"
+        )
+    return url
+
+
+def endpoint_url_from_host(host: str, endpoint: str) -> str:
+    """``https://HOST/serving-endpoints/NAME/invocations`` from a workspace host and endpoint name."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"https://{host}"
+    return f"{host}/serving-endpoints/{quote(endpoint.strip(), safe='')}/invocations"
+
+
+def parse_timeout(text: str) -> tuple[float, float]:
+    """``"10"`` -> ``(min(3, 10), 10)``; ``"2,8"`` -> ``(2, 8)`` (connect, read seconds)."""
+    pieces = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in pieces]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or not all(math.isfinite(v) and 0 < v <= 300 for v in values):
+        raise ConfigError(
+            "PREDICTOR_TIMEOUT must be seconds (e.g. 10) or connect,read seconds (e.g. 3,10), "
+            "each above 0 and at most 300"
+        )
+    if len(values) == 1:
+        return (min(DEFAULT_TIMEOUT[0], values[0]), values[0])
+    return (values[0], values[1])
+
+
+def parse_cooldown(text: str) -> float:
+    """Seconds a failed endpoint is skipped; a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError("PREDICTOR_COOLDOWN_SECONDS must be a number of seconds, 0 or more")
+    return value
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """The known keys of a TOML secrets file, as strings. Values never appear in errors."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path} does not exist; fix {SECRETS_FILE_ENV}") from None
+    except OSError as exc:
+        raise ConfigError(f"secrets file {path} cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        where = f" at line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        raise ConfigError(f"secrets file {path} is not valid TOML{where}") from None
+    out = {}
+    for key in KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{key} in secrets file {path} must be a string")
+        out[key] = str(value)
+    return out
+
+
+def _settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Non-empty, stripped values of the known keys."""
+    return {k: str(environ[k]).strip() for k in KEYS if str(environ.get(k) or "").strip()}
+
+
+def _endpoint_url(settings: Mapping[str, str]) -> str | None:
+    if "DATABRICKS_ENDPOINT_URL" in settings:
+        return settings["DATABRICKS_ENDPOINT_URL"]
+    if "DATABRICKS_HOST" in settings and "DATABRICKS_SERVING_ENDPOINT" in settings:
+        return endpoint_url_from_host(
+            settings["DATABRICKS_HOST"], settings["DATABRICKS_SERVING_ENDPOINT"]
+        )
+    return None
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> PredictorConfig:
+    """Resolve the configuration: each setting from the environment first, then the secrets file."""
+    environ = os.environ if environ is None else environ
+    env = _settings(environ)
+    secrets_path: Path | None = None
+    if str(environ.get(SECRETS_FILE_ENV) or "").strip():
+        secrets_path = Path(str(environ[SECRETS_FILE_ENV]).strip()).expanduser()
+    else:
+        candidate = Path(cwd or Path.cwd()) / DEFAULT_SECRETS_FILE
+        if candidate.is_file():
+            secrets_path = candidate
+    file = _settings(read_secrets_file(secrets_path)) if secrets_path else {}
+
+    merged = {**file, **env}
+    url = _endpoint_url(env) or _endpoint_url(file) or _endpoint_url(merged)
+    token = merged.get("DATABRICKS_TOKEN")
+
+    backend = merged.get("PREDICTOR_BACKEND", "auto").lower()
+    if backend not in BACKENDS:
+        raise ConfigError("PREDICTOR_BACKEND must be one of auto, databricks, local")
+    timeout = parse_timeout(merged["PREDICTOR_TIMEOUT"]) if "PREDICTOR_TIMEOUT" in merged else None
+    cooldown = (
+        parse_cooldown(merged["PREDICTOR_COOLDOWN_SECONDS"])
+        if "PREDICTOR_COOLDOWN_SECONDS" in merged
+        else DEFAULT_COOLDOWN_SECONDS
+    )
+    if url is not None:
+        check_endpoint_url(url)
+    if backend == "databricks" and not (url and token):
+        raise ConfigError(
+            "PREDICTOR_BACKEND=databricks needs DATABRICKS_TOKEN and DATABRICKS_ENDPOINT_URL "
+            "(or DATABRICKS_HOST and DATABRICKS_SERVING_ENDPOINT)"
+        )
+    sources = [name for name, found in (("environment", env), ("secrets file", file)) if found]
+    return PredictorConfig(
+        backend=backend,
+        endpoint_url=url,
+        token=token,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        cooldown_seconds=cooldown,
+        source=" + ".join(sources) or "defaults",
+    )

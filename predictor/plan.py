@@ -1,0 +1,232 @@
+"""A campaign plan: the planner's inputs, validated, and the model's input row derived from them."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from predictor.features import FEATURE_COLUMNS
+from predictor.features import end_month as _end_month
+
+# Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
+MAX_BUDGET = 1e12
+MAX_DURATION_DAYS = 3650
+MAX_COUNT = 1_000_000
+
+# Each mix: its name in messages, and the plan fields of its categories.
+MIXES: dict[str, tuple[str, ...]] = {
+    "Platform": ("facebook_ads", "instagram_ads"),
+    "Format": ("image_ads", "video_ads", "carousel_ads", "stories_ads"),
+    "Target gender": ("male_ads", "female_ads", "all_gender_ads"),
+    "Target age group": ("age_18_24_ads", "age_25_34_ads", "age_35_44_ads", "all_age_ads"),
+}
+
+# Model column -> plan field (end_month is derived, not a field).
+COLUMN_FIELDS: dict[str, str] = {
+    "duration_days": "duration_days",
+    "total_budget": "total_budget",
+    "start_month": "start_month",
+    "num_ads": "total_ads",
+    "num_unique_interests": "num_unique_interests",
+    "ad_platform_Facebook": "facebook_ads",
+    "ad_platform_Instagram": "instagram_ads",
+    "ad_type_Carousel": "carousel_ads",
+    "ad_type_Image": "image_ads",
+    "ad_type_Stories": "stories_ads",
+    "ad_type_Video": "video_ads",
+    "target_gender_All": "all_gender_ads",
+    "target_gender_Female": "female_ads",
+    "target_gender_Male": "male_ads",
+    "target_age_group_18-24": "age_18_24_ads",
+    "target_age_group_25-34": "age_25_34_ads",
+    "target_age_group_35-44": "age_35_44_ads",
+    "target_age_group_All": "all_age_ads",
+}
+
+# Model column -> words used in user-facing messages.
+COLUMN_LABELS: dict[str, str] = {
+    "duration_days": "duration (days)",
+    "total_budget": "total budget",
+    "start_month": "start month",
+    "end_month": "end month",
+    "num_ads": "total ads",
+    "num_unique_interests": "unique interests",
+    "ad_platform_Facebook": "Facebook ads",
+    "ad_platform_Instagram": "Instagram ads",
+    "ad_type_Carousel": "Carousel ads",
+    "ad_type_Image": "Image ads",
+    "ad_type_Stories": "Stories ads",
+    "ad_type_Video": "Video ads",
+    "target_gender_All": "all-gender ads",
+    "target_gender_Female": "female-targeted ads",
+    "target_gender_Male": "male-targeted ads",
+    "target_age_group_18-24": "18-24 ads",
+    "target_age_group_25-34": "25-34 ads",
+    "target_age_group_35-44": "35-44 ads",
+    "target_age_group_All": "all-ages ads",
+}
+
+
+class PlanError(ValueError):
+    """A plan input is invalid; ``field`` names it and the message says what to change."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _number(field: str, value: object) -> float:
+    """``value`` as a finite float, or :class:`PlanError` naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+        if value is None:
+            kind = "empty"
+        elif isinstance(value, str | bytes):
+            kind = "text"
+        else:
+            kind = f"of type {type(value).__name__}"
+        raise PlanError(field, f"{field} must be a number, but it is {kind}; enter a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise PlanError(field, f"{field} is too large; enter a smaller number") from None
+    except ValueError:
+        raise PlanError(field, f"{field} is not a number (NaN); enter a number") from None
+    if math.isnan(number):
+        raise PlanError(field, f"{field} is not a number (NaN); enter a number")
+    if math.isinf(number):
+        raise PlanError(field, f"{field} is infinite; enter a finite number")
+    return number
+
+
+def _whole(field: str, value: object, low: int, high: int) -> int:
+    """``value`` as a whole number in ``[low, high]`` (3.0 counts as 3), or :class:`PlanError`."""
+    number = _number(field, value)
+    if number < low:
+        raise PlanError(field, f"{field} is {number:g}; enter a whole number of at least {low}")
+    if number > high:
+        raise PlanError(field, f"{field} is {number:g}; enter a whole number of at most {high:,}")
+    if not number.is_integer():
+        raise PlanError(field, f"{field} is {number:g}; enter a whole number")
+    return int(number)
+
+
+def _count(n: int) -> str:
+    return f"{n:,} ad" if n == 1 else f"{n:,} ads"
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """The planner's inputs. Counts are whole numbers >= 0; the budget is finite and >= 0.
+
+    Construction validates every field and raises :class:`PlanError` naming the first bad one.
+    Mixes that do not add up to ``total_ads`` are allowed and reported in :attr:`warnings`.
+    """
+
+    duration_days: int
+    total_budget: float
+    start_month: int
+    num_unique_interests: int
+    total_ads: int
+    facebook_ads: int = 0
+    instagram_ads: int = 0
+    image_ads: int = 0
+    video_ads: int = 0
+    carousel_ads: int = 0
+    stories_ads: int = 0
+    male_ads: int = 0
+    female_ads: int = 0
+    all_gender_ads: int = 0
+    age_18_24_ads: int = 0
+    age_25_34_ads: int = 0
+    age_35_44_ads: int = 0
+    all_age_ads: int = 0
+
+    def __post_init__(self) -> None:
+        values: dict[str, int | float] = {
+            "duration_days": _whole("duration_days", self.duration_days, 1, MAX_DURATION_DAYS),
+        }
+        budget = _number("total_budget", self.total_budget)
+        if budget < 0:
+            raise PlanError("total_budget", f"total_budget is {budget:g}; enter 0 or more")
+        if budget > MAX_BUDGET:
+            raise PlanError(
+                "total_budget", f"total_budget is {budget:g}; enter at most {MAX_BUDGET:,.0f}"
+            )
+        values["total_budget"] = budget
+        values["start_month"] = _whole("start_month", self.start_month, 1, 12)
+        for field in self.count_fields():
+            values[field] = _whole(field, getattr(self, field), 0, MAX_COUNT)
+        for field, value in values.items():
+            object.__setattr__(self, field, value)
+
+    @staticmethod
+    def count_fields() -> tuple[str, ...]:
+        """Fields that hold whole-number counts (interests, total ads and the mixes)."""
+        return ("num_unique_interests", "total_ads", *(f for fs in MIXES.values() for f in fs))
+
+    @property
+    def end_month(self) -> int:
+        """Month (1-12) of the day ``duration_days`` after the first day of ``start_month``."""
+        return _end_month(self.start_month, self.duration_days)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Human-readable warnings for mixes whose counts do not add up to ``total_ads``."""
+        out = []
+        for name, fields in MIXES.items():
+            total = sum(getattr(self, f) for f in fields)
+            if total > self.total_ads:
+                out.append(
+                    f"{name} mix adds up to {_count(total)}, more than the "
+                    f"{_count(self.total_ads)} in total."
+                )
+            elif total < self.total_ads:
+                out.append(
+                    f"{name} mix adds up to {_count(total)}, fewer than the "
+                    f"{_count(self.total_ads)} in total."
+                )
+        return tuple(out)
+
+    def to_features(self) -> dict[str, float]:
+        """The model's input row: the 19 ``FEATURE_COLUMNS`` in order, as floats."""
+        row = {}
+        for column in FEATURE_COLUMNS:
+            if column == "end_month":
+                row[column] = float(self.end_month)
+            else:
+                row[column] = float(getattr(self, COLUMN_FIELDS[column]))
+        return row
+
+    def replace(self, **changes: object) -> CampaignPlan:
+        """A copy with ``changes`` applied, validated again."""
+        names = {f.name for f in dataclasses.fields(self)}
+        for field in changes:
+            if field not in names:
+                raise PlanError(
+                    field, f"{field} is not a plan field; use one of {', '.join(sorted(names))}"
+                )
+        return dataclasses.replace(self, **changes)
+
+
+def extrapolation_warnings(
+    features: Mapping[str, float], training_range: Mapping[str, object]
+) -> tuple[str, ...]:
+    """One warning per feature outside the ``[min, max]`` of the training data."""
+    out = []
+    for column in FEATURE_COLUMNS:
+        bounds = training_range.get(column)
+        if column not in features or not isinstance(bounds, list | tuple) or len(bounds) != 2:
+            continue
+        low, high = float(bounds[0]), float(bounds[1])
+        value = float(features[column])
+        if value < low or value > high:
+            label = COLUMN_LABELS.get(column, column)
+            out.append(
+                f"{label.capitalize()} {value:,.10g} is outside the training data's range "
+                f"({low:,.10g}–{high:,.10g}); the prediction extrapolates."
+            )
+    return tuple(out)
