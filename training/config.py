@@ -1,0 +1,28 @@
+"""Training defaults in one place. Paths are relative to the working directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SEED = 42
+DEFAULT_CAMPAIGNS = 600
+QUICK_CAMPAIGNS = 240
+EVAL_SEED = 2026
+EVAL_CAMPAIGNS = 3000
+
+DATA_DIR = Path("data")
+SYNTHETIC_DIR = DATA_DIR / "synthetic"
+MODEL_DIR = Path("model")
+REPORTS_DIR = Path("reports")
+
+EXPERIMENT_NAME = "campaign-purchase-predictor"
+MODEL_VERSION = "1.0.0"
+
+TEST_SIZE = 0.2
+CV_SPLITS = 5
+CV_REPEATS = 3
+QUICK_CV_REPEATS = 1
+
+# Served model: the grid cross-validation chooses k and alpha from.
+SERVED_K_GRID: tuple[int | str, ...] = (6, 10, 14, 17, "all")
+SERVED_ALPHA_GRID: tuple[float, ...] = (0.1, 1.0, 10.0)

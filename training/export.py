@@ -1,0 +1,108 @@
+"""Export the served model as an MLflow pyfunc bundle: skops, signature, metadata, manifest, card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from predictor.bundle import write_manifest
+from predictor.features import FEATURE_COLUMNS
+from training import config
+
+# Everything in the served pipeline beyond skops' default trusted set, listed on purpose.
+SKOPS_TRUSTED_TYPES: list[str] = [
+    "functools.partial",
+    "sklearn.feature_selection._mutual_info.mutual_info_regression",
+]
+RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "pandas", "numpy")
+
+
+def pip_requirements() -> list[str]:
+    """The runtime packages, pinned to the versions the model was trained with."""
+    return [f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES]
+
+
+def normalize_zip(path: Path) -> None:
+    """Rewrite a zip with fixed timestamps so the same model gives the same bytes."""
+    with zipfile.ZipFile(path) as src:
+        entries = [(info.filename, src.read(info.filename)) for info in src.infolist()]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, data)
+    tmp.replace(path)
+
+
+def save_bundle(
+    model,
+    X: pd.DataFrame,
+    metadata: dict,
+    model_dir: str | Path = config.MODEL_DIR,
+    card: str | None = None,
+) -> Path:
+    """Save ``model`` as an MLflow sklearn/pyfunc bundle in ``model_dir`` (replaced atomically).
+
+    ``metadata`` is stored in MLmodel; ``card`` becomes README.md. A SHA-256 manifest is written
+    last, so a bundle with a manifest is complete.
+    """
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    target = Path(model_dir)
+    staging = target.with_name(target.name + ".staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    X = X[FEATURE_COLUMNS].astype(float)
+    example = X.head(3)
+    signature = infer_signature(example, np.asarray(model.predict(example), dtype=float))
+    mlflow.sklearn.save_model(
+        model,
+        str(staging),
+        serialization_format="skops",
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        signature=signature,
+        input_example=example,
+        pip_requirements=pip_requirements(),
+        metadata=metadata,
+    )
+    normalize_zip(staging / "model.skops")
+    if card is not None:
+        (staging / "README.md").write_text(card, encoding="utf-8")
+    write_manifest(staging)
+    backup = target.with_name(target.name + ".previous")
+    if target.exists():
+        if backup.exists():
+            shutil.rmtree(backup)
+        target.rename(backup)
+    staging.rename(target)
+    if backup.exists():
+        shutil.rmtree(backup)
+    return target
+
+
+def build_metadata(result, seed: int, evaluation: dict | None) -> dict:
+    """The bundle's metadata record (see predictor/ for its readers)."""
+    metrics = dict(result.metrics)
+    metrics.pop("mlflow_run_id", None)
+    if evaluation:
+        metrics["evaluation"] = evaluation
+    return {
+        "features": list(FEATURE_COLUMNS),
+        "model_version": config.MODEL_VERSION,
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "seed": seed,
+        "data_fingerprint": result.fingerprint,
+        "served_params": result.best_params,
+        "metrics": metrics,
+        "interval": result.calibration,
+        "training_range": result.training_range,
+    }

@@ -1,0 +1,136 @@
+"""Candidate models as scikit-learn pipelines, and the served model's builder."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor, VotingRegressor
+from sklearn.feature_selection import SelectKBest, f_regression, mutual_info_regression
+from sklearn.linear_model import Lasso, LinearRegression, Ridge
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+SERVED_NAME = "ridge_selectkbest"
+
+# Spend, duration and counts act multiplicatively on purchases; their logs enter the linear model.
+LOG_COLUMNS: tuple[str, ...] = ("total_budget", "duration_days", "num_ads", "num_unique_interests")
+
+
+def log_features() -> ColumnTransformer:
+    """Replace budget, duration and counts by ``log1p`` of them; pass the rest through."""
+    return ColumnTransformer(
+        [("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), list(LOG_COLUMNS))],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+
+
+def log_target(regressor: RegressorMixin) -> TransformedTargetRegressor:
+    """Fit ``regressor`` on ``log1p(purchases)`` and answer on the purchase scale."""
+    return TransformedTargetRegressor(regressor, func=np.log1p, inverse_func=np.expm1)
+
+
+def served_model(
+    k: int | str = "all", alpha: float = 1.0, seed: int = 0
+) -> TransformedTargetRegressor:
+    """Ridge on standardized log features, after SelectKBest(mutual information)."""
+    score = functools.partial(mutual_info_regression, random_state=seed)
+    return log_target(
+        Pipeline(
+            [
+                ("features", log_features()),
+                ("scale", StandardScaler()),
+                ("select", SelectKBest(score, k=k)),
+                ("ridge", Ridge(alpha=alpha)),
+            ]
+        )
+    )
+
+
+def candidates(seed: int, served: TransformedTargetRegressor) -> dict[str, RegressorMixin]:
+    """All compared models by name; ``served`` is the tuned served model."""
+    models: dict[str, RegressorMixin] = {}
+    for k in (5, 10, 15):
+        models[f"linreg_k{k}"] = make_pipeline(
+            StandardScaler(), SelectKBest(f_regression, k=k), LinearRegression()
+        )
+    models["linreg_log_all"] = log_target(make_pipeline(log_features(), LinearRegression()))
+    models["ridge"] = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+    models["lasso"] = make_pipeline(StandardScaler(), Lasso(alpha=0.5, max_iter=20_000))
+    models["lasso_log"] = log_target(
+        make_pipeline(log_features(), StandardScaler(), Lasso(alpha=0.002, max_iter=20_000))
+    )
+    models[SERVED_NAME] = served
+    models["random_forest"] = RandomForestRegressor(
+        n_estimators=200, min_samples_leaf=3, random_state=seed, n_jobs=1
+    )
+    models["gradient_boosting"] = GradientBoostingRegressor(
+        n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=seed
+    )
+    models["xgboost"] = _xgboost(seed)
+    models["knn"] = make_pipeline(
+        StandardScaler(), KNeighborsRegressor(n_neighbors=10, weights="distance")
+    )
+    for activation in ("relu", "tanh", "logistic"):
+        models[f"mlp_{activation}"] = make_pipeline(
+            StandardScaler(),
+            MLPRegressor(
+                hidden_layer_sizes=(32, 16),
+                activation=activation,
+                alpha=1e-3,
+                learning_rate_init=0.01,
+                max_iter=1500,
+                early_stopping=True,
+                n_iter_no_change=30,
+                random_state=seed,
+            ),
+        )
+    models["voting"] = VotingRegressor(
+        [
+            ("ridge", served),
+            (
+                "gbr",
+                GradientBoostingRegressor(
+                    n_estimators=150, max_depth=3, learning_rate=0.05, random_state=seed
+                ),
+            ),
+            (
+                "rf",
+                RandomForestRegressor(
+                    n_estimators=150, min_samples_leaf=3, random_state=seed, n_jobs=1
+                ),
+            ),
+        ]
+    )
+    return models
+
+
+def _xgboost(seed: int) -> RegressorMixin:
+    from xgboost import XGBRegressor
+
+    return XGBRegressor(
+        n_estimators=300,
+        max_depth=3,
+        learning_rate=0.05,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        random_state=seed,
+        n_jobs=1,
+        tree_method="hist",
+    )
+
+
+def selected_features(model: TransformedTargetRegressor) -> list[tuple[str, float]]:
+    """(feature, coefficient on the standardized log scale) for the features SelectKBest kept."""
+    pipe = model.regressor_
+    names = pipe.named_steps["features"].get_feature_names_out()
+    mask = pipe.named_steps["select"].get_support()
+    return [
+        (str(name), float(coef))
+        for name, coef in zip(names[mask], pipe.named_steps["ridge"].coef_, strict=True)
+    ]

@@ -1,0 +1,315 @@
+"""Model comparison with repeated K-fold CV and a held-out split, every candidate an MLflow run."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    RepeatedKFold,
+    cross_val_predict,
+    train_test_split,
+)
+
+from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.interval import calibrate
+from training import config
+from training.models import SERVED_NAME, candidates, served_model
+
+SCORING = {"rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error", "r2": "r2"}
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    model: object
+    comparison: pd.DataFrame
+    best_params: dict
+    calibration: dict
+    metrics: dict
+    test_predictions: pd.DataFrame
+    fingerprint: str
+    training_range: dict[str, list[float]]
+
+
+def fingerprint(table: pd.DataFrame) -> str:
+    """SHA-256 of the campaign table as CSV: the same data gives the same fingerprint."""
+    return hashlib.sha256(table.to_csv(index=False, lineterminator="\n").encode()).hexdigest()
+
+
+def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² of ``pred`` against ``y``."""
+    return {
+        "rmse": float(root_mean_squared_error(y, pred)),
+        "mae": float(mean_absolute_error(y, pred)),
+        "r2": float(r2_score(y, pred)),
+    }
+
+
+def _cv_scores(model, X: pd.DataFrame, y: np.ndarray, cv) -> dict[str, float]:
+    """Mean and sd over folds of RMSE, MAE and R², computed fold by fold."""
+    from sklearn.model_selection import cross_validate
+
+    res = cross_validate(model, X, y, cv=cv, scoring=SCORING, n_jobs=_jobs())
+    out = {}
+    for name in SCORING:
+        vals = res[f"test_{name}"] * (-1 if name != "r2" else 1)
+        out[f"cv_{name}_mean"] = float(np.mean(vals))
+        out[f"cv_{name}_sd"] = float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0
+    return out
+
+
+def _jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _scalar_params(model) -> dict[str, str]:
+    """Loggable hyper-parameters: scalars only, names shortened to MLflow's limits."""
+    params = {}
+    for key, value in model.get_params(deep=True).items():
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            params[key[-250:]] = str(value)[:250]
+    return dict(sorted(params.items())[:100])
+
+
+def train(
+    table: pd.DataFrame,
+    seed: int = config.SEED,
+    quick: bool = False,
+    ground_truth: pd.DataFrame | None = None,
+    progress=None,
+    reports_dir: Path | None = None,
+) -> TrainResult:
+    """Tune the served model, compare all candidates in MLflow, and calibrate the interval.
+
+    ``table`` is the campaign table; ``ground_truth`` (optional) holds ``expected_purchases``
+    to report the oracle on the held-out split. ``progress`` is a rich Progress or None.
+    Reports go to ``reports_dir`` (a temporary folder if None) and to the parent MLflow run.
+    """
+    import mlflow
+
+    X = table[FEATURE_COLUMNS].astype(float)
+    y = table[TARGET_COLUMN].to_numpy(dtype=float)
+    idx_train, idx_test = train_test_split(
+        np.arange(len(table)), test_size=config.TEST_SIZE, random_state=seed
+    )
+    X_tr, X_te, y_tr, y_te = X.iloc[idx_train], X.iloc[idx_test], y[idx_train], y[idx_test]
+    repeats = config.QUICK_CV_REPEATS if quick else config.CV_REPEATS
+    cv = RepeatedKFold(n_splits=config.CV_SPLITS, n_repeats=repeats, random_state=seed)
+
+    task = progress.add_task("tuning served model", total=None) if progress else None
+    search = GridSearchCV(
+        served_model(seed=seed),
+        {
+            "regressor__select__k": list(config.SERVED_K_GRID),
+            "regressor__ridge__alpha": list(config.SERVED_ALPHA_GRID),
+        },
+        scoring="neg_root_mean_squared_error",
+        cv=cv,
+        n_jobs=_jobs(),
+    )
+    search.fit(X_tr, y_tr)
+    best = {
+        "k": search.best_params_["regressor__select__k"],
+        "alpha": search.best_params_["regressor__ridge__alpha"],
+    }
+    tuned = served_model(k=best["k"], alpha=best["alpha"], seed=seed)
+    if progress:
+        progress.update(
+            task,
+            total=1,
+            completed=1,
+            description=f"served model: k={best['k']}, alpha={best['alpha']}",
+        )
+
+    models = candidates(seed, tuned)
+    rows, test_preds = [], {}
+    mlflow.set_experiment(config.EXPERIMENT_NAME)
+    task = progress.add_task("comparing candidates", total=len(models)) if progress else None
+    with mlflow.start_run(run_name=f"compare-seed{seed}{'-quick' if quick else ''}") as parent:
+        mlflow.log_params(
+            {
+                "seed": seed,
+                "quick": quick,
+                "n_campaigns": len(table),
+                "cv": f"RepeatedKFold({config.CV_SPLITS}x{repeats})",
+                "served_k": best["k"],
+                "served_alpha": best["alpha"],
+            }
+        )
+        for name, model in models.items():
+            if progress:
+                progress.update(task, description=f"comparing candidates: {name}")
+            start = time.perf_counter()
+            scores = _cv_scores(model, X_tr, y_tr, cv)
+            fitted = clone(model).fit(X_tr, y_tr)
+            pred = np.asarray(fitted.predict(X_te), dtype=float)
+            test_preds[name] = pred
+            test = {f"test_{k}": v for k, v in regression_metrics(y_te, pred).items()}
+            seconds = time.perf_counter() - start
+            with mlflow.start_run(run_name=name, nested=True):
+                mlflow.set_tag("candidate", name)
+                mlflow.log_params(_scalar_params(model))
+                mlflow.log_metrics({**scores, **test, "fit_seconds": seconds})
+            rows.append({"model": name, **scores, **test, "seconds": seconds})
+            if progress:
+                progress.advance(task)
+
+        baseline = np.full_like(y_te, y_tr.mean())
+        rows.append(
+            {
+                "model": "mean_baseline",
+                **{f"test_{k}": v for k, v in regression_metrics(y_te, baseline).items()},
+            }
+        )
+        test_preds["mean_baseline"] = baseline
+        oracle = None
+        if ground_truth is not None:
+            gt = (
+                ground_truth.set_index("campaign_id")
+                .loc[table["campaign_id"], "expected_purchases"]
+                .to_numpy()
+            )
+            oracle = gt[idx_test]
+            rows.append(
+                {
+                    "model": "oracle",
+                    **{f"test_{k}": v for k, v in regression_metrics(y_te, oracle).items()},
+                }
+            )
+            test_preds["oracle"] = oracle
+        comparison = (
+            pd.DataFrame(rows).sort_values("test_rmse", kind="stable").reset_index(drop=True)
+        )
+
+        # Interval: out-of-fold residuals of the served configuration over all campaigns.
+        oof = np.stack(
+            [
+                cross_val_predict(
+                    tuned,
+                    X,
+                    y,
+                    cv=KFold(config.CV_SPLITS, shuffle=True, random_state=seed + r),
+                    n_jobs=_jobs(),
+                )
+                for r in range(repeats)
+            ]
+        )
+        calibration = calibrate(y, oof)
+        final = clone(tuned).fit(X, y)
+
+        served_row = comparison.set_index("model").loc[SERVED_NAME]
+        ranked = comparison[~comparison["model"].isin(["mean_baseline", "oracle"])]
+        metrics = {
+            "served": {
+                k: float(served_row[k])
+                for k in served_row.index
+                if k != "seconds" and pd.notna(served_row[k])
+            },
+            "best_candidate": ranked.iloc[0]["model"],
+            "baseline_test_rmse": float(
+                comparison.set_index("model").loc["mean_baseline", "test_rmse"]
+            ),
+            "n_campaigns": len(table),
+        }
+        if oracle is not None:
+            metrics["oracle_test_rmse"] = float(
+                comparison.set_index("model").loc["oracle", "test_rmse"]
+            )
+        mlflow.log_metrics({f"served_{k}": v for k, v in metrics["served"].items()})
+
+        test_frame = pd.DataFrame(
+            {"campaign_id": table["campaign_id"].to_numpy()[idx_test], "actual": y_te}
+        )
+        for name in (SERVED_NAME, ranked.iloc[0]["model"]):
+            test_frame[name] = test_preds[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in write_reports(comparison, test_frame, Path(reports_dir or tmp)):
+                mlflow.log_artifact(str(path))
+        metrics["mlflow_run_id"] = parent.info.run_id
+    if progress:
+        progress.update(task, description="comparing candidates: done")
+
+    training_range = {c: [float(X[c].min()), float(X[c].max())] for c in FEATURE_COLUMNS}
+    return TrainResult(
+        model=final,
+        comparison=comparison,
+        best_params=best,
+        calibration=calibration,
+        metrics=metrics,
+        test_predictions=test_frame,
+        fingerprint=fingerprint(table),
+        training_range=training_range,
+    )
+
+
+def comparison_markdown(comparison: pd.DataFrame) -> str:
+    """The comparison as a markdown table with mean ± sd cells."""
+    lines = [
+        "| model | CV RMSE | CV MAE | CV R² | test RMSE | test MAE | test R² |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in comparison.itertuples(index=False):
+        cells = []
+        for m in ("rmse", "mae", "r2"):
+            mean, sd = getattr(row, f"cv_{m}_mean", np.nan), getattr(row, f"cv_{m}_sd", np.nan)
+            cells.append("–" if pd.isna(mean) else f"{mean:.3f} ± {sd:.3f}")
+        cells += [f"{getattr(row, f'test_{m}'):.3f}" for m in ("rmse", "mae", "r2")]
+        lines.append(f"| {row.model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(comparison: pd.DataFrame, test_frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Comparison table (markdown, CSV) and predicted-vs-actual and residual plots (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "comparison.md"
+    md.write_text(comparison_markdown(comparison), encoding="utf-8")
+    csv = out_dir / "comparison.csv"
+    comparison.to_csv(csv, index=False, float_format="%.6g", lineterminator="\n")
+    model_cols = [c for c in test_frame.columns if c not in ("campaign_id", "actual")]
+    actual = test_frame["actual"].to_numpy()
+
+    fig, axes = plt.subplots(1, len(model_cols), figsize=(5.5 * len(model_cols), 5), squeeze=False)
+    hi = max(actual.max(), max(test_frame[c].max() for c in model_cols)) * 1.05
+    for ax, col in zip(axes[0], model_cols, strict=True):
+        ax.scatter(actual, test_frame[col], s=12, alpha=0.6)
+        ax.plot([0, hi], [0, hi], color="grey", lw=1, ls="--")
+        ax.set(
+            title=f"{col}: predicted vs actual",
+            xlabel="actual purchases",
+            ylabel="predicted purchases",
+        )
+    fig.tight_layout()
+    pva = out_dir / "pred_vs_actual.png"
+    fig.savefig(pva, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+    fig, axes = plt.subplots(
+        1, len(model_cols), figsize=(5.5 * len(model_cols), 4.5), squeeze=False
+    )
+    for ax, col in zip(axes[0], model_cols, strict=True):
+        pred = test_frame[col].to_numpy()
+        ax.scatter(pred, actual - pred, s=12, alpha=0.6)
+        ax.axhline(0, color="grey", lw=1, ls="--")
+        ax.set(title=f"{col}: residuals", xlabel="predicted purchases", ylabel="actual − predicted")
+    fig.tight_layout()
+    res = out_dir / "residuals.png"
+    fig.savefig(res, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return [md, csv, pva, res]
