@@ -20,7 +20,7 @@ import pandas as pd
 from predictor.bundle import BundleError, verify_manifest
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
-from predictor.interval import interval_bounds, quantile_for
+from predictor.interval import IntervalLevelError, interval_bounds, quantile_for
 from predictor.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -279,7 +279,7 @@ class Predictor:
             or not math.isfinite(level)
         ):
             offered = ", ".join(f"{lv:.0%}" for lv in self.levels)
-            raise PlanError("level", f"level must be a number; choose one of {offered}")
+            raise IntervalLevelError(f"interval level must be a number; choose one of {offered}")
         quantile_for(self._ensure_metadata()["interval"], level)
         return float(level)
 

@@ -1,0 +1,187 @@
+"""Real parts for the predictor tests and benchmark: the bundle, a loopback MLflow server, a fault server.
+
+Nothing here stands in for predictor code: the servers are real HTTP servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_DIR = Path(os.environ.get("PREDICTOR_TEST_MODEL_DIR") or REPO / "model")
+# Looks like a real Databricks token so that the sanitizer's pattern is exercised as well.
+TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
+
+
+def copy_bundle(destination: Path) -> Path:
+    """A copy of the committed bundle at ``destination`` (for tests that alter bytes)."""
+    shutil.copytree(MODEL_DIR, destination)
+    return destination
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(model_dir: Path = MODEL_DIR, timeout: float = 90.0) -> Iterator[str]:
+    """Run ``mlflow models serve`` on a free loopback port; yield its invocations URL."""
+    port = free_port()
+    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir)]
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    log = (REPO / "test-artifacts").joinpath("mlflow-serve.log")
+    log.parent.mkdir(exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"mlflow models serve exited early; see {log}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{base}/ping", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow models serve did not start in {timeout:g} s; see {log}")
+            time.sleep(0.2)
+        yield f"{base}/invocations"
+    finally:
+        # The server runs uvicorn in a child process; end the whole session it leads.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+FAULTS = (
+    "401",
+    "403",
+    "404",
+    "429",
+    "500",
+    "503",
+    "not-json",
+    "html",
+    "empty",
+    "wrong-count",
+    "nan",
+    "slow",
+)
+
+
+class FaultServer:
+    """A loopback HTTP server that answers each POST with the fault named by ``mode``.
+
+    ``mode`` may also be ``"ok"`` (a correct answer: one ``1.5`` per row), or a list of modes
+    consumed one request at a time. It records each request's Authorization header.
+    """
+
+    def __init__(self, slow_seconds: float = 1.5) -> None:
+        self.mode: str | list[str] = "ok"
+        self.slow_seconds = slow_seconds
+        self.requests = 0
+        self.authorizations: list[str | None] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with server._lock:
+                    server.requests += 1
+                    server.authorizations.append(self.headers.get("Authorization"))
+                    mode = server.mode.pop(0) if isinstance(server.mode, list) else server.mode
+                try:
+                    rows = len(json.loads(body)["dataframe_split"]["data"])
+                except (ValueError, KeyError, TypeError):
+                    rows = 1
+                server._answer(self, mode, rows)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = (
+            f"http://127.0.0.1:{self._server.server_address[1]}/serving-endpoints/m/invocations"
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, handler: BaseHTTPRequestHandler, mode: str, rows: int) -> None:
+        headers = {"Content-Type": "application/json"}
+        status = 200
+        # Error bodies echo the token, as a careless server might; it must never come through.
+        error = {"error_code": "ERROR", "message": f"failed for Bearer {TOKEN} and {TOKEN}"}
+        if mode == "ok":
+            body = json.dumps({"predictions": [1.5] * rows})
+        elif mode in {"401", "403", "404", "500", "503"}:
+            status = int(mode)
+            body = json.dumps(error)
+        elif mode == "429":
+            status = 429
+            headers["Retry-After"] = "30"  # beyond the retry budget: give up without waiting
+            body = json.dumps({"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "slow down"})
+        elif mode.startswith("retry-after-"):
+            status = 503
+            headers["Retry-After"] = mode.removeprefix("retry-after-")
+            body = json.dumps(error)
+        elif mode == "not-json":
+            headers["Content-Type"] = "text/plain"
+            body = f"predictions: 1.5 {TOKEN}"
+        elif mode == "html":
+            headers["Content-Type"] = "text/html"
+            body = f"<html><body>Gateway {TOKEN}</body></html>"
+        elif mode == "empty":
+            body = json.dumps({"predictions": []})
+        elif mode == "wrong-count":
+            body = json.dumps({"predictions": [1.5] * (rows + 1)})
+        elif mode == "nan":
+            body = json.dumps({"predictions": [math.nan] * rows})  # json writes NaN
+        elif mode == "slow":
+            time.sleep(self.slow_seconds)
+            body = json.dumps({"predictions": [1.5] * rows})
+        else:
+            raise ValueError(f"unknown fault {mode}")
+        data = body.encode()
+        with contextlib.suppress(OSError):  # the client may have given up already
+            handler.send_response(status)
+            for key, value in headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)

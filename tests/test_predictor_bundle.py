@@ -1,0 +1,115 @@
+"""Bundle integrity: the SHA-256 manifest is checked before anything is deserialized."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from predictor_support import MODEL_DIR, copy_bundle
+
+from predictor import BundleError, CampaignPlan, Predictor
+from predictor.bundle import MANIFEST_NAME, read_manifest, verify_manifest, write_manifest
+from predictor.config import PredictorConfig
+
+PLAN = CampaignPlan(
+    duration_days=30, total_budget=5000, start_month=4, num_unique_interests=2, total_ads=3
+)
+
+
+def test_committed_bundle_verifies_and_manifest_covers_every_file():
+    entries = verify_manifest(MODEL_DIR)
+    files = sorted(
+        p.relative_to(MODEL_DIR).as_posix()
+        for p in MODEL_DIR.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME
+    )
+    assert list(entries) == files
+    assert {"MLmodel", "model.skops"} <= set(entries)
+    for rel, digest in entries.items():
+        assert hashlib.sha256((MODEL_DIR / rel).read_bytes()).hexdigest() == digest
+    lines = (MODEL_DIR / MANIFEST_NAME).read_text().splitlines()
+    assert lines == sorted(lines, key=lambda line: line.split("  ", 1)[1])
+
+
+def test_write_manifest_round_trips_and_matches_sha256sum_format(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    original = (bundle / MANIFEST_NAME).read_text()
+    (bundle / MANIFEST_NAME).unlink()
+    write_manifest(bundle)
+    assert (bundle / MANIFEST_NAME).read_text() == original
+    assert read_manifest(bundle) == verify_manifest(bundle)
+
+
+def _flip_one_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_an_altered_byte_in_model_skops_is_refused_by_name(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    _flip_one_byte(bundle / "model.skops")
+    with pytest.raises(BundleError, match=r"model\.skops was altered or is corrupt"):
+        verify_manifest(bundle)
+
+
+def test_predictor_refuses_an_altered_bundle_without_deserializing(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)
+    bundle = copy_bundle(tmp_path / "model")
+    _flip_one_byte(bundle / "model.skops")
+    predictor = Predictor(PredictorConfig(), model_dir=bundle)
+    with pytest.raises(BundleError) as info:
+        predictor.predict(PLAN)
+    assert "model.skops" in str(info.value) and "restore the bundle" in str(info.value)
+    assert predictor.call_counts == {}
+    # The deserialization switch was never turned on for the refused bundle.
+    assert "MLFLOW_ALLOW_PICKLE_DESERIALIZATION" not in os.environ
+
+
+def test_an_altered_mlmodel_is_refused_before_its_metadata_is_used(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    mlmodel = bundle / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text() + "# edited by hand\n")
+    with pytest.raises(BundleError, match="MLmodel was altered"):
+        _ = Predictor(model_dir=bundle).levels
+
+
+def test_a_missing_file_is_named(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    (bundle / "model.skops").unlink()
+    with pytest.raises(BundleError, match=r"model\.skops is missing"):
+        verify_manifest(bundle)
+
+
+def test_a_missing_manifest_or_folder_is_named(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    (bundle / MANIFEST_NAME).unlink()
+    with pytest.raises(BundleError, match=r"manifest\.sha256 is missing"):
+        verify_manifest(bundle)
+    with pytest.raises(BundleError, match="does not exist"):
+        verify_manifest(tmp_path / "nowhere")
+
+
+def test_an_unlisted_file_is_refused(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    (bundle / "extra.pkl").write_bytes(b"not part of the bundle")
+    with pytest.raises(BundleError, match=r"extra\.pkl is not listed"):
+        verify_manifest(bundle)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "nothex  MLmodel",
+        f"{'0' * 64}  ../outside",
+        f"{'0' * 64}  /etc/passwd",
+        f"{'0' * 64}  {MANIFEST_NAME}",
+    ],
+)
+def test_malformed_manifest_lines_are_refused(tmp_path, line):
+    bundle = copy_bundle(tmp_path / "model")
+    manifest = bundle / MANIFEST_NAME
+    manifest.write_text(manifest.read_text() + line + "\n")
+    with pytest.raises(BundleError, match="malformed"):
+        verify_manifest(bundle)

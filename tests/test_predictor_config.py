@@ -1,0 +1,200 @@
+"""Configuration: environment first, then the secrets file; safe URLs; nothing leaks the token."""
+
+from __future__ import annotations
+
+import pytest
+from predictor_support import TOKEN
+
+from predictor import ConfigError
+from predictor.config import (
+    DEFAULT_COOLDOWN_SECONDS,
+    DEFAULT_TIMEOUT,
+    check_endpoint_url,
+    endpoint_url_from_host,
+    load_config,
+    parse_timeout,
+)
+
+URL = "https://adb-1.azuredatabricks.net/serving-endpoints/purchases/invocations"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_file_in_cwd(tmp_path, monkeypatch):
+    """Run each test in an empty folder so a developer's secrets.toml is never read."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write_secrets(path, **values):
+    path.write_text("".join(f'{k} = "{v}"\n' for k, v in values.items()))
+    return path
+
+
+def test_nothing_configured_means_local_defaults():
+    config = load_config({})
+    assert (config.backend, config.endpoint_url, config.token) == ("auto", None, None)
+    assert not config.has_endpoint
+    assert config.timeout == DEFAULT_TIMEOUT and config.cooldown_seconds == DEFAULT_COOLDOWN_SECONDS
+    assert config.source == "defaults"
+
+
+def test_environment_variables_configure_the_endpoint():
+    config = load_config(
+        {
+            "DATABRICKS_TOKEN": f"  {TOKEN}\n",
+            "DATABRICKS_ENDPOINT_URL": URL,
+            "PREDICTOR_BACKEND": "Databricks",
+            "PREDICTOR_TIMEOUT": "2,8",
+            "PREDICTOR_COOLDOWN_SECONDS": "5",
+        }
+    )
+    assert config.has_endpoint and config.token == TOKEN and config.endpoint_url == URL
+    assert (config.backend, config.timeout, config.cooldown_seconds) == (
+        "databricks",
+        (2.0, 8.0),
+        5.0,
+    )
+
+
+def test_host_and_endpoint_name_build_the_url():
+    config = load_config(
+        {
+            "DATABRICKS_TOKEN": TOKEN,
+            "DATABRICKS_HOST": "adb-1.azuredatabricks.net/",
+            "DATABRICKS_SERVING_ENDPOINT": "purchases",
+        }
+    )
+    assert config.endpoint_url == URL
+    assert endpoint_url_from_host("https://h.example/", "a b") == (
+        "https://h.example/serving-endpoints/a%20b/invocations"
+    )
+
+
+def test_secrets_toml_in_the_working_directory_is_read(tmp_path):
+    write_secrets(tmp_path / "secrets.toml", DATABRICKS_TOKEN=TOKEN, DATABRICKS_ENDPOINT_URL=URL)
+    config = load_config({})
+    assert config.has_endpoint and config.token == TOKEN and config.source == "secrets file"
+
+
+def test_environment_wins_over_the_secrets_file_key_by_key(tmp_path):
+    path = write_secrets(
+        tmp_path / "elsewhere.toml",
+        DATABRICKS_TOKEN="file-token",
+        DATABRICKS_ENDPOINT_URL="https://file.example/serving-endpoints/x/invocations",
+        PREDICTOR_COOLDOWN_SECONDS="7",
+    )
+    config = load_config(
+        {
+            "PREDICTOR_SECRETS_FILE": str(path),
+            "DATABRICKS_TOKEN": TOKEN,
+            "DATABRICKS_ENDPOINT_URL": URL,
+        }
+    )
+    assert (config.token, config.endpoint_url, config.cooldown_seconds) == (TOKEN, URL, 7.0)
+    assert config.source == "environment + secrets file"
+    # An endpoint URL in the environment also wins over host + name from the file, and vice versa.
+    write_secrets(path, DATABRICKS_HOST="file.example", DATABRICKS_SERVING_ENDPOINT="x")
+    assert (
+        load_config(
+            {"PREDICTOR_SECRETS_FILE": str(path), "DATABRICKS_ENDPOINT_URL": URL}
+        ).endpoint_url
+        == URL
+    )
+
+
+def test_predictor_secrets_file_replaces_the_working_directory_file(tmp_path):
+    write_secrets(
+        tmp_path / "secrets.toml", DATABRICKS_TOKEN="cwd-token", DATABRICKS_ENDPOINT_URL=URL
+    )
+    other = write_secrets(tmp_path / "other.toml", PREDICTOR_BACKEND="local")
+    config = load_config({"PREDICTOR_SECRETS_FILE": str(other)})
+    assert (config.backend, config.token) == ("local", None)
+
+
+def test_a_missing_or_broken_secrets_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config({"PREDICTOR_SECRETS_FILE": str(tmp_path / "absent.toml")})
+    broken = tmp_path / "broken.toml"
+    broken.write_text(f'DATABRICKS_TOKEN = "{TOKEN}\n')
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_config({"PREDICTOR_SECRETS_FILE": str(broken)})
+    assert TOKEN not in str(info.value)
+    typed = tmp_path / "typed.toml"
+    typed.write_text("DATABRICKS_TOKEN = [1, 2]\n")
+    with pytest.raises(ConfigError, match=r"DATABRICKS_TOKEN in secrets file .* must be a string"):
+        load_config({"PREDICTOR_SECRETS_FILE": str(typed)})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://adb-1.azuredatabricks.net/serving-endpoints/x/invocations",
+        "http://10.0.0.5:8080/invocations",
+        "http://localhost.evil.example/invocations",
+        "http://[2001:db8::1]/invocations",
+    ],
+)
+def test_plain_http_to_a_non_loopback_host_is_refused(url):
+    with pytest.raises(ConfigError, match="plain http://") as info:
+        load_config({"DATABRICKS_TOKEN": TOKEN, "DATABRICKS_ENDPOINT_URL": url})
+    assert TOKEN not in str(info.value) and "https://" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000/invocations",
+        "http://127.8.9.10/invocations",
+        "http://localhost:8080/invocations",
+        "http://[::1]:8080/invocations",
+        URL,
+    ],
+)
+def test_https_and_loopback_http_are_allowed(url):
+    assert check_endpoint_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://h.example/x",
+        "adb-1.azuredatabricks.net/x",
+        "https://",
+        "https://u:p@h.example/x",
+        "https://h:99999999/x",
+    ],
+)
+def test_malformed_urls_are_refused(url):
+    with pytest.raises(ConfigError, match="DATABRICKS_ENDPOINT_URL"):
+        check_endpoint_url(url)
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"PREDICTOR_BACKEND": "cloud"}, "PREDICTOR_BACKEND"),
+        ({"PREDICTOR_TIMEOUT": "soon"}, "PREDICTOR_TIMEOUT"),
+        ({"PREDICTOR_TIMEOUT": "0"}, "PREDICTOR_TIMEOUT"),
+        ({"PREDICTOR_TIMEOUT": "1,2,3"}, "PREDICTOR_TIMEOUT"),
+        ({"PREDICTOR_TIMEOUT": "nan"}, "PREDICTOR_TIMEOUT"),
+        ({"PREDICTOR_COOLDOWN_SECONDS": "-1"}, "PREDICTOR_COOLDOWN_SECONDS"),
+        ({"PREDICTOR_COOLDOWN_SECONDS": "inf"}, "PREDICTOR_COOLDOWN_SECONDS"),
+        ({"PREDICTOR_BACKEND": "databricks"}, "DATABRICKS_TOKEN"),
+        ({"PREDICTOR_BACKEND": "databricks", "DATABRICKS_TOKEN": TOKEN}, "DATABRICKS_ENDPOINT_URL"),
+    ],
+)
+def test_bad_settings_name_the_setting(settings, key):
+    with pytest.raises(ConfigError, match=key) as info:
+        load_config(settings)
+    assert TOKEN not in str(info.value)
+
+
+def test_timeout_forms():
+    assert parse_timeout("10") == (3.0, 10.0)
+    assert parse_timeout("0.5") == (0.5, 0.5)
+    assert parse_timeout(" 2 , 8 ") == (2.0, 8.0)
+
+
+def test_repr_hides_the_token():
+    config = load_config({"DATABRICKS_TOKEN": TOKEN, "DATABRICKS_ENDPOINT_URL": URL})
+    assert TOKEN not in repr(config) and TOKEN not in str(config)
+    assert "token='***'" in repr(config)
