@@ -69,16 +69,22 @@ def conformal_quantile(scores: np.ndarray, level: float, n: int | None = None) -
 
 
 def calibrate(y: np.ndarray, pred: np.ndarray, levels: Iterable[float] = CALIBRATED_LEVELS) -> dict:
-    """Calibration record stored in the bundle's metadata, from out-of-fold or held-out residuals."""
+    """Calibration record stored in the bundle's metadata, from out-of-fold or held-out residuals.
+
+    ``pred`` has the shape of ``y``, or ``(repeats, len(y))`` for repeated out-of-fold predictions.
+    """
     y = np.asarray(y, dtype=float)
-    pred = np.asarray(pred, dtype=float)
-    scale = fit_residual_scale(y, pred)
-    scores = np.abs(y - pred) / residual_scale(pred, scale)
+    pred = np.atleast_2d(np.asarray(pred, dtype=float))
+    ys = np.broadcast_to(y, pred.shape).ravel()
+    flat = pred.ravel()
+    scale = fit_residual_scale(ys, flat)
+    scores = np.abs(ys - flat) / residual_scale(flat, scale)
     return {
         "method": METHOD,
         "scale": scale,
-        "quantiles": {level_key(lv): conformal_quantile(scores, lv) for lv in levels},
+        "quantiles": {level_key(lv): conformal_quantile(scores, lv, n=y.size) for lv in levels},
         "n_calibration": int(y.size),
+        "oof_repeats": int(pred.shape[0]),
     }
 
 
