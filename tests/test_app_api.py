@@ -1,0 +1,389 @@
+"""The app through its HTTP API, as a gradio_client user sees it, plus its pure helpers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+import requests
+from app_support import REPO, running_app
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import app
+from predictor import FEATURE_COLUMNS, CampaignPlan
+from predictor.economics import campaign_economics
+
+PLAN: dict[str, Any] = dict(app.DEFAULT_PLAN)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Client:
+    return Client(server, verbose=False, analytics_enabled=False)
+
+
+def call_predict(client: Client, **changes: Any) -> tuple[str, str, dict[str, Any]]:
+    return client.predict(**{**PLAN, **changes}, api_name="/predict")
+
+
+def calls() -> dict[str, int]:
+    return app.get_predictor().call_counts
+
+
+# -- predict -----------------------------------------------------------------------------------
+
+
+def test_predict_returns_number_range_backend_and_feature_row(client: Client) -> None:
+    card, notes, record = call_predict(client)
+    plan = CampaignPlan(**PLAN)
+    expected = app.get_predictor().predict(plan, 0.9)
+    assert record["purchases"] == expected.purchases
+    assert (record["lower"], record["upper"]) == (expected.lower, expected.upper)
+    assert record["lower"] <= record["purchases"] <= record["upper"]
+    assert record["level"] == 0.9
+    assert record["backend"] == "local"
+    assert list(record["features"]) == FEATURE_COLUMNS
+    assert record["features"] == plan.to_features()
+    assert record["range"] == f"90% range: {expected.lower:,}–{expected.upper:,}"
+    assert f">{expected.purchases:,}<" in card
+    assert record["range"] in card
+    assert "the local model" in card
+    assert "Local model served" in notes
+
+
+def test_level_changes_the_range(client: Client) -> None:
+    narrow = call_predict(client, level=0.8)[2]
+    wide = call_predict(client, level=0.95)[2]
+    assert narrow["purchases"] == wide["purchases"]
+    assert wide["lower"] <= narrow["lower"] and narrow["upper"] <= wide["upper"]
+    assert wide["range"].startswith("95% range: ")
+
+
+def test_zero_ads_guardrail_skips_the_model(client: Client) -> None:
+    before = calls()
+    zero_mix = {f: 0 for f in app.MIX_FIELDS}
+    card, notes, record = call_predict(client, total_ads=0, **zero_mix)
+    assert calls() == before
+    assert (record["purchases"], record["lower"], record["upper"]) == (0, 0, 0)
+    assert record["backend"] == "guardrail"
+    assert "0–0" in card and "guardrail" in card
+    assert "model was not called" in notes
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"facebook_ads": 5, "instagram_ads": 2}, "Platform mix adds up to 7 ads, more than"),
+        ({"image_ads": 0, "video_ads": 1}, "Format mix adds up to 3 ads, fewer than"),
+        ({"all_gender_ads": 4}, "Target gender mix adds up to 6 ads, more than"),
+        ({"all_age_ads": 0}, "Target age group mix adds up to 3 ads, fewer than"),
+    ],
+)
+def test_mix_warnings(client: Client, changes: dict[str, int], expected: str) -> None:
+    _, notes, record = call_predict(client, **changes)
+    assert expected in notes
+    assert any(expected in n for n in record["notices"])
+
+
+def test_consistent_mixes_give_no_warning(client: Client) -> None:
+    _, notes, _ = call_predict(client)
+    assert "mix adds up" not in notes
+
+
+def test_outside_training_range_warns_of_extrapolation(client: Client) -> None:
+    _, notes, _ = call_predict(client, total_budget=5e8)
+    assert "extrapolates" in notes
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"total_ads": -1}, ["Total ads", "-1", "at least 0"]),
+        ({"total_ads": 2.5}, ["Total ads", "whole number"]),
+        ({"total_budget": "abc"}, ["Total budget", "text", "enter a number"]),
+        ({"total_budget": None}, ["Total budget", "empty"]),
+        ({"total_budget": -100}, ["Total budget", "enter 0 or more"]),
+        ({"duration_days": 0}, ["Duration (days)", "at least 1"]),
+        ({"facebook_ads": -2}, ["Facebook ads", "at least 0"]),
+        ({"num_unique_interests": 1.5}, ["Unique interests", "whole number"]),
+        ({"level": 0.7}, ["0.7", "choices"]),
+        ({"start_month": 13}, ["13", "choices"]),
+    ],
+)
+def test_bad_input_gets_a_clear_error(client: Client, changes: dict, words: list[str]) -> None:
+    with pytest.raises(AppError) as info:
+        call_predict(client, **changes)
+    message = str(info.value)
+    for word in words:
+        assert word in message
+    assert "Traceback" not in message
+    assert "verbose error reporting" not in message
+
+
+def test_bad_input_is_an_error_event_not_an_http_500(server: str) -> None:
+    values = [PLAN[f] for f in app.PLAN_FIELDS]
+    values[app.PLAN_FIELDS.index("total_ads")] = -3
+    post = requests.post(
+        f"{server}gradio_api/call/predict", json={"data": [*values, 0.9]}, timeout=30
+    )
+    assert post.status_code == 200
+    event_id = post.json()["event_id"]
+    stream = requests.get(f"{server}gradio_api/call/predict/{event_id}", timeout=30)
+    assert stream.status_code == 200
+    assert "event: error" in stream.text
+    assert "Total ads is -3" in stream.text
+
+
+def test_server_keeps_answering_after_errors(client: Client) -> None:
+    with pytest.raises(AppError):
+        call_predict(client, total_ads="many")
+    assert call_predict(client)[2]["backend"] == "local"
+
+
+# -- curves ------------------------------------------------------------------------------------
+
+
+def test_curves_are_one_model_call_each_and_mark_the_plan(client: Client) -> None:
+    record = call_predict(client)[2]
+    before = calls().get("local", 0)
+    budget_plot, ads_plot, notes, table = client.predict(**PLAN, level=0.9, api_name="/curves")
+    assert calls().get("local", 0) - before == 2
+    for plot in (budget_plot, ads_plot):
+        assert plot["type"] == "matplotlib"
+        assert plot["plot"].startswith("data:image/png;base64,")
+        assert len(plot["plot"]) > 5000
+    assert "held at your plan" in notes
+    frame = pd.DataFrame(table["data"], columns=table["headers"])
+    budget = frame[frame["curve"] == "total_budget"]
+    assert budget["x"].min() == 0
+    assert budget["x"].max() == pytest.approx(2 * PLAN["total_budget"])
+    assert budget["x"].is_monotonic_increasing and len(budget) >= 20
+    at_plan = budget[budget["x"] == PLAN["total_budget"]].iloc[0]
+    assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
+    assert (at_plan["lower"], at_plan["upper"]) == (record["lower"], record["upper"])
+    assert (budget["lower"] <= budget["prediction"] + 1).all()
+    ads = frame[frame["curve"] == "total_ads"]
+    assert ads["x"].min() == 0 and ads["x"].max() >= 2 * PLAN["total_ads"]
+    assert ads[ads["x"] == 0]["prediction"].iloc[0] == 0
+    at_plan = ads[ads["x"] == PLAN["total_ads"]].iloc[0]
+    assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
+
+
+def test_curves_with_no_ads_do_not_call_the_model(client: Client) -> None:
+    before = calls()
+    zero = {f: 0 for f in app.MIX_FIELDS}
+    _, _, notes, table = client.predict(**{**PLAN, **zero, "total_ads": 0}, api_name="/curves")
+    assert calls() == before
+    frame = pd.DataFrame(table["data"], columns=table["headers"])
+    assert (frame["prediction"] == 0).all()
+    assert "Add ads" in notes
+
+
+def test_curves_reject_bad_input(client: Client) -> None:
+    with pytest.raises(AppError, match="Duration"):
+        client.predict(**{**PLAN, "duration_days": -5}, api_name="/curves")
+
+
+# -- ROAS, CPA and profit ----------------------------------------------------------------------
+
+
+def test_roas_cpa_profit_follow_the_prediction(client: Client) -> None:
+    record = call_predict(client)[2]
+    html_out, econ = client.predict(record, 80.0, 40.0, api_name="/roas")
+    expected = campaign_economics(
+        PLAN["total_budget"], record["purchases"], record["lower"], record["upper"], 80.0, 0.4
+    )
+    assert econ["revenue"]["value"] == pytest.approx(expected.revenue.value)
+    assert econ["roas"]["low"] == pytest.approx(expected.roas.low)
+    assert econ["roas"]["high"] == pytest.approx(expected.roas.high)
+    assert econ["profit"]["value"] == pytest.approx(expected.profit.value)
+    assert econ["cpa"]["value"] == pytest.approx(PLAN["total_budget"] / record["purchases"])
+    for title in ("Revenue", "ROAS", "CPA", "Profit"):
+        assert title in html_out
+    assert "90%:" in html_out
+
+
+def test_roas_without_order_value_shows_cpa_only(client: Client) -> None:
+    record = call_predict(client)[2]
+    html_out, econ = client.predict(record, 0, 0, api_name="/roas")
+    assert "revenue" not in econ and "profit" not in econ
+    assert econ["cpa"]["value"] == pytest.approx(PLAN["total_budget"] / record["purchases"])
+    assert "Enter an average order value" in html_out
+
+
+def test_cpa_is_undefined_at_zero_purchases(client: Client) -> None:
+    zero = {f: 0 for f in app.MIX_FIELDS}
+    record = call_predict(client, total_ads=0, **zero)[2]
+    html_out, econ = client.predict(record, 50.0, 30.0, api_name="/roas")
+    assert econ["cpa"]["value"] is None
+    assert "undefined" in econ["cpa"]["note"]
+    assert "undefined" in html_out
+    assert econ["profit"]["value"] == -PLAN["total_budget"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((80.0, 150.0), ["Margin", "0 to 100"]),
+        ((-5.0, 40.0), ["Average order value", "0 or more"]),
+        (("lots", 40.0), ["Average order value", "number"]),
+    ],
+)
+def test_roas_bad_input(client: Client, args: tuple, words: list[str]) -> None:
+    record = call_predict(client)[2]
+    with pytest.raises(AppError) as info:
+        client.predict(record, *args, api_name="/roas")
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_roas_rejects_something_that_is_not_a_prediction(client: Client) -> None:
+    with pytest.raises(AppError, match="returned by /predict"):
+        client.predict({"hello": 1}, 50.0, 30.0, api_name="/roas")
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+
+def test_scenarios_save_compare_export_remove(server: str) -> None:
+    client = Client(server, verbose=False, analytics_enabled=False)  # a session of its own
+    table, dropdown, name_box = client.predict("", **PLAN, api_name="/save_scenario")
+    assert table["headers"] == ["Setting", "A"]
+    assert name_box == ""
+    bigger = {**PLAN, "total_budget": 2 * PLAN["total_budget"]}
+    table, dropdown, _ = client.predict("Double budget", **bigger, api_name="/save_scenario")
+    assert table["headers"] == ["Setting", "A", "Double budget"]
+    assert [c[0] for c in dropdown["choices"]] == ["A", "Double budget"]
+    rows = {row[0]: row[1:] for row in table["data"]}
+    budget_a = f"{PLAN['total_budget']:,}"
+    assert rows["Total budget"] == [budget_a, f"{2 * PLAN['total_budget']:,} (+{budget_a})"]
+    first = call_predict(client)[2]["purchases"]
+    second = call_predict(client, total_budget=2 * PLAN["total_budget"])[2]["purchases"]
+    assert rows["Predicted purchases"] == [f"{first:,}", f"{second:,}"]
+    assert rows["Purchases vs first"][0] == "—"
+    assert rows["Purchases vs first"][1].startswith(app._signed(second - first))
+
+    path = client.predict(api_name="/export_scenarios")
+    csv = pd.read_csv(path)
+    assert list(csv["scenario"]) == ["A", "Double budget"]
+    assert list(csv["predicted_purchases"]) == [first, second]
+    assert list(csv["total_budget"]) == [PLAN["total_budget"], 2 * PLAN["total_budget"]]
+    assert csv.loc[1, "purchases_vs_first"] == second - first
+    assert {"lower", "upper", "level", "backend", *app.PLAN_FIELDS} <= set(csv.columns)
+
+    with pytest.raises(AppError, match="exists"):
+        client.predict("A", **PLAN, api_name="/save_scenario")
+    with pytest.raises(AppError, match="Z is not in the list of choices"):
+        client.predict("Z", api_name="/remove_scenario")
+    (
+        table,
+        dropdown,
+    ) = client.predict("A", api_name="/remove_scenario")[:2]
+    assert table["headers"] == ["Setting", "Double budget"]
+    table, _, _ = client.predict("", **PLAN, api_name="/save_scenario")
+    assert table["headers"] == ["Setting", "Double budget", "A"]
+
+
+def test_scenarios_are_per_session(server: str) -> None:
+    one = Client(server, verbose=False, analytics_enabled=False)
+    two = Client(server, verbose=False, analytics_enabled=False)
+    one.predict("Mine", **PLAN, api_name="/save_scenario")
+    table, _, _ = two.predict("", **PLAN, api_name="/save_scenario")
+    assert table["headers"] == ["Setting", "A"]
+
+
+def test_saving_an_invalid_plan_is_refused(client: Client) -> None:
+    with pytest.raises(AppError, match="Total budget"):
+        client.predict("", **{**PLAN, "total_budget": 1e300}, api_name="/save_scenario")
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "total", "new_total", "expected"),
+    [
+        ([2, 2], 4, 8, [4, 4]),
+        ([1, 1, 1, 1], 4, 6, [2, 2, 1, 1]),
+        ([3, 1], 4, 1, [1, 0]),
+        ([1, 2, 1], 4, 4, [1, 2, 1]),
+        ([0, 0], 4, 10, [0, 0]),
+        ([2, 2], 0, 5, [0, 0]),
+    ],
+)
+def test_scale_counts_keeps_shares_and_sums(
+    counts: list[int], total: int, new_total: int, expected: list[int]
+) -> None:
+    scaled = app.scale_counts(counts, total, new_total)
+    assert scaled == expected
+    if total and sum(counts) == total:
+        assert sum(scaled) == new_total
+
+
+def test_mix_status_and_end_month() -> None:
+    assert app.mix_status(4, 2, 2).endswith("✓")
+    assert "1 more than the total" in app.mix_status(4, 3, 2)
+    assert "2 fewer than the total" in app.mix_status(4, 1, 1)
+    assert "enter whole numbers" in app.mix_status(None, 1, 1)
+    assert app.end_month_text(5, 60) == "June"
+    assert app.end_month_text(12, 31) == "January"
+    assert app.end_month_text(5, -1).startswith("—")
+
+
+def test_curve_values_include_the_plan() -> None:
+    budgets = app.budget_values(30_000)
+    assert budgets[0] == 0 and budgets[-1] == 60_000 and 30_000 in budgets
+    assert 12_345 in app.budget_values(12_345)
+    ads = app.ads_values(13)
+    assert ads[0] == 0 and ads[-1] == 26 and 13 in ads
+    assert len(app.ads_values(100_000)) <= 61
+
+
+# -- import and command line -------------------------------------------------------------------
+
+
+def test_import_builds_the_ui_without_loading_the_model() -> None:
+    code = (
+        "import sys, app; "
+        "assert app._predictor is None; "
+        "assert 'mlflow.pyfunc' not in sys.modules; "
+        "assert {'predict', 'curves', 'roas'} <= {f.api_name for f in app.demo.fns.values()}; "
+        "print('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], {"share": None, "server_name": None, "server_port": None}),
+        (
+            ["--share", "--host", "0.0.0.0", "--port", "8123"],
+            {"share": True, "server_name": "0.0.0.0", "server_port": 8123},
+        ),
+    ],
+)
+def test_command_line(monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: dict) -> None:
+    # Unset host and port are passed as None so that Gradio reads GRADIO_SERVER_NAME/PORT.
+    launched: list[dict] = []
+    monkeypatch.setattr(app, "launch", lambda **kwargs: launched.append(kwargs))
+    monkeypatch.setattr(app, "warm_up", lambda: None)
+    app.main(argv)
+    assert launched == [expected]
