@@ -106,12 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.set_defaults(func=cmd_evaluate)
 
-    try:  # TEMP until publish lands
-        from training.publish import add_subcommands
+    from training.publish import add_subcommands
 
-        add_subcommands(sub)
-    except ImportError:
-        pass
+    add_subcommands(sub)
     return parser
 
 

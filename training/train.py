@@ -110,7 +110,7 @@ def train(
 
     task = progress.add_task("tuning served model", total=None) if progress else None
     search = GridSearchCV(
-        served_model(seed=seed),
+        served_model(seed=seed, cache=True),
         {
             "regressor__select__k": list(config.SERVED_K_GRID),
             "regressor__ridge__alpha": list(config.SERVED_ALPHA_GRID),
@@ -124,7 +124,7 @@ def train(
         "k": search.best_params_["regressor__select__k"],
         "alpha": search.best_params_["regressor__ridge__alpha"],
     }
-    tuned = served_model(k=best["k"], alpha=best["alpha"], seed=seed)
+    tuned = served_model(k=best["k"], alpha=best["alpha"], seed=seed, cache=True)
     if progress:
         progress.update(
             task,
@@ -207,7 +207,7 @@ def train(
             ]
         )
         calibration = calibrate(y, oof)
-        final = clone(tuned).fit(X, y)
+        final = served_model(k=best["k"], alpha=best["alpha"], seed=seed).fit(X, y)
 
         served_row = comparison.set_index("model").loc[SERVED_NAME]
         ranked = comparison[~comparison["model"].isin(["mean_baseline", "oracle"])]
