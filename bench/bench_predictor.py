@@ -1,0 +1,154 @@
+"""Benchmark of the prediction layer. Prints measurements and ratios; asserts nothing.
+
+    python bench/bench_predictor.py [--rows 100000] [--remote-calls 300]
+
+1. ``predict_frame`` on 100,000 rows vs a bare scikit-learn ``pipeline.predict`` on the same rows
+   (targets: at most 2 s, at most 1.5x).
+2. A what-if curve of 100 plans: the number of model calls it makes (target: exactly 1).
+3. The remote path against a loopback ``mlflow models serve`` vs calling that server directly with
+   ``requests`` in a loop (target: at most 1.2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from predictor_support import MODEL_DIR, TOKEN, mlflow_server  # noqa: E402
+
+from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor  # noqa: E402
+from predictor.config import PredictorConfig, load_config  # noqa: E402
+
+
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest wall time of ``repeats`` runs of ``fn`` (after one warm-up run)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def sample_rows(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` realistic rows drawn inside the bundle's training range, at least one ad each."""
+    rng = np.random.default_rng(seed)
+    ranges = predictor.metadata["training_range"]
+    data = {c: np.round(rng.uniform(*ranges[c], n)) for c in FEATURE_COLUMNS}
+    data["total_budget"] = rng.uniform(*ranges["total_budget"], n)
+    data["num_ads"] = np.maximum(data["num_ads"], 1)
+    return pd.DataFrame(data, columns=FEATURE_COLUMNS)
+
+
+def load_pipeline():
+    import mlflow.sklearn
+
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+    try:
+        return mlflow.sklearn.load_model(str(MODEL_DIR))
+    finally:
+        del os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"]
+
+
+def bench_batch(predictor: Predictor, rows: int) -> None:
+    pipeline = load_pipeline()
+    frame = sample_rows(predictor, rows)
+    predictor.load()
+    bare = best_of(lambda: pipeline.predict(frame), 5)
+    ours = best_of(lambda: predictor.predict_frame(frame), 5)
+    print(f"[1] predict_frame on {rows:,} rows")
+    print(f"    bare pipeline.predict : {bare * 1000:8.1f} ms")
+    print(f"    predict_frame         : {ours * 1000:8.1f} ms   (target <= 2000 ms)")
+    print(f"    ratio                 : {ours / bare:8.2f} x   (target <= 1.5 x)")
+
+
+def bench_what_if(predictor: Predictor) -> None:
+    plan = CampaignPlan(
+        duration_days=30, total_budget=20000, start_month=5, num_unique_interests=3, total_ads=4
+    )
+    before = sum(predictor.call_counts.values())
+    budgets = np.linspace(0, 2 * plan.total_budget, 100)
+    start = time.perf_counter()
+    curve = predictor.what_if(plan, "total_budget", budgets)
+    elapsed = time.perf_counter() - start
+    calls = sum(predictor.call_counts.values()) - before
+    one = best_of(lambda: predictor.predict(plan), 20)
+    print(f"[2] what-if curve of {len(curve)} plans")
+    print(f"    model calls           : {calls}   (target: 1)")
+    print(
+        f"    curve / one predict   : {elapsed / one:8.2f} x   ({elapsed * 1000:.1f} ms vs {one * 1000:.2f} ms)"
+    )
+
+
+def bench_remote(predictor: Predictor, calls: int) -> None:
+    frames = [row.to_frame().T for _, row in sample_rows(predictor, calls, seed=1).iterrows()]
+    with mlflow_server(MODEL_DIR) as url:
+        config = load_config(
+            {
+                "DATABRICKS_TOKEN": TOKEN,
+                "DATABRICKS_ENDPOINT_URL": url,
+                "PREDICTOR_BACKEND": "databricks",
+            }
+        )
+        remote = Predictor(config, model_dir=MODEL_DIR)
+        remote.load()
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+        def direct(frame: pd.DataFrame) -> None:
+            body = {
+                "dataframe_split": {"columns": FEATURE_COLUMNS, "data": frame.to_numpy().tolist()}
+            }
+            response = session.post(url, data=json.dumps(body), headers=headers, timeout=10)
+            response.raise_for_status()
+            response.json()["predictions"]
+
+        for frame in frames[:20]:  # warm both connections up
+            direct(frame)
+            remote.predict_frame(frame)
+        # Interleave the two call by call, so that drift in the machine's load hits both alike.
+        direct_times, ours_times = [], []
+        for frame in frames:
+            start = time.perf_counter()
+            direct(frame)
+            direct_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            remote.predict_frame(frame)
+            ours_times.append(time.perf_counter() - start)
+        assert remote.call_counts.get("local", 0) == 0  # every answer came from the server
+    d, o = statistics.median(direct_times), statistics.median(ours_times)
+    print(f"[3] remote path, {calls} single-row calls to a loopback mlflow models serve (medians)")
+    print(f"    direct requests loop  : {d * 1000:8.2f} ms per call")
+    print(f"    Predictor (databricks): {o * 1000:8.2f} ms per call")
+    print(f"    ratio                 : {o / d:8.2f} x   (target <= 1.2 x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--remote-calls", type=int, default=300)
+    parser.add_argument("--skip-remote", action="store_true", help="skip the MLflow server part")
+    args = parser.parse_args()
+    predictor = Predictor(PredictorConfig(backend="local"), model_dir=MODEL_DIR)
+    bench_batch(predictor, args.rows)
+    bench_what_if(predictor)
+    if not args.skip_remote:
+        bench_remote(predictor, args.remote_calls)
+
+
+if __name__ == "__main__":
+    main()
