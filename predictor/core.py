@@ -20,7 +20,7 @@ import pandas as pd
 from predictor.bundle import BundleError, verify_manifest
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
-from predictor.interval import IntervalLevelError, interval_bounds, quantile_for
+from predictor.interval import IntervalLevelError, interval_bounds, level_key, quantile_for
 from predictor.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -275,13 +275,13 @@ class Predictor:
     def _check_level(self, level: float) -> float:
         if (
             isinstance(level, bool)
-            or not isinstance(level, int | float)
+            or not isinstance(level, numbers.Real)
             or not math.isfinite(level)
         ):
             offered = ", ".join(f"{lv:.0%}" for lv in self.levels)
             raise IntervalLevelError(f"interval level must be a number; choose one of {offered}")
         quantile_for(self._ensure_metadata()["interval"], level)
-        return float(level)
+        return float(level_key(level))
 
     def _frame_result(
         self, matrix: pd.DataFrame, level: float
