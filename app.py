@@ -745,8 +745,8 @@ SCENARIO_ROWS: tuple[tuple[str, str], ...] = (
     ("Total ads", "total_ads"),
     ("Facebook / Instagram", "Platform"),
     ("Image / Video / Carousel / Stories", "Format"),
-    ("Male / Female / All", "Target gender"),
-    ("18-24 / 25-34 / 35-44 / All", "Target age group"),
+    ("Male / Female / All genders", "Target gender"),
+    ("18-24 / 25-34 / 35-44 / All ages", "Target age group"),
     ("Predicted purchases", "purchases"),
     ("Range", "range"),
     ("Purchases vs first", "diff"),
@@ -1131,6 +1131,7 @@ def build_demo() -> gr.Blocks:
             interactive=False,
             wrap=True,
             pinned_columns=1,
+            column_widths=["150px"],
             label="Saved scenarios (differences from the first in brackets)",
             elem_id="scenario-table",
         )

@@ -1,0 +1,137 @@
+"""The app in a real headless Chromium at desktop and phone sizes (Playwright, system browser)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from app_support import ARTIFACTS, running_app
+
+import app
+from predictor import CampaignPlan
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not shutil.which("chromium"):
+    pytest.skip(
+        "Chromium is not installed; install it with `apt-get install -y chromium` "
+        "(Playwright uses the system browser and never downloads one)",
+        allow_module_level=True,
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+RANGE = re.compile(r"^90% range: ([\d,]+)–([\d,]+)$")
+# The plan the test types in: different from the defaults in every core setting.
+TYPED = {"duration_days": 45, "total_budget": 72_000, "total_ads": 6, "num_unique_interests": 2}
+TYPED_MIX = {"facebook_ads": 4, "instagram_ads": 2}
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def number_input(page: object, field: str) -> object:
+    return page.locator(f"#in-{field.replace('_', '-')} input")
+
+
+def wait_for_text(page: object, selector: str, text: str) -> None:
+    page.wait_for_function(
+        "([sel, text]) => { const el = document.querySelector(sel);"
+        " return !!el && el.innerText.includes(text); }",
+        arg=[selector, text],
+        timeout=TIMEOUT_MS,
+    )
+
+
+def scenario_headers(page: object) -> list[str]:
+    cells = page.locator("#scenario-table th[role=columnheader]")
+    return [cells.nth(i).get_attribute("title") for i in range(cells.count())]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_plan_predict_plot_and_compare(server: str, browser: object, size: str) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        # The defaults give a prediction on load.
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        assert RANGE.match(page.inner_text("#cpp-range"))
+
+        for field, value in {**TYPED, **TYPED_MIX}.items():
+            number_input(page, field).fill(str(value))
+        wait_for_text(page, "#total-platform", "6 of 6 ads")
+        wait_for_text(page, "#total-format", "fewer than the total")
+        page.get_by_role("button", name="Predict Purchases").click()
+        wait_for_text(page, "#cpp-plan", "budget 72,000")
+
+        number = int(page.inner_text("#cpp-purchases").replace(",", ""))
+        low, high = (
+            int(g.replace(",", "")) for g in RANGE.match(page.inner_text("#cpp-range")).groups()
+        )
+        plan = CampaignPlan(**{**app.DEFAULT_PLAN, **TYPED, **TYPED_MIX})
+        expected = app.get_predictor().predict(plan, 0.9)
+        assert (number, low, high) == (expected.purchases, expected.lower, expected.upper)
+        assert "45 days" in page.inner_text("#cpp-plan")
+        assert "Format mix adds up to 4 ads, fewer than the 6 ads" in page.inner_text(
+            "#result-notes"
+        )
+
+        # The what-if plots are redrawn for the typed plan and show as images.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#plot-budget img, #plot-ads img')]"
+            ".filter(i => i.complete && i.naturalWidth > 300).length === 2",
+            timeout=TIMEOUT_MS,
+        )
+        plot = page.locator("#plot-budget img").bounding_box()
+        assert plot["width"] >= min(300, width - 80)
+        assert plot["width"] <= width
+
+        save = page.get_by_role("button", name="Save current plan as scenario")
+        save.click()
+        page.wait_for_function(
+            "() => !!document.querySelector('#scenario-table th[title=\"A\"]')",
+            timeout=TIMEOUT_MS,
+        )
+        number_input(page, "total_budget").fill("36000")
+        save.click()
+        page.wait_for_function(
+            "() => !!document.querySelector('#scenario-table th[title=\"B\"]')",
+            timeout=TIMEOUT_MS,
+        )
+        assert scenario_headers(page) == ["Setting", "A", "B"]
+        table = page.inner_text("#scenario-table")
+        assert "72,000" in table and "36,000 (−36,000)" in table
+
+        # Layout: one column on a phone, plan and result side by side on a desktop.
+        button = page.locator("#predict-button").bounding_box()
+        result = page.locator("#result").bounding_box()
+        if size == "phone":
+            assert result["y"] > button["y"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        else:
+            assert result["x"] > button["x"] + button["width"] - 1
+            assert result["y"] < button["y"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"app-{size}-{width}x{height}.png"), full_page=True)
+    finally:
+        page.close()
