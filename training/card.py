@@ -65,7 +65,7 @@ def model_card(result, metadata: dict, evaluation: dict | None, command: str) ->
         "## Prediction interval",
         "",
         "Normalized split-conformal: the spread of residuals at a predicted count p is modelled as",
-        f"`(p + {cal['scale']['offset']:g}) ^ {cal['scale']['power']:.3f}` (fitted on log residuals), and the quantiles of",
+        f"`(p + {cal['scale']['offset']:g}) ^ {cal['scale']['power']:.3f}` (the power that covers small and large campaigns alike), and the quantiles of",
         f"the scaled residuals are calibrated on the out-of-fold residuals of {cal['n_calibration']} campaigns",
         f"({cal['oof_repeats']} repeats of {config.CV_SPLITS}-fold), with the finite-sample correction. Levels: "
         + ", ".join(f"{float(k):.0%} (q = {v:.3f})" for k, v in cal["quantiles"].items())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 SEED = 42
-DEFAULT_CAMPAIGNS = 600
-QUICK_CAMPAIGNS = 240
+DEFAULT_CAMPAIGNS = 1000
+QUICK_CAMPAIGNS = 200
 EVAL_SEED = 2026
 EVAL_CAMPAIGNS = 3000
 
