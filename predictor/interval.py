@@ -81,7 +81,9 @@ def conformal_quantile(scores: np.ndarray, level: float, n: int | None = None) -
     k = math.ceil((n + 1) * level)
     if k > n:
         return float("inf")
-    return float(np.quantile(s, k / n, method="higher"))
+    # The smallest score with an empirical CDF of at least k / n (exact for integer ranks).
+    rank = math.ceil(k * s.size / n - 1e-9)
+    return float(np.sort(s)[rank - 1])
 
 
 def calibrate(y: np.ndarray, pred: np.ndarray, levels: Iterable[float] = CALIBRATED_LEVELS) -> dict:
