@@ -1,0 +1,300 @@
+"""Benchmark of the app's predict API against a bare Gradio app. Prints numbers and ratios only.
+
+    python bench/bench_app.py [--calls 200] [--seconds 10] [--cold-runs 3] [--model-dir DIR]
+
+Both servers run side by side, each in its own process, on the local model
+(``PREDICTOR_BACKEND=local``). The bare app has the same inputs and outputs as ``/predict`` and a
+trivial function.
+
+1. Latency: median of ``/predict`` over HTTP with one gradio_client, calls alternated between the
+   two apps (target: app at most 1.25x the bare app).
+2. Throughput: answers per second with 16 concurrent clients, and errors (target: at least 0.8x,
+   0 errors).
+3. Cold start: from process start to the first successful answer, median of alternated runs
+   (target: at most 1.25x).
+4. Load: 50 clients x 20 predictions on the app; errors and lost or mixed-up answers (target: 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CALL_TIMEOUT = 120.0
+
+
+def serve_bare(port: int) -> None:
+    """The bare app: ``/predict`` with the app's inputs and outputs and a trivial function."""
+    import gradio as gr
+
+    def predict(*values: Any) -> tuple[str, str, dict[str, Any]]:
+        return "<div>0</div>", "", {"purchases": 0, "budget": values[1]}
+
+    with gr.Blocks() as demo:
+        inputs = [gr.Number(value=1) for _ in range(2)]
+        inputs.append(gr.Dropdown(choices=[(str(m), m) for m in range(1, 13)], value=5))
+        inputs += [gr.Number(value=1) for _ in range(15)]
+        inputs.append(gr.Radio(choices=[("80%", 0.8), ("90%", 0.9), ("95%", 0.95)], value=0.9))
+        outputs = [gr.HTML(), gr.Markdown(), gr.JSON()]
+        gr.Button("Predict").click(predict, inputs, outputs, api_name="predict")
+    demo.queue(default_concurrency_limit=32)
+    demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def plan_values(budget: float = 50_000) -> list[Any]:
+    """The app's default plan in ``/predict`` order, with ``budget``, then the level."""
+    values = [60, budget, 5, 3, 4, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
+    return [*values, 0.9]
+
+
+def server_env() -> dict[str, str]:
+    env = {**os.environ, "PREDICTOR_BACKEND": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("GRADIO_SERVER_PORT", None)
+    env.pop("GRADIO_SERVER_NAME", None)
+    return env
+
+
+def command(kind: str, port: int, model_dir: Path | None) -> list[str]:
+    if kind == "bare":
+        return [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
+    cmd = [sys.executable, str(REPO / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
+    return [*cmd, "--model-dir", str(model_dir)] if model_dir else cmd
+
+
+def first_answer(url: str, deadline: float) -> None:
+    """Poll ``url`` with the plain REST API until ``/predict`` answers successfully."""
+    import requests
+
+    while time.monotonic() < deadline:
+        try:
+            post = requests.post(
+                f"{url}gradio_api/call/predict", json={"data": plan_values()}, timeout=30
+            )
+            if post.status_code == 200:
+                event = post.json()["event_id"]
+                stream = requests.get(f"{url}gradio_api/call/predict/{event}", timeout=60)
+                if "event: complete" in stream.text:
+                    return
+                raise RuntimeError(f"first call failed: {stream.text[:300]}")
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(f"{url} did not answer in time")
+
+
+@contextmanager
+def server(kind: str, model_dir: Path | None) -> Iterator[tuple[str, float]]:
+    """Start a server process; yield its URL and the seconds from start to its first answer."""
+    port = free_port()
+    start = time.monotonic()
+    process = subprocess.Popen(
+        command(kind, port, model_dir),
+        cwd=REPO,
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        try:
+            first_answer(url, start + 180)
+        except Exception:
+            process.kill()
+            print(process.communicate()[1].decode(errors="replace")[-2000:], file=sys.stderr)
+            raise
+        yield url, time.monotonic() - start
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def client(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False)
+
+
+def timed_call(c: Any, values: list[Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    job = c.submit(*values, api_name="/predict")
+    result = job.result(timeout=CALL_TIMEOUT)
+    return time.perf_counter() - start, result
+
+
+def latency(urls: dict[str, str], calls: int) -> dict[str, float]:
+    """Median seconds per call, alternating between the servers call by call."""
+    clients = {name: client(url) for name, url in urls.items()}
+    for c in clients.values():
+        for _ in range(10):
+            timed_call(c, plan_values())
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    for _ in range(calls):
+        for name, c in clients.items():
+            times[name].append(timed_call(c, plan_values())[0])
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def run_clients(
+    url: str, n_clients: int, work: Callable[[Any, int], tuple[int, int]]
+) -> tuple[int, int, float]:
+    """Run ``work(client, index)`` in ``n_clients`` threads; total (ok, errors) and wall time."""
+    clients = [client(url) for _ in range(n_clients)]
+    barrier = threading.Barrier(n_clients + 1)
+
+    def one(i: int) -> tuple[int, int]:
+        barrier.wait()
+        return work(clients[i], i)
+
+    with ThreadPoolExecutor(n_clients) as pool:
+        futures = [pool.submit(one, i) for i in range(n_clients)]
+        barrier.wait()
+        start = time.perf_counter()
+        results = [f.result() for f in futures]
+        wall = time.perf_counter() - start
+    return sum(r[0] for r in results), sum(r[1] for r in results), wall
+
+
+def throughput(url: str, n_clients: int, seconds: float) -> tuple[float, int, int]:
+    """Answers per second with ``n_clients`` calling back to back for ``seconds``."""
+
+    def work(c: Any, i: int) -> tuple[int, int]:
+        ok = errors = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            try:
+                timed_call(c, plan_values())
+                ok += 1
+            except Exception:
+                errors += 1
+        return ok, errors
+
+    timed_call(client(url), plan_values())
+    ok, errors, wall = run_clients(url, n_clients, work)
+    return ok / wall, ok, errors
+
+
+def load(url: str, n_clients: int, per_client: int) -> tuple[int, int, int, float]:
+    """Each client sends plans with its own budgets; count answers, errors, lost or mixed-up ones."""
+
+    def work(c: Any, i: int) -> tuple[int, int]:
+        ok = errors = 0
+        for j in range(per_client):
+            budget = 10_000 + 100 * (i * per_client + j)
+            try:
+                _, result = timed_call(c, plan_values(budget))
+            except Exception:
+                errors += 1
+                continue
+            record = result[2] if isinstance(result, list | tuple) and len(result) == 3 else {}
+            if (record.get("plan") or {}).get("total_budget") == budget and isinstance(
+                record.get("purchases"), int
+            ):
+                ok += 1
+        return ok, errors
+
+    ok, errors, wall = run_clients(url, n_clients, work)
+    lost = n_clients * per_client - ok - errors
+    return ok, errors, lost, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=200, help="latency calls per app")
+    parser.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per app")
+    parser.add_argument("--model-dir", type=Path, help="model bundle (default: ./model)")
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    colds: dict[str, list[float]] = {"app": [], "bare": []}
+    for _ in range(args.cold_runs):
+        for kind in ("bare", "app"):
+            with server(kind, args.model_dir) as (_, seconds):
+                colds[kind].append(seconds)
+    cold = {k: statistics.median(v) for k, v in colds.items()}
+    console.print(f"cold starts (s): app {colds['app']}, bare {colds['bare']}")
+
+    with server("app", args.model_dir) as (app_url, _), server("bare", None) as (bare_url, _):
+        lat = latency({"app": app_url, "bare": bare_url}, args.calls)
+        rows.append(
+            (
+                "median latency, 1 client",
+                f"{lat['app'] * 1000:.1f} ms",
+                f"{lat['bare'] * 1000:.1f} ms",
+                f"{lat['app'] / lat['bare']:.2f}x",
+                "<= 1.25x",
+            )
+        )
+        app_tp, app_ok, app_err = throughput(app_url, 16, args.seconds)
+        bare_tp, bare_ok, bare_err = throughput(bare_url, 16, args.seconds)
+        rows.append(
+            (
+                "throughput, 16 clients",
+                f"{app_tp:.1f}/s ({app_ok} ok, {app_err} errors)",
+                f"{bare_tp:.1f}/s ({bare_ok} ok, {bare_err} errors)",
+                f"{app_tp / bare_tp:.2f}x",
+                ">= 0.8x, 0 errors",
+            )
+        )
+        rows.append(
+            (
+                "cold start to first answer",
+                f"{cold['app']:.2f} s",
+                f"{cold['bare']:.2f} s",
+                f"{cold['app'] / cold['bare']:.2f}x",
+                "<= 1.25x",
+            )
+        )
+        ok, errors, lost, wall = load(app_url, 50, 20)
+        rows.append(
+            (
+                "load, 50 clients x 20",
+                f"{ok} answers, {errors} errors, {lost} lost, {wall:.1f} s",
+                "",
+                "",
+                "0 errors, 0 lost",
+            )
+        )
+
+    table = Table(title=f"App vs bare Gradio app ({os.cpu_count()} CPUs)")
+    for column in ("measure", "app", "bare app", "ratio", "target"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
