@@ -670,7 +670,7 @@ def plot_curve(
         )
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper left", fontsize=10, frameon=False)
+    ax.legend(loc="best", fontsize=10, frameon=False)
     return fig
 
 
@@ -915,12 +915,14 @@ honest range**. Change the plan, compare scenarios, and check what the budget wo
 """
 
 NOTES = """
-**What the range means.** The range comes from how far the model's past predictions fell from
-real outcomes on campaigns it had not seen (conformal calibration). For campaigns like those in
-the training data, about 90% of outcomes fall inside a 90% range, on average over many
-campaigns. It does **not** promise that *your* campaign lands inside it, it does not cover
-changes the data never saw, and it is wider where the model knows less. Outside the training
-data's range (a warning tells you) it is a guess with a ruler, not a measurement.
+**What the range means.** The range comes from how far the model's predictions fell from the
+real outcomes of campaigns it had not seen (conformal calibration). For campaigns like those in
+the training data, about 90% of outcomes land inside a 90% range, counted over many campaigns.
+It grows with the prediction, because bigger campaigns vary more. It does **not** promise that
+*your* campaign lands inside it: one campaign in ten falls outside a 90% range, and the promise
+only holds for campaigns drawn from the same world as the training data. It does not cover
+changes that data never saw, and outside the training data's range (a warning tells you) it is
+no longer backed by evidence.
 
 **Limitations**
 
@@ -932,9 +934,10 @@ data's range (a warning tells you) it is a guess with a ruler, not a measurement
   will not necessarily do what the curve shows.
 - **No seasonality shocks, competitors or platform changes.** Holidays beyond the start month,
   a rival's launch or an algorithm change are not in the data.
-- **Limited training size.** A few hundred campaigns; rare set-ups are poorly covered.
-- **Best for campaigns similar to the training data**: 30–90 days, budgets of about
-  8k–100k, up to about 8 ads.
+- **Limited training size.** A limited number of synthetic campaigns; rare set-ups are poorly
+  covered.
+- **Best for campaigns similar to the training data.** A warning appears when a setting is
+  outside the range the model was trained on, and the what-if plots shade that region.
 - **An educational tool.** Use it to explore trade-offs and to ask better questions, not to
   commit a budget.
 
@@ -1132,6 +1135,7 @@ def build_demo() -> gr.Blocks:
             wrap=True,
             pinned_columns=1,
             column_widths=["150px"],
+            max_height=720,
             label="Saved scenarios (differences from the first in brackets)",
             elem_id="scenario-table",
         )
