@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -28,13 +29,30 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES]
 
 
-def normalize_zip(path: Path) -> None:
-    """Rewrite a zip with fixed timestamps so the same model gives the same bytes."""
+def normalize_skops(path: Path) -> None:
+    """Rewrite a skops file so that the same model always gives the same bytes.
+
+    skops names arrays and memo entries after ``id()`` of the objects, which changes from run to
+    run; they are renumbered in order of appearance, and the zip gets fixed timestamps.
+    """
     with zipfile.ZipFile(path) as src:
-        entries = [(info.filename, src.read(info.filename)) for info in src.infolist()]
+        entries = {info.filename: src.read(info.filename) for info in src.infolist()}
+    schema = entries.pop("schema.json").decode()
+    mapping: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        return (
+            match.group(1)
+            + mapping.setdefault(match.group(2), str(len(mapping) + 1))
+            + match.group(3)
+        )
+
+    schema = re.sub(r'("__id__": )(\d+)()', renumber, schema)
+    schema = re.sub(r'("file": ")(\d+)(\.npy")', renumber, schema)
+    renamed = {f"{mapping[name.removesuffix('.npy')]}.npy": data for name, data in entries.items()}
     tmp = path.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for name, data in entries:
+        for name, data in [("schema.json", schema.encode()), *sorted(renamed.items())]:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -74,7 +92,7 @@ def save_bundle(
         pip_requirements=pip_requirements(),
         metadata=metadata,
     )
-    normalize_zip(staging / "model.skops")
+    normalize_skops(staging / "model.skops")
     if card is not None:
         (staging / "README.md").write_text(card, encoding="utf-8")
     write_manifest(staging)
