@@ -1199,15 +1199,18 @@ def build_demo() -> gr.Blocks:
             show_progress="hidden",
             trigger_mode="always_last",
         )
-        loaded = blocks.load(
-            predict,
+        # Opening the page and changing the range level predict again, outside the public API.
+        repredicted = gr.on(
+            [blocks.load, level.change],
+            fn=predict,
             inputs=[*plan_inputs, level],
             outputs=predict_outputs,
             api_visibility="private",
             show_progress="minimal",
+            trigger_mode="always_last",
         )
-        loaded.success(roas, econ_inputs, [econ_html, econ_json], api_visibility="private")
-        loaded.success(
+        repredicted.success(roas, econ_inputs, [econ_html, econ_json], api_visibility="private")
+        repredicted.success(
             curves,
             [*plan_inputs, level],
             curve_outputs,
@@ -1258,7 +1261,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (default: GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--model-dir", type=Path, help="model bundle folder (default: ./model)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.model_dir is not None:
         configure(args.model_dir)
     threading.Thread(target=warm_up, name="model-warm-up", daemon=True).start()

@@ -135,3 +135,25 @@ def test_plan_predict_plot_and_compare(server: str, browser: object, size: str) 
         page.screenshot(path=str(ARTIFACTS / f"app-{size}-{width}x{height}.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_example_fills_the_form_and_bad_input_shows_a_message(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        label, values = app.EXAMPLES[1]
+        page.get_by_text(label, exact=True).click()
+        budget = values[app.PLAN_FIELDS.index("total_budget")]
+        page.wait_for_function(
+            "([sel, v]) => document.querySelector(sel).value === v",
+            arg=["#in-total-budget input", str(budget)],
+            timeout=TIMEOUT_MS,
+        )
+        number_input(page, "total_ads").fill("-2")
+        page.get_by_role("button", name="Predict Purchases").click()
+        toast = page.get_by_text("Total ads is -2; enter a whole number of at least 0")
+        toast.wait_for(timeout=TIMEOUT_MS)
+        assert "Traceback" not in page.inner_text("body")
+    finally:
+        page.close()
