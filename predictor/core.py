@@ -288,14 +288,17 @@ class Predictor:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[str, ...]]:
         """Raw predictions and bounds for valid rows; rows with no ads get 0 without the model."""
         n = len(matrix)
+        active = matrix["num_ads"].to_numpy() > 0
         raw = np.zeros(n)
         lower = np.zeros(n, dtype=np.int64)
         upper = np.zeros(n, dtype=np.int64)
-        active = matrix["num_ads"].to_numpy() > 0
         backend, notices = "guardrail", ()
+        if active.all() and n:
+            scored, backend, notices = self._score(matrix)
+            low, high = interval_bounds(scored, self._ensure_metadata()["interval"], level)
+            return scored, low, high, backend, notices
         if active.any():
-            rows = matrix if active.all() else matrix.loc[active]
-            scored, backend, notices = self._score(rows)
+            scored, backend, notices = self._score(matrix.loc[active])
             low, high = interval_bounds(scored, self._ensure_metadata()["interval"], level)
             raw[active], lower[active], upper[active] = scored, low, high
         return raw, lower, upper, backend, notices
@@ -310,15 +313,21 @@ class Predictor:
         ]
         if not usable or not len(matrix):
             return ()
-        values = matrix[usable].to_numpy(dtype=float)
+        values = matrix.to_numpy(dtype=float)  # a view for an all-float matrix: no copy
+        positions = [matrix.columns.get_loc(c) for c in usable]
         low = np.array([float(ranges[c][0]) for c in usable])
         high = np.array([float(ranges[c][1]) for c in usable])
         # Column-wise extremes first: the common in-range case needs no per-row mask.
-        out_cols = (values.min(axis=0) < low) | (values.max(axis=0) > high)
+        out_cols = (values.min(axis=0)[positions] < low) | (values.max(axis=0)[positions] > high)
         if not out_cols.any():
             return ()
-        hit = (values[:, out_cols] < low[out_cols]) | (values[:, out_cols] > high[out_cols])
-        count = int(hit.any(axis=1).sum())
+        hit = np.zeros(len(matrix), dtype=bool)
+        for position, lo, hi in zip(
+            np.array(positions)[out_cols], low[out_cols], high[out_cols], strict=True
+        ):
+            column = values[:, position]
+            hit |= (column < lo) | (column > hi)
+        count = int(hit.sum())
         names = [COLUMN_LABELS.get(c, c) for c, out in zip(usable, out_cols, strict=True) if out]
         rows = "1 row is" if count == 1 else f"{count:,} rows are"
         return (
@@ -362,7 +371,7 @@ class Predictor:
         matrix = feature_matrix(features)
         raw, lower, upper, backend, notices = self._frame_result(matrix, level)
         result = pd.DataFrame(
-            {"prediction": np.clip(raw, 0.0, None), "lower": lower, "upper": upper},
+            {"prediction": np.maximum(raw, 0.0), "lower": lower, "upper": upper},
             index=matrix.index,
         )
         result.attrs["backend"] = backend
@@ -406,7 +415,7 @@ class Predictor:
         result = pd.DataFrame(
             {
                 field: [getattr(p, field) for p in plans],
-                "prediction": np.clip(raw, 0.0, None),
+                "prediction": np.maximum(raw, 0.0),
                 "lower": lower,
                 "upper": upper,
             }

@@ -23,7 +23,7 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL_DIR = Path(os.environ.get("PREDICTOR_TEST_MODEL_DIR") or REPO / "model")
+MODEL_DIR = REPO / "model"
 # Looks like a real Databricks token so that the sanitizer's pattern is exercised as well.
 TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
 
