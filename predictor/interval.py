@@ -97,10 +97,17 @@ def calibrate(y: np.ndarray, pred: np.ndarray, levels: Iterable[float] = CALIBRA
     flat = pred.ravel()
     scale = fit_residual_scale(ys, flat, n=y.size)
     scores = np.abs(ys - flat) / residual_scale(flat, scale)
+    quantiles = {level_key(lv): conformal_quantile(scores, lv, n=y.size) for lv in levels}
+    if not all(math.isfinite(q) for q in quantiles.values()):
+        needed = max(math.ceil(lv / (1 - lv)) for lv in levels)
+        raise ValueError(
+            f"{y.size} campaigns are too few to calibrate a {max(levels):.0%} interval; "
+            f"give at least {needed}"
+        )
     return {
         "method": METHOD,
         "scale": scale,
-        "quantiles": {level_key(lv): conformal_quantile(scores, lv, n=y.size) for lv in levels},
+        "quantiles": quantiles,
         "n_calibration": int(y.size),
         "oof_repeats": int(pred.shape[0]),
     }

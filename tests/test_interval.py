@@ -81,3 +81,9 @@ def test_calibrated_interval_covers_new_counts_and_adapts_its_width():
     inside = (y_new >= lower) & (y_new <= upper)
     small, large = mean_new < 30, mean_new > 90
     assert abs(inside[small].mean() - inside[large].mean()) < 0.04
+
+
+def test_too_few_campaigns_to_calibrate_is_a_clear_error():
+    y = np.arange(10.0)
+    with pytest.raises(ValueError, match="too few to calibrate a 95% interval; give at least 19"):
+        calibrate(y, y + 1.0)
