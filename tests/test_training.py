@@ -160,10 +160,9 @@ def test_comparison_tracks_every_candidate_and_beats_the_baseline(quick_run):
     for name in ("comparison.md", "pred_vs_actual.png", "residuals.png"):
         assert (workdir / "reports" / name).stat().st_size > 0
 
-    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlflow.db'}")
-    runs = mlflow.search_runs(
-        experiment_names=["campaign-purchase-predictor"], output_format="list"
-    )
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("campaign-purchase-predictor")
+    runs = client.search_runs([experiment.experiment_id])
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
     parents = [r for r in runs if not r.data.tags.get("mlflow.parentRunId")]
     assert {r.data.tags["candidate"] for r in children} == set(comparison.index) - {
@@ -171,9 +170,9 @@ def test_comparison_tracks_every_candidate_and_beats_the_baseline(quick_run):
         "oracle",
     }
     assert all("test_rmse" in r.data.metrics and "cv_rmse_mean" in r.data.metrics for r in children)
-    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parents[0].info.run_id)}
+    assert len(parents) == 1
+    artifacts = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
     assert {"comparison.md", "comparison.csv", "pred_vs_actual.png", "residuals.png"} <= artifacts
-    mlflow.set_tracking_uri("")
 
 
 def test_quick_run_interval_covers_fresh_campaigns(quick_run):
