@@ -37,12 +37,13 @@ from predictor import (
 from predictor.core import NOTICE_LOCAL_CHOSEN, NOTICE_NOT_CONFIGURED
 from predictor.economics import EconomicsError, Metric, campaign_economics
 from predictor.features import end_month
+from predictor.interval import CALIBRATED_LEVELS
 from predictor.plan import MIXES
 
 log = logging.getLogger("app")
 
 APP_DIR = Path(__file__).resolve().parent
-LEVELS: tuple[float, ...] = (0.8, 0.9, 0.95)
+LEVELS: tuple[float, ...] = CALIBRATED_LEVELS
 DEFAULT_LEVEL = 0.9
 MAX_SCENARIOS = 12
 MAX_NAME_LENGTH = 40
@@ -239,7 +240,8 @@ def _with_plan_parameters(
     params = [inspect.Parameter(f, kind) for f in PLAN_FIELDS]
 
     def decorate(fn: Callable) -> Callable:
-        fn.__signature__ = inspect.Signature([*before, *params, *after])  # type: ignore[attr-defined]
+        signature = inspect.Signature([*before, *params, *after])
+        fn.__signature__ = signature  # type: ignore[attr-defined]
         return fn
 
     return decorate
@@ -415,8 +417,10 @@ def predict(*args: Any) -> tuple[str, str, dict[str, Any]]:
 # ROAS, CPA and profit
 
 ECON_CSS = """
-.cpp-econ { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 0.6rem; }
-.cpp-metric { padding: 0.75rem 0.9rem; border-radius: 12px; border: 1px solid var(--border-color-primary);
+.cpp-econ { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr));
+  gap: 0.6rem; }
+.cpp-metric { padding: 0.75rem 0.9rem; border-radius: 12px;
+  border: 1px solid var(--border-color-primary);
   background: var(--background-fill-secondary); }
 .cpp-metric .k { font-size: 0.85rem; opacity: 0.8; }
 .cpp-metric .v { font-size: 1.5rem; font-weight: 700; font-variant-numeric: tabular-nums; }
@@ -468,7 +472,7 @@ def economics_record(
     aov = None if average_order_value in (None, "", 0) else average_order_value
     plan = prediction.get("plan") or {}
     budget = plan.get("total_budget", (prediction.get("features") or {}).get("total_budget"))
-    level = prediction.get("level", DEFAULT_LEVEL)
+    level = parse_level(prediction.get("level"))
     with user_errors():
         econ = campaign_economics(
             budget, prediction["purchases"], prediction["lower"], prediction["upper"], aov, margin
@@ -580,7 +584,8 @@ def curve_frames(
         # With no ads there are no shares to keep: a curve cannot be built from this plan.
         ads = pd.DataFrame({"x": counts, "prediction": 0.0, "lower": 0, "upper": 0})
         ads_notices: tuple[str, ...] = (
-            "Add ads to the plan (and its mixes) to see how purchases change with the number of ads.",
+            "Add ads to the plan (and its mixes) to see how purchases change with the number "
+            "of ads.",
         )
     else:
         plans = ads_plans(plan, counts)
@@ -642,7 +647,6 @@ def plot_curve(
         alpha=0.18,
         lw=0,
         label=f"{fmt_level(level)} range",
-        step=None,
     )
     ax.plot(x, pred, color=color, lw=2.2, label="Predicted purchases")
     here = int(np.argmin(np.abs(x - current_x)))
@@ -776,7 +780,8 @@ def scenario_table(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             elif key == "purchases":
                 text = fmt_count(s["purchases"])
             elif key == "range":
-                text = f"{fmt_count(s['lower'])}–{fmt_count(s['upper'])} ({fmt_level(s['level'])})"
+                bounds = f"{fmt_count(s['lower'])}–{fmt_count(s['upper'])}"
+                text = f"{bounds} ({fmt_level(s['level'])})"
             elif key == "diff":
                 text = "—" if s is first else _diff_text(s["purchases"], first["purchases"])
             else:
@@ -793,15 +798,21 @@ def _diff_text(purchases: int, base: int) -> str:
     return f"{_signed(diff)} ({diff / base:+.0%})"
 
 
+def _csv_text(text: str) -> str:
+    """``text`` that a spreadsheet will not run as a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def scenarios_csv_frame(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per scenario: name, plan, end month, level, prediction, range, backend, differences."""
+    """One row per scenario: name, plan, end month, level, prediction, range, backend and the
+    difference from the first."""
     rows = []
     base = scenarios[0]["purchases"] if scenarios else 0
     for s in scenarios:
         diff = s["purchases"] - base
         rows.append(
             {
-                "scenario": s["name"],
+                "scenario": _csv_text(s["name"]),
                 **s["plan"],
                 "end_month": s["end_month"],
                 "level": s["level"],
@@ -919,10 +930,10 @@ NOTES = """
 real outcomes of campaigns it had not seen (conformal calibration). For campaigns like those in
 the training data, about 90% of outcomes land inside a 90% range, counted over many campaigns.
 It grows with the prediction, because bigger campaigns vary more. It does **not** promise that
-*your* campaign lands inside it: one campaign in ten falls outside a 90% range, and the promise
-only holds for campaigns drawn from the same world as the training data. It does not cover
-changes that data never saw, and outside the training data's range (a warning tells you) it is
-no longer backed by evidence.
+*your* campaign lands inside it: about one campaign in ten falls outside a 90% range, and the
+promise only holds for campaigns drawn from the same world as the training data. It does not
+cover changes that data never saw, and outside the training data's range (a warning tells you)
+it is no longer backed by evidence.
 
 **Limitations**
 

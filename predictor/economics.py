@@ -57,7 +57,7 @@ class Economics:
 
 
 def _finite(field: str, value: object, *, low: float = 0.0, high: float = math.inf) -> float:
-    """``value`` as a finite float in ``[low, high]``, or :class:`EconomicsError` naming ``field``."""
+    """``value`` as a finite float in ``[low, high]``; :class:`EconomicsError` names ``field``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EconomicsError(field, f"{field} must be a number; enter a number")
     number = float(value)
