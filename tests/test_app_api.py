@@ -387,3 +387,16 @@ def test_command_line(monkeypatch: pytest.MonkeyPatch, argv: list[str], expected
     monkeypatch.setattr(app, "warm_up", lambda: None)
     app.main(argv)
     assert launched == [expected]
+
+
+def test_roas_rejects_an_unknown_level(client: Client) -> None:
+    record = {**call_predict(client)[2], "level": "high"}
+    with pytest.raises(AppError, match="Range level 'high' is not offered"):
+        client.predict(record, 50.0, 30.0, api_name="/roas")
+
+
+def test_exported_names_cannot_run_as_spreadsheet_formulas(server: str) -> None:
+    client = Client(server, verbose=False, analytics_enabled=False)
+    client.predict("=1+2", **PLAN, api_name="/save_scenario")
+    csv = pd.read_csv(client.predict(api_name="/export_scenarios"))
+    assert list(csv["scenario"]) == ["'=1+2"]
