@@ -623,8 +623,16 @@ def plot_curve(
     training_span: tuple[float, float] | None = None,
 ) -> Any:
     """A matplotlib figure: predicted purchases with the interval band, the plan marked."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    try:
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+    except ImportError:
+        raise gr.Error(
+            "The what-if plots need matplotlib, which is not installed on this server; "
+            "install it with `pip install matplotlib`.",
+            title="Plots unavailable",
+            print_exception=False,
+        ) from None
 
     fig = Figure(figsize=(5.2, 3.7), dpi=144, layout="constrained")
     ax = fig.add_subplot()
@@ -1196,6 +1204,7 @@ def build_demo() -> gr.Blocks:
             outputs=predict_outputs,
             api_name="predict",
             show_progress="minimal",
+            scroll_to_output=True,
         )
         predicted.success(roas, econ_inputs, [econ_html, econ_json], api_name="roas")
         predicted.success(
