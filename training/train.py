@@ -133,7 +133,7 @@ def train(
             description=f"served model: k={best['k']}, alpha={best['alpha']}",
         )
 
-    models = candidates(seed, tuned)
+    models = candidates(seed, tuned, quick=quick)
     rows, test_preds = [], {}
     mlflow.set_experiment(config.EXPERIMENT_NAME)
     task = progress.add_task("comparing candidates", total=len(models)) if progress else None
