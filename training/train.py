@@ -189,8 +189,11 @@ def train(
                 }
             )
             test_preds["oracle"] = oracle
+        # Ranked by cross-validated RMSE, steadier than one held-out split; references last.
         comparison = (
-            pd.DataFrame(rows).sort_values("test_rmse", kind="stable").reset_index(drop=True)
+            pd.DataFrame(rows)
+            .sort_values(["cv_rmse_mean", "test_rmse"], kind="stable", na_position="last")
+            .reset_index(drop=True)
         )
 
         # Interval: out-of-fold residuals of the served configuration over all campaigns.
