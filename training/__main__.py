@@ -226,7 +226,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     console.print(result.comparison.round(3).to_string(index=False))
 
     evaluation = None
-    if not args.no_evaluate:
+    # The bars compare against the generator's oracle, so they apply to synthetic training data only.
+    if not args.no_evaluate and args.data_dir is None:
         with console.status("measuring the bars on fresh synthetic campaigns"):
             n_eval = config.EVAL_CAMPAIGNS // (3 if args.quick else 1)
             evaluation = evaluate(
