@@ -612,78 +612,70 @@ def _training_span(predictor: Predictor, column: str) -> tuple[float, float] | N
     return None
 
 
-def plot_curve(
-    curve: pd.DataFrame,
-    current_x: float,
-    level: float,
-    *,
-    title: str,
-    xlabel: str,
-    money: bool = False,
-    training_span: tuple[float, float] | None = None,
-) -> Any:
-    """A matplotlib figure: predicted purchases with the interval band, the plan marked."""
-    try:
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
-    except ImportError:
-        raise gr.Error(
-            "The what-if plots need matplotlib, which is not installed on this server; "
-            "install it with `pip install matplotlib`.",
-            title="Plots unavailable",
-            print_exception=False,
-        ) from None
+SERIES_PREDICTED = "predicted"
+SERIES_PLAN = "your plan"
+# Fixed colours: the band's bounds pale beside the prediction, the plan in a contrasting orange.
+SERIES_COLORS: dict[str, str] = {
+    SERIES_PREDICTED: "#4338ca",
+    **{f"upper {fmt_level(level)}": "#a5b4fc" for level in LEVELS},
+    **{f"lower {fmt_level(level)}": "#a5b4fc" for level in LEVELS},
+    SERIES_PLAN: "#ea580c",
+}
 
-    fig = Figure(figsize=(5.2, 3.7), dpi=144, layout="constrained")
-    ax = fig.add_subplot()
+
+def curve_legend_html() -> str:
+    """The what-if charts' shared legend, as HTML that wraps on a narrow screen."""
+    band = SERIES_COLORS[f"upper {fmt_level(DEFAULT_LEVEL)}"]
+    entries = (
+        (SERIES_COLORS[SERIES_PREDICTED], "predicted purchases"),
+        (band, "upper and lower ends of the range"),
+        (SERIES_COLORS[SERIES_PLAN], "your plan"),
+    )
+    items = "".join(
+        f'<span class="cpp-legend-item"><span class="cpp-swatch" style="background:{color}">'
+        f"</span>{html.escape(text)}</span>"
+        for color, text in entries
+    )
+    return f'<div class="cpp-legend" role="list" aria-label="Chart legend">{items}</div>'
+
+
+def curve_chart(curve: pd.DataFrame, x_name: str, current_x: float, level: float) -> pd.DataFrame:
+    """A curve in long form for a line plot (columns ``x_name``, purchases, series).
+
+    Series: the prediction, the interval's upper and lower bounds, and the plan as a vertical
+    line from 0 through its prediction to the top of the band.
+    """
     x = curve["x"].to_numpy(dtype=float)
-    pred = curve["prediction"].to_numpy(dtype=float)
-    color = "#4f46e5"
-    if training_span is not None:
-        low, high = training_span
-        if x.min() < low:
-            ax.axvspan(x.min(), low, color="#94a3b8", alpha=0.15, lw=0)
-        if x.max() > high:
-            ax.axvspan(
-                high, x.max(), color="#94a3b8", alpha=0.15, lw=0, label="Outside training data"
-            )
-    ax.fill_between(
-        x,
-        curve["lower"],
-        curve["upper"],
-        color=color,
-        alpha=0.18,
-        lw=0,
-        label=f"{fmt_level(level)} range",
-    )
-    ax.plot(x, pred, color=color, lw=2.2, label="Predicted purchases")
-    here = int(np.argmin(np.abs(x - current_x)))
-    ax.axvline(current_x, color="#0f172a", lw=1, ls="--", alpha=0.6)
-    ax.plot([current_x], [pred[here]], "o", color="#f97316", ms=8, zorder=5, label="Your plan")
-    ax.annotate(
-        f"{pred[here]:,.0f}",
-        (current_x, pred[here]),
-        textcoords="offset points",
-        xytext=(6, 8),
-        fontsize=12,
-        fontweight="bold",
-    )
-    ax.set_title(title, fontsize=14, loc="left")
-    ax.set_xlabel(xlabel, fontsize=12)
-    ax.set_ylabel("Purchases", fontsize=12)
-    ax.set_ylim(bottom=0)
-    ax.set_xlim(x.min(), x.max())
-    ax.tick_params(labelsize=11)
-    ax.grid(alpha=0.25)
-    ax.spines[["top", "right"]].set_visible(False)
-    if money:
-        ax.xaxis.set_major_formatter(
-            FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k" if v >= 1000 else f"{v:,.0f}")
+    pct = fmt_level(level)
+    parts = [
+        pd.DataFrame({x_name: x, "purchases": curve[column].to_numpy(dtype=float), "series": name})
+        for column, name in (
+            ("prediction", SERIES_PREDICTED),
+            ("upper", f"upper {pct}"),
+            ("lower", f"lower {pct}"),
         )
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="best", fontsize=10, frameon=False)
-    return fig
+    ]
+    here = int(np.argmin(np.abs(x - current_x)))
+    at_plan = float(curve["prediction"].iloc[here])
+    top = max(float(curve["upper"].max()), at_plan, 1.0)
+    parts.append(
+        pd.DataFrame(
+            {x_name: float(current_x), "purchases": [0.0, at_plan, top], "series": SERIES_PLAN}
+        )
+    )
+    chart = pd.concat(parts, ignore_index=True)
+    chart["purchases"] = chart["purchases"].round(1)
+    return chart
+
+
+def extrapolation_note(x: pd.Series, span: tuple[float, float] | None, what: str) -> str:
+    """A sentence naming where a curve leaves the training data's range, or ``""``."""
+    if span is None or x.empty:
+        return ""
+    low, high = span
+    if x.min() >= low and x.max() <= high:
+        return ""
+    return f"{what.capitalize()} in the training data: {low:,.0f}–{high:,.0f}."
 
 
 def curve_table(budget: pd.DataFrame, ads: pd.DataFrame) -> pd.DataFrame:
@@ -699,32 +691,31 @@ def curve_table(budget: pd.DataFrame, ads: pd.DataFrame) -> pd.DataFrame:
 
 
 @_with_plan_parameters(LEVEL_PARAMETER)
-def curves(*args: Any) -> tuple[Any, Any, str, pd.DataFrame]:
-    """What-if curves: purchases against total budget and against the number of ads."""
+def curves(*args: Any) -> tuple[pd.DataFrame, pd.DataFrame, str, pd.DataFrame]:
+    """What-if curves: purchases against total budget and against the number of ads.
+
+    Returns the two charts' points (columns total_budget or total_ads, purchases, series), a
+    note, and both curves in one table (curve, x, prediction, lower, upper).
+    """
     plan, level = _plan_and_level(args)
     with user_errors():
         predictor = get_predictor()
         budget, ads, notices = curve_frames(predictor, plan, level)
-        budget_fig = plot_curve(
-            budget,
-            plan.total_budget,
-            level,
-            title="Purchases vs total budget",
-            xlabel="Total budget",
-            money=True,
-            training_span=_training_span(predictor, "total_budget"),
-        )
-        ads_fig = plot_curve(
-            ads,
-            plan.total_ads,
-            level,
-            title="Purchases vs number of ads",
-            xlabel="Total ads (mix shares kept)",
-            training_span=_training_span(predictor, "num_ads"),
-        )
-    note = "Other settings are held at your plan's values. "
-    note += " ".join(_markdown_escape(n) for n in notices)
-    return budget_fig, ads_fig, note, curve_table(budget, ads)
+        spans = [
+            extrapolation_note(budget["x"], _training_span(predictor, "total_budget"), "budgets"),
+            extrapolation_note(ads["x"], _training_span(predictor, "num_ads"), "ad counts"),
+        ]
+    note = (
+        f"Other settings are held at your plan's values. The pale lines bound the "
+        f"{fmt_level(level)} range; the orange line marks your plan. "
+    )
+    note += " ".join(_markdown_escape(n) for n in (*notices, *spans) if n)
+    return (
+        curve_chart(budget, "total_budget", plan.total_budget, level),
+        curve_chart(ads, "total_ads", plan.total_ads, level),
+        note,
+        curve_table(budget, ads),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -956,7 +947,8 @@ it is no longer backed by evidence.
 - **Limited training size.** A limited number of synthetic campaigns; rare set-ups are poorly
   covered.
 - **Best for campaigns similar to the training data.** A warning appears when a setting is
-  outside the range the model was trained on, and the what-if plots shade that region.
+  outside the range the model was trained on, and the what-if notes say where the curves
+  leave it.
 - **An educational tool.** Use it to explore trade-offs and to ask better questions, not to
   commit a budget.
 
@@ -970,6 +962,9 @@ PAGE_CSS = """
 .cpp-section-title { margin-top: 0.2rem; }
 .cpp-mix-total p { margin: 0 !important; font-size: 0.9rem; }
 footer { margin-top: 1.5rem; }
+.cpp-legend { display: flex; flex-wrap: wrap; gap: 0.35rem 1.2rem; font-size: 0.9rem; }
+.cpp-legend-item { display: inline-flex; align-items: center; gap: 0.45rem; }
+.cpp-swatch { display: inline-block; width: 1.6rem; height: 0.25rem; border-radius: 2px; }
 """
 
 THEME = gr.themes.Soft(
@@ -1111,21 +1106,10 @@ def build_demo() -> gr.Blocks:
                 econ_json = gr.JSON(label="Economics", visible=False)
 
         gr.Markdown("### 5 · What if…", elem_classes="cpp-section-title")
+        gr.HTML(curve_legend_html(), elem_id="curve-legend")
         with gr.Row(equal_height=False):
-            budget_plot = gr.Plot(
-                label="Purchases vs total budget",
-                show_label=False,
-                format="png",
-                min_width=300,
-                elem_id="plot-budget",
-            )
-            ads_plot = gr.Plot(
-                label="Purchases vs number of ads",
-                show_label=False,
-                format="png",
-                min_width=300,
-                elem_id="plot-ads",
-            )
+            budget_plot = gr.LinePlot(**_line_plot_options("total_budget", "Total budget"))
+            ads_plot = gr.LinePlot(**_line_plot_options("total_ads", "Total ads (mix shares kept)"))
         curve_notes = gr.Markdown(label="Curve notes", elem_id="curve-notes")
         with gr.Accordion("Curve data", open=False):
             curve_data = gr.Dataframe(
@@ -1254,6 +1238,27 @@ def build_demo() -> gr.Blocks:
         )
         removed.success(export_scenarios, scenarios, download_btn, api_visibility="private")
     return blocks
+
+
+def _line_plot_options(x: str, x_title: str) -> dict[str, Any]:
+    money = x == "total_budget"
+    return {
+        "x": x,
+        "y": "purchases",
+        "color": "series",
+        "title": f"Purchases vs {'total budget' if money else 'number of ads'}",
+        "x_title": x_title,
+        "y_title": "Predicted purchases",
+        "color_map": SERIES_COLORS,
+        # One legend above both charts (curve_legend_html): Vega's single-row legend would
+        # overflow a phone's width.
+        "colors_in_legend": [],
+        "x_axis_format": ",.0f" if money else "d",
+        "y_lim": [0, None],
+        "height": 360,
+        "min_width": 300,
+        "elem_id": "plot-budget" if money else "plot-ads",
+    }
 
 
 def _mix_label(mix: str) -> Callable[..., str]:

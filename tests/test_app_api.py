@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-from app_support import REPO, running_app
+from app_support import MODEL_DIR, REPO, running_app
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
@@ -161,10 +161,6 @@ def test_curves_are_one_model_call_each_and_mark_the_plan(client: Client) -> Non
     before = calls().get("local", 0)
     budget_plot, ads_plot, notes, table = client.predict(**PLAN, level=0.9, api_name="/curves")
     assert calls().get("local", 0) - before == 2
-    for plot in (budget_plot, ads_plot):
-        assert plot["type"] == "matplotlib"
-        assert plot["plot"].startswith("data:image/png;base64,")
-        assert len(plot["plot"]) > 5000
     assert "held at your plan" in notes
     frame = pd.DataFrame(table["data"], columns=table["headers"])
     budget = frame[frame["curve"] == "total_budget"]
@@ -180,6 +176,58 @@ def test_curves_are_one_model_call_each_and_mark_the_plan(client: Client) -> Non
     assert ads[ads["x"] == 0]["prediction"].iloc[0] == 0
     at_plan = ads[ads["x"] == PLAN["total_ads"]].iloc[0]
     assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
+
+    # The charts carry the same curves, the band's bounds and a vertical line at the plan.
+    for plot, x, curve in (
+        (budget_plot, "total_budget", budget),
+        (ads_plot, "total_ads", ads),
+    ):
+        assert plot["mark"] == "line"
+        assert plot["columns"] == [x, "purchases", "series"]
+        assert plot["datatypes"] == {
+            x: "quantitative",
+            "purchases": "quantitative",
+            "series": "nominal",
+        }
+        chart = pd.DataFrame(plot["data"], columns=plot["columns"])
+        for series, column in (
+            ("predicted", "prediction"),
+            ("lower 90%", "lower"),
+            ("upper 90%", "upper"),
+        ):
+            line = chart[chart["series"] == series]
+            assert list(line[x]) == list(curve["x"])
+            assert list(line["purchases"]) == pytest.approx(list(curve[column]), abs=0.06)
+        plan_line = chart[chart["series"] == "your plan"]
+        assert set(plan_line[x]) == {PLAN[x]}
+        assert plan_line["purchases"].min() == 0
+        assert plan_line["purchases"].max() >= curve["upper"].max()
+        assert plan_line["purchases"].iloc[1] == pytest.approx(max(record["raw"], 0), abs=0.05)
+
+
+def test_curve_bounds_follow_the_level(client: Client) -> None:
+    budget_plot = client.predict(**PLAN, level=0.8, api_name="/curves")[0]
+    series = {row[2] for row in budget_plot["data"]}
+    assert series == {"predicted", "lower 80%", "upper 80%", "your plan"}
+    assert series <= set(app.SERIES_COLORS)
+
+
+def test_curves_work_without_matplotlib() -> None:
+    # The Space installs only requirements.txt, which has no matplotlib.
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; "
+        "import app; "
+        f"app.configure({str(MODEL_DIR)!r}); "
+        "plan = [app.DEFAULT_PLAN[f] for f in app.PLAN_FIELDS]; "
+        "budget, ads, notes, table = app.curves(*plan, 0.9); "
+        "assert len(budget) > 40 and len(ads) > 8; "
+        "print(sorted(set(budget['series'])))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['lower 90%', 'predicted', 'upper 90%', 'your plan']"
 
 
 def test_curves_with_no_ads_do_not_call_the_model(client: Client) -> None:

@@ -96,15 +96,29 @@ def test_plan_predict_plot_and_compare(server: str, browser: object, size: str) 
             "#result-notes"
         )
 
-        # The what-if plots are redrawn for the typed plan and show as images.
+        # The what-if charts (Vega-Lite, drawn as SVG) are redrawn for the typed plan: each draws
+        # its four lines, with the plan's line at the typed budget and number of ads.
         page.wait_for_function(
-            "() => [...document.querySelectorAll('#plot-budget img, #plot-ads img')]"
-            ".filter(i => i.complete && i.naturalWidth > 300).length === 2",
+            """() => [['#plot-budget', 'Total budget: 72,000;'], ['#plot-ads', 'Total ads (mix shares kept): 6;']]
+                .every(([sel, at]) => {
+                    const svg = document.querySelector(sel + ' svg.marks');
+                    return !!svg && svg.querySelectorAll('.mark-line path').length === 4
+                        && [...svg.querySelectorAll('[aria-label]')].some(e => {
+                            const label = e.getAttribute('aria-label');
+                            return label.startsWith(at) && label.endsWith('series: your plan');
+                        });
+                })""",
             timeout=TIMEOUT_MS,
         )
-        plot = page.locator("#plot-budget img").bounding_box()
+        axis = page.locator("#plot-budget svg.marks [aria-label^='X-axis']").get_attribute(
+            "aria-label"
+        )
+        assert axis.startswith("X-axis titled 'Total budget'")
+        plot = page.locator("#plot-budget svg.marks").bounding_box()
         assert plot["width"] >= min(300, width - 80)
         assert plot["width"] <= width
+        assert plot["height"] >= 250
+        assert "upper and lower ends of the range" in page.inner_text("#curve-legend")
 
         save = page.get_by_role("button", name="Save current plan as scenario")
         save.click()
