@@ -614,29 +614,31 @@ def _training_span(predictor: Predictor, column: str) -> tuple[float, float] | N
 
 SERIES_PREDICTED = "predicted"
 SERIES_PLAN = "your plan"
-# Fixed colours: the band's bounds pale beside the prediction, the plan in a contrasting orange.
+PREDICTED_COLOR = "#4338ca"
+BAND_COLOR = "#a5b4fc"  # the range's bounds, pale beside the prediction
+PLAN_COLOR = "#ea580c"
 SERIES_COLORS: dict[str, str] = {
-    SERIES_PREDICTED: "#4338ca",
-    **{f"upper {fmt_level(level)}": "#a5b4fc" for level in LEVELS},
-    **{f"lower {fmt_level(level)}": "#a5b4fc" for level in LEVELS},
-    SERIES_PLAN: "#ea580c",
+    SERIES_PREDICTED: PREDICTED_COLOR,
+    **{f"upper {fmt_level(level)}": BAND_COLOR for level in LEVELS},
+    **{f"lower {fmt_level(level)}": BAND_COLOR for level in LEVELS},
+    SERIES_PLAN: PLAN_COLOR,
 }
 
 
 def curve_legend_html() -> str:
     """The what-if charts' shared legend, as HTML that wraps on a narrow screen."""
-    band = SERIES_COLORS[f"upper {fmt_level(DEFAULT_LEVEL)}"]
     entries = (
-        (SERIES_COLORS[SERIES_PREDICTED], "predicted purchases"),
-        (band, "upper and lower ends of the range"),
-        (SERIES_COLORS[SERIES_PLAN], "your plan"),
+        (PREDICTED_COLOR, "predicted purchases"),
+        (BAND_COLOR, "upper and lower ends of the range"),
+        (PLAN_COLOR, "your plan"),
     )
+    swatch = "display:inline-block;width:1.6rem;height:0.25rem;border-radius:2px;background:"
     items = "".join(
-        f'<span class="cpp-legend-item"><span class="cpp-swatch" style="background:{color}">'
-        f"</span>{html.escape(text)}</span>"
+        '<span style="display:inline-flex;align-items:center;gap:0.45rem">'
+        f'<span style="{swatch}{color}"></span>{html.escape(text)}</span>'
         for color, text in entries
     )
-    return f'<div class="cpp-legend" role="list" aria-label="Chart legend">{items}</div>'
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0.35rem 1.2rem">{items}</div>'
 
 
 def curve_chart(curve: pd.DataFrame, x_name: str, current_x: float, level: float) -> pd.DataFrame:
@@ -962,9 +964,6 @@ PAGE_CSS = """
 .cpp-section-title { margin-top: 0.2rem; }
 .cpp-mix-total p { margin: 0 !important; font-size: 0.9rem; }
 footer { margin-top: 1.5rem; }
-.cpp-legend { display: flex; flex-wrap: wrap; gap: 0.35rem 1.2rem; font-size: 0.9rem; }
-.cpp-legend-item { display: inline-flex; align-items: center; gap: 0.45rem; }
-.cpp-swatch { display: inline-block; width: 1.6rem; height: 0.25rem; border-radius: 2px; }
 """
 
 THEME = gr.themes.Soft(
@@ -1242,11 +1241,14 @@ def build_demo() -> gr.Blocks:
 
 def _line_plot_options(x: str, x_title: str) -> dict[str, Any]:
     money = x == "total_budget"
+    title = f"Purchases vs {'total budget' if money else 'number of ads'}"
     return {
+        "label": title,
+        "show_label": False,
         "x": x,
         "y": "purchases",
         "color": "series",
-        "title": f"Purchases vs {'total budget' if money else 'number of ads'}",
+        "title": title,
         "x_title": x_title,
         "y_title": "Predicted purchases",
         "color_map": SERIES_COLORS,
