@@ -254,3 +254,13 @@ def test_sample_metadata_is_json_serializable(quick_run):
     workdir, _ = quick_run
     meta = Model.load(str(workdir / "model" / "MLmodel")).metadata
     assert json.loads(json.dumps(meta)) == meta
+
+
+def test_too_few_campaigns_and_missing_bundle_are_clear_errors(tmp_path):
+    proc = run_training(tmp_path, "--campaigns", "5")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "--campaigns 5 is too few" in proc.stderr
+    assert not (tmp_path / "data").exists()  # refused before generating anything
+    proc = run_training(tmp_path, "evaluate", "--model-dir", "missing")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "missing" in proc.stderr and "does not exist" in proc.stderr

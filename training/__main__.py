@@ -11,6 +11,9 @@ from pathlib import Path
 
 from training import config
 
+# Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.
+MIN_CAMPAIGNS = 20
+
 
 def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -181,7 +184,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     ground_truth = None
     if args.data_dir is None:
         n = args.campaigns or (config.QUICK_CAMPAIGNS if args.quick else config.DEFAULT_CAMPAIGNS)
-        _positive(n, "--campaigns")
+        if n < MIN_CAMPAIGNS:
+            raise SystemExit(
+                f"error: --campaigns {n} is too few to compare models; give at least {MIN_CAMPAIGNS}"
+            )
         with console.status(f"generating {n} synthetic campaigns (seed {args.seed})"):
             tables = generate(n, args.seed)
             data_dir = write_dataset(tables, args.synthetic_dir)
@@ -201,9 +207,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     console.log(
         f"aggregated {len(table)} campaigns, {int(table['num_purchases'].sum()):,} purchases"
     )
-    if len(table) < 20:
+    if len(table) < MIN_CAMPAIGNS:
         raise SystemExit(
-            f"error: {len(table)} campaigns are too few to compare models; give at least 20"
+            f"error: {len(table)} campaigns are too few to compare models; give at least {MIN_CAMPAIGNS}"
         )
 
     progress = Progress(
@@ -257,13 +263,14 @@ def _positive(n: int, flag: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; data errors are reported as one clear line, not a traceback."""
+    from predictor.bundle import BundleError
     from training.data import DataError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) if args.command else cmd_train(args)
-    except DataError as exc:
+    except (DataError, BundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
