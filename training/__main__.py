@@ -245,7 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (" --quick" if args.quick else "")
         + (f" --seed {args.seed}" if args.seed != config.SEED else "")
     )
-    card = model_card(result, metadata, evaluation, command)
+    card = model_card(result, metadata, evaluation, command, synthetic=args.data_dir is None)
     path = save_bundle(result.model, table, metadata, args.model_dir, card)
     if evaluation:
         _print_evaluation(evaluation)

@@ -14,7 +14,9 @@ def _row(comparison: pd.DataFrame, name: str) -> str:
     return f"| {name} | {cv} | {r['test_rmse']:.2f} | {r['test_mae']:.2f} | {r['test_r2']:.3f} |"
 
 
-def model_card(result, metadata: dict, evaluation: dict | None, command: str) -> str:
+def model_card(
+    result, metadata: dict, evaluation: dict | None, command: str, synthetic: bool = True
+) -> str:
     """Markdown model card: metrics, coefficients, measured interval coverage, limitations."""
     comp = result.comparison
     best = result.metrics["best_candidate"]
@@ -110,8 +112,13 @@ def model_card(result, metadata: dict, evaluation: dict | None, command: str) ->
         "",
         "## Limitations",
         "",
-        "- Trained on synthetic data of one fictional company, in the schema of the public",
-        '  "Social Media Advertisement Performance" dataset; real campaigns differ.',
+        (
+            "- Trained on synthetic data of one fictional company, in the schema of the public\n"
+            '  "Social Media Advertisement Performance" dataset; real campaigns differ.'
+            if synthetic
+            else f"- Trained on the {result.metrics['n_campaigns']} campaigns of one data set; other"
+            " companies' campaigns may differ."
+        ),
         "- The model sees neither product, price nor creative quality; creative quality moves",
         "  purchases a lot, and it is part of the noise here.",
         "- Associations, not causes: the coefficients describe the data, not what a change would cause.",
