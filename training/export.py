@@ -19,6 +19,7 @@ from training import config
 # Everything in the served pipeline beyond skops' default trusted set, listed on purpose.
 SKOPS_TRUSTED_TYPES: list[str] = [
     "functools.partial",
+    "numpy.asarray",
     "sklearn.feature_selection._mutual_info.mutual_info_regression",
 ]
 RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "pandas", "numpy")

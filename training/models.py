@@ -16,19 +16,41 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from predictor.features import FEATURE_COLUMNS
+
 SERVED_NAME = "ridge_selectkbest"
 
 # Spend, duration and counts act multiplicatively on purchases; their logs enter the linear model.
 LOG_COLUMNS: tuple[str, ...] = ("total_budget", "duration_days", "num_ads", "num_unique_interests")
 
 
-def log_features() -> ColumnTransformer:
-    """Replace budget, duration and counts by ``log1p`` of them; pass the rest through."""
-    return ColumnTransformer(
-        [("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), list(LOG_COLUMNS))],
-        remainder="passthrough",
-        verbose_feature_names_out=False,
+LOG_INDEX: list[int] = [FEATURE_COLUMNS.index(c) for c in LOG_COLUMNS]
+
+
+def log_features() -> Pipeline:
+    """Check the 19 columns (names and order), then replace budget, duration and counts by ``log1p``.
+
+    The check turns the table into an array once; the steps after it select by position, which
+    keeps a one-row prediction fast.
+    """
+    return Pipeline(
+        [
+            ("check", FunctionTransformer(np.asarray, validate=True)),
+            (
+                "log",
+                ColumnTransformer(
+                    [("log1p", FunctionTransformer(np.log1p), LOG_INDEX)], remainder="passthrough"
+                ),
+            ),
+        ]
     )
+
+
+def log_feature_names() -> list[str]:
+    """Names of the columns :func:`log_features` produces, in order."""
+    return [f"log1p({c})" for c in LOG_COLUMNS] + [
+        c for c in FEATURE_COLUMNS if c not in LOG_COLUMNS
+    ]
 
 
 def log_target(regressor: RegressorMixin) -> TransformedTargetRegressor:
@@ -162,7 +184,7 @@ def _xgboost(seed: int, trees: int) -> RegressorMixin:
 def selected_features(model: TransformedTargetRegressor) -> list[tuple[str, float]]:
     """(feature, coefficient on the standardized log scale) for the features SelectKBest kept."""
     pipe = model.regressor_
-    names = pipe.named_steps["features"].get_feature_names_out()
+    names = np.array(log_feature_names())
     mask = pipe.named_steps["select"].get_support()
     return [
         (str(name), float(coef))
