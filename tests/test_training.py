@@ -264,3 +264,11 @@ def test_too_few_campaigns_and_missing_bundle_are_clear_errors(tmp_path):
     proc = run_training(tmp_path, "evaluate", "--model-dir", "missing")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "missing" in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_experiment_is_a_workspace_path_on_databricks():
+    from training.train import experiment_name
+
+    assert experiment_name("databricks") == "/Shared/campaign-purchase-predictor"
+    assert experiment_name("databricks://profile") == "/Shared/campaign-purchase-predictor"
+    assert experiment_name("sqlite:///mlflow.db") == "campaign-purchase-predictor"

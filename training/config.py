@@ -16,6 +16,8 @@ MODEL_DIR = Path("model")
 REPORTS_DIR = Path("reports")
 
 EXPERIMENT_NAME = "campaign-purchase-predictor"
+# Databricks workspaces keep experiments under absolute workspace paths.
+DATABRICKS_EXPERIMENT_NAME = f"/Shared/{EXPERIMENT_NAME}"
 MODEL_VERSION = "1.0.0"
 
 TEST_SIZE = 0.2

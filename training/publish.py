@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from training import config
+
 DEFAULT_TRACKING_URI = "databricks"
 DEFAULT_REGISTRY_URI = "databricks-uc"
-DEFAULT_EXPERIMENT = "/Shared/campaign-purchase-predictor"
+DEFAULT_EXPERIMENT = config.DATABRICKS_EXPERIMENT_NAME
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 
 # The Space's runtime, and nothing else. `*` crosses "/" in huggingface_hub's matching,

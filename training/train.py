@@ -47,6 +47,13 @@ def fingerprint(table: pd.DataFrame) -> str:
     return hashlib.sha256(table.to_csv(index=False, lineterminator="\n").encode()).hexdigest()
 
 
+def experiment_name(tracking_uri: str) -> str:
+    """The experiment to log to: a workspace path on Databricks, a plain name elsewhere."""
+    if tracking_uri.startswith("databricks"):
+        return config.DATABRICKS_EXPERIMENT_NAME
+    return config.EXPERIMENT_NAME
+
+
 def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """RMSE, MAE and R² of ``pred`` against ``y``."""
     return {
@@ -135,7 +142,7 @@ def train(
 
     models = candidates(seed, tuned, quick=quick)
     rows, test_preds = [], {}
-    mlflow.set_experiment(config.EXPERIMENT_NAME)
+    mlflow.set_experiment(experiment_name(mlflow.get_tracking_uri()))
     task = progress.add_task("comparing candidates", total=len(models)) if progress else None
     with mlflow.start_run(run_name=f"compare-seed{seed}{'-quick' if quick else ''}") as parent:
         mlflow.log_params(
