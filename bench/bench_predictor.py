@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from predictor_support import MODEL_DIR, TOKEN, mlflow_server  # noqa: E402
 
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor  # noqa: E402
+from predictor.bundle import load_bundle  # noqa: E402
 from predictor.config import PredictorConfig, load_config  # noqa: E402
 
 
@@ -74,18 +74,8 @@ def sample_rows(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(data, columns=FEATURE_COLUMNS)
 
 
-def load_pipeline():
-    import mlflow.sklearn
-
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    try:
-        return mlflow.sklearn.load_model(str(MODEL_DIR))
-    finally:
-        del os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"]
-
-
 def bench_batch(predictor: Predictor, rows: int) -> None:
-    pipeline = load_pipeline()
+    pipeline = load_bundle(MODEL_DIR).pyfunc.get_raw_model()
     frame = sample_rows(predictor, rows)
     predictor.load()
     bare, ours, ratio = interleaved(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import numbers
-import os
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.bundle import BundleError, verify_manifest
+from predictor.bundle import (
+    DEFAULT_MODEL_DIR,
+    BundleError,
+    BundleMetadata,
+    load_bundle,
+    verify_bundle,
+)
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
-from predictor.interval import IntervalLevelError, interval_bounds, level_key, quantile_for
+from predictor.interval import (
+    DEFAULT_LEVEL,
+    IntervalLevelError,
+    interval_bounds,
+    level_key,
+    quantile_for,
+)
 from predictor.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -35,9 +45,6 @@ log = logging.getLogger(__name__)
 NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
 NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
-_PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
-# Guards the process-wide deserialization flag while a bundle is loaded.
-_LOAD_LOCK = threading.Lock()
 
 
 def notice_failed(kind: str) -> str:
@@ -122,7 +129,9 @@ class Predictor:
     Thread-safe: the bundle is verified and loaded once, lazily, under a lock.
     """
 
-    def __init__(self, config: PredictorConfig | None = None, model_dir: str | Path = "model"):
+    def __init__(
+        self, config: PredictorConfig | None = None, model_dir: str | Path = DEFAULT_MODEL_DIR
+    ):
         self.config = config or PredictorConfig()
         self.model_dir = Path(model_dir).resolve()
         self._client: DatabricksClient | None = None
@@ -132,14 +141,14 @@ class Predictor:
             )
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
-        self._metadata: dict[str, Any] | None = None
-        self._model: Any = None  # the loaded model's predict function
+        self._metadata: BundleMetadata | None = None
+        self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
 
     @classmethod
     def from_env(
-        cls, model_dir: str | Path = "model", environ: Mapping[str, str] | None = None
+        cls, model_dir: str | Path = DEFAULT_MODEL_DIR, environ: Mapping[str, str] | None = None
     ) -> Predictor:
         """Build from environment variables, then ``secrets.toml`` / ``PREDICTOR_SECRETS_FILE``."""
         return cls(load_config(environ), model_dir=model_dir)
@@ -153,66 +162,21 @@ class Predictor:
 
     # -- bundle ---------------------------------------------------------------------------------
 
-    def _read_metadata(self) -> dict[str, Any]:
-        from mlflow.models import Model
-
-        verify_manifest(self.model_dir)
-        try:
-            metadata = Model.load(str(self.model_dir / "MLmodel")).metadata or {}
-        except Exception as exc:
-            raise BundleError(f"MLmodel in {self.model_dir} cannot be read ({exc})") from None
-        if list(metadata.get("features") or []) != FEATURE_COLUMNS:
-            raise BundleError(
-                "the bundle's model was trained on different features than FEATURE_COLUMNS; "
-                "retrain it or use a matching predictor version"
-            )
-        interval = metadata.get("interval")
-        if not isinstance(interval, dict) or not {"scale", "quantiles"} <= interval.keys():
-            raise BundleError("the bundle's MLmodel metadata has no interval calibration")
-        return metadata
-
-    def _ensure_metadata(self) -> dict[str, Any]:
+    def _ensure_metadata(self) -> BundleMetadata:
         if self._metadata is None:
             with self._lock:
                 if self._metadata is None:
-                    self._metadata = self._read_metadata()
+                    self._metadata = verify_bundle(self.model_dir)
         return self._metadata
 
-    def _ensure_model(self) -> Any:
+    def _ensure_model(self) -> Callable[[pd.DataFrame], np.ndarray]:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._metadata = self._read_metadata()
-                    self._model = self._load_model()
+                    bundle = load_bundle(self.model_dir)
+                    self._metadata = bundle.metadata
+                    self._model = bundle.predict_points
         return self._model
-
-    def _load_model(self) -> Any:
-        import mlflow.pyfunc
-
-        with _LOAD_LOCK:
-            previous = os.environ.get(_PICKLE_FLAG)
-            # Only a bundle whose manifest just verified is deserialized.
-            os.environ[_PICKLE_FLAG] = "true"
-            try:
-                model = mlflow.pyfunc.load_model(str(self.model_dir))
-            except Exception as exc:
-                raise BundleError(
-                    f"the model in {self.model_dir} cannot be loaded ({type(exc).__name__}: "
-                    f"{str(exc)[:200]})"
-                ) from exc
-            finally:
-                if previous is None:
-                    os.environ.pop(_PICKLE_FLAG, None)
-                else:
-                    os.environ[_PICKLE_FLAG] = previous
-        # The sklearn pipeline itself skips pyfunc's per-call schema conversion; the input is
-        # already validated to the signature's 19 double columns by feature_matrix.
-        if "sklearn" in (model.metadata.flavors or {}):
-            try:
-                return model.get_raw_model().predict
-            except (NotImplementedError, AttributeError):
-                pass
-        return model.predict
 
     def load(self) -> None:
         """Verify and load the bundle now instead of on first use (e.g. to warm up in background)."""
@@ -221,12 +185,17 @@ class Predictor:
     @property
     def metadata(self) -> dict[str, Any]:
         """A copy of the bundle's metadata (metrics, training_range, model_version, interval...)."""
-        return copy.deepcopy(self._ensure_metadata())
+        return self._ensure_metadata().to_dict()
+
+    @property
+    def bundle_metadata(self) -> BundleMetadata:
+        """The bundle's typed metadata record."""
+        return self._ensure_metadata()
 
     @property
     def levels(self) -> tuple[float, ...]:
         """Interval levels calibrated in the bundle, ascending."""
-        return tuple(sorted(float(k) for k in self._ensure_metadata()["interval"]["quantiles"]))
+        return tuple(sorted(float(k) for k in self._ensure_metadata().interval["quantiles"]))
 
     @property
     def call_counts(self) -> dict[str, int]:
@@ -280,7 +249,7 @@ class Predictor:
         ):
             offered = ", ".join(f"{lv:.0%}" for lv in self.levels)
             raise IntervalLevelError(f"interval level must be a number; choose one of {offered}")
-        quantile_for(self._ensure_metadata()["interval"], level)
+        quantile_for(self._ensure_metadata().interval, level)
         return float(level_key(level))
 
     def _frame_result(
@@ -295,17 +264,17 @@ class Predictor:
         backend, notices = "guardrail", ()
         if active.all() and n:
             scored, backend, notices = self._score(matrix)
-            low, high = interval_bounds(scored, self._ensure_metadata()["interval"], level)
+            low, high = interval_bounds(scored, self._ensure_metadata().interval, level)
             return scored, low, high, backend, notices
         if active.any():
             scored, backend, notices = self._score(matrix.loc[active])
-            low, high = interval_bounds(scored, self._ensure_metadata()["interval"], level)
+            low, high = interval_bounds(scored, self._ensure_metadata().interval, level)
             raw[active], lower[active], upper[active] = scored, low, high
         return raw, lower, upper, backend, notices
 
     def _range_notice(self, matrix: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
         """One notice counting rows outside the training range in ``columns``."""
-        ranges = self._ensure_metadata().get("training_range") or {}
+        ranges = self._ensure_metadata().training_range
         usable = [
             c
             for c in columns
@@ -335,7 +304,7 @@ class Predictor:
             "those predictions extrapolate.",
         )
 
-    def predict(self, plan: CampaignPlan, level: float = 0.9) -> Prediction:
+    def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
         """Predict purchases for ``plan`` with a ``level`` interval (0.8, 0.9 or 0.95)."""
         if not isinstance(plan, CampaignPlan):
             raise PlanError("plan", "plan must be a CampaignPlan")
@@ -345,7 +314,7 @@ class Predictor:
             return Prediction(
                 0, 0.0, 0, 0, level, "guardrail", (*plan.warnings, NOTICE_GUARDRAIL), features
             )
-        ranges = self._ensure_metadata().get("training_range") or {}
+        ranges = self._ensure_metadata().training_range
         frame = pd.DataFrame([features], columns=FEATURE_COLUMNS, dtype=float)
         raw, lower, upper, backend, notices = self._frame_result(frame, level)
         value = float(raw[0])
@@ -360,7 +329,7 @@ class Predictor:
             features=features,
         )
 
-    def predict_frame(self, features: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    def predict_frame(self, features: pd.DataFrame, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Score rows of the 19 ``FEATURE_COLUMNS`` in one model call.
 
         Returns ``prediction`` (expected purchases, a float >= 0), ``lower`` and ``upper`` (whole
@@ -379,7 +348,7 @@ class Predictor:
         return result
 
     def what_if(
-        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = 0.9
+        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = DEFAULT_LEVEL
     ) -> pd.DataFrame:
         """Predictions for ``plan`` with ``field`` set to each of ``values``, in one model call.
 

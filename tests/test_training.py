@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from predictor.bundle import load_bundle
 from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
 from training.aggregate import aggregate_dir
 from training.generate import generate, write_dataset
@@ -104,7 +105,6 @@ def test_purchases_only_log_has_the_same_purchases():
 
 
 def test_quick_run_exports_a_bundle_that_round_trips(quick_run):
-    import mlflow.pyfunc
     from mlflow.models import Model
 
     workdir, _ = quick_run
@@ -134,11 +134,10 @@ def test_quick_run_exports_a_bundle_that_round_trips(quick_run):
         "numpy",
     }
 
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    loaded = mlflow.pyfunc.load_model(str(model_dir))
+    loaded = load_bundle(model_dir)
     table = pd.read_csv(workdir / "reports" / "campaigns.csv")
     X = table[FEATURE_COLUMNS].astype(float)
-    pred = np.asarray(loaded.predict(X))
+    pred = np.asarray(loaded.predict_points(X))
     assert pred.shape == (len(table),) and np.isfinite(pred).all()
     example = pd.read_json(model_dir / "input_example.json", orient="split")
     assert list(example.columns) == FEATURE_COLUMNS
@@ -176,17 +175,11 @@ def test_comparison_tracks_every_candidate_and_beats_the_baseline(quick_run):
 
 
 def test_quick_run_interval_covers_fresh_campaigns(quick_run):
-    from mlflow.models import Model
-
     from training.evaluate import evaluate
 
     workdir, _ = quick_run
-    import mlflow.pyfunc
-
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    model = mlflow.pyfunc.load_model(str(workdir / "model"))
-    meta = Model.load(str(workdir / "model" / "MLmodel")).metadata
-    ev = evaluate(model.predict, meta["interval"], seed=999, n_campaigns=1500)
+    bundle = load_bundle(workdir / "model")
+    ev = evaluate(bundle.predict_points, bundle.metadata.interval, seed=999, n_campaigns=1500)
     # A quick model is trained on few campaigns; its interval must still keep its promise.
     assert 0.85 <= ev["coverage"]["0.9"] <= 0.95, ev["coverage"]
     assert ev["coverage"]["0.8"] < ev["coverage"]["0.9"] < ev["coverage"]["0.95"]

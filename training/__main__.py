@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from predictor.bundle import DEFAULT_MODEL_DIR
 from training import config
 
 # Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.
@@ -35,7 +36,7 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model-dir",
         type=Path,
-        default=config.MODEL_DIR,
+        default=DEFAULT_MODEL_DIR,
         help="where to write the bundle (default %(default)s)",
     )
     parser.add_argument(
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "evaluate", help="measure the accuracy, coverage and width bars of a bundle"
     )
-    ev.add_argument("--model-dir", type=Path, default=config.MODEL_DIR)
+    ev.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     ev.add_argument(
         "--seed",
         type=int,
@@ -140,20 +141,12 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a saved bundle on fresh synthetic campaigns."""
-    import os
-
-    import mlflow.pyfunc
-    from mlflow.models import Model
-
-    from predictor.bundle import verify_manifest
+    from predictor.bundle import load_bundle
     from training.evaluate import bars_met, evaluate
 
     _positive(args.campaigns, "--campaigns")
-    verify_manifest(args.model_dir)
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"  # the manifest just verified it
-    model = mlflow.pyfunc.load_model(str(args.model_dir))
-    metadata = Model.load(str(args.model_dir / "MLmodel")).metadata
-    ev = evaluate(model.predict, metadata["interval"], args.seed, args.campaigns)
+    bundle = load_bundle(args.model_dir)
+    ev = evaluate(bundle.predict_points, bundle.metadata.interval, args.seed, args.campaigns)
     _print_evaluation(ev)
     return 0 if all(bars_met(ev).values()) else 1
 

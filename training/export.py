@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.bundle import write_manifest
+from predictor.bundle import DEFAULT_MODEL_DIR, BundleMetadata, write_manifest
 from predictor.features import FEATURE_COLUMNS
 from training import config
 
@@ -64,8 +64,8 @@ def normalize_skops(path: Path) -> None:
 def save_bundle(
     model,
     X: pd.DataFrame,
-    metadata: dict,
-    model_dir: str | Path = config.MODEL_DIR,
+    metadata: BundleMetadata,
+    model_dir: str | Path = DEFAULT_MODEL_DIR,
     card: str | None = None,
 ) -> Path:
     """Save ``model`` as an MLflow sklearn/pyfunc bundle in ``model_dir`` (replaced atomically).
@@ -91,7 +91,7 @@ def save_bundle(
         signature=signature,
         input_example=example,
         pip_requirements=pip_requirements(),
-        metadata=metadata,
+        metadata=metadata.to_dict(),
     )
     normalize_skops(staging / "model.skops")
     if card is not None:
@@ -108,20 +108,20 @@ def save_bundle(
     return target
 
 
-def build_metadata(result, seed: int, evaluation: dict | None) -> dict:
+def build_metadata(result, seed: int, evaluation: dict | None) -> BundleMetadata:
     """The bundle's metadata record (see predictor/ for its readers)."""
     metrics = dict(result.metrics)
     metrics.pop("mlflow_run_id", None)
     if evaluation:
         metrics["evaluation"] = evaluation
-    return {
-        "features": list(FEATURE_COLUMNS),
-        "model_version": config.MODEL_VERSION,
-        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "seed": seed,
-        "data_fingerprint": result.fingerprint,
-        "served_params": result.best_params,
-        "metrics": metrics,
-        "interval": result.calibration,
-        "training_range": result.training_range,
-    }
+    return BundleMetadata(
+        features=list(FEATURE_COLUMNS),
+        interval=result.calibration,
+        training_range=result.training_range,
+        model_version=config.MODEL_VERSION,
+        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        seed=seed,
+        data_fingerprint=result.fingerprint,
+        served_params=result.best_params,
+        metrics=metrics,
+    )
