@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from predictor.answer import endpoint_answer, notice_local_range
 from predictor.bundle import (
     DEFAULT_MODEL_DIR,
     BundleError,
@@ -45,6 +46,14 @@ log = logging.getLogger(__name__)
 NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
 NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
+
+
+# Predictions, lower and upper bounds, and notices about how they were made.
+Scored = tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]
+
+
+def _noted(scored: Scored, notice: str) -> Scored:
+    return (*scored[:3], (*scored[3], notice))
 
 
 def notice_failed(kind: str) -> str:
@@ -209,7 +218,7 @@ class Predictor:
         with self._calls_lock:
             self._calls[backend] += 1
 
-    def _local(self, frame: pd.DataFrame) -> np.ndarray:
+    def _local(self, frame: pd.DataFrame, level: float) -> Scored:
         model = self._ensure_model()
         self._count("local")
         raw = np.asarray(model(frame), dtype=float).reshape(-1)
@@ -217,29 +226,38 @@ class Predictor:
             raise BundleError(
                 "the local model returned a wrong number of or non-finite predictions"
             )
-        return raw
+        return raw, *interval_bounds(raw, self._ensure_metadata().interval, level), ()
 
-    def _score(self, frame: pd.DataFrame) -> tuple[np.ndarray, str, tuple[str, ...]]:
-        """Raw predictions for ``frame`` (valid features), the backend that served, and notices."""
+    def _remote(self, frame: pd.DataFrame, level: float) -> Scored:
+        """The endpoint's answer; its own range when it sends one, else the local calibration's."""
+        assert self._client is not None
+        self._count("databricks")
+        raw, bounds = endpoint_answer(self._client.predict(frame), len(frame), level)
+        if bounds is None:
+            lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+            return raw, lower, upper, (notice_local_range(level),)
+        return raw, *bounds, ()
+
+    def _score(self, frame: pd.DataFrame, level: float) -> tuple[Scored, str]:
+        """Predictions, bounds and notices for ``frame`` (valid features), and the backend."""
         if self._client is None:
             notice = (
                 NOTICE_LOCAL_CHOSEN if self.config.backend == "local" else NOTICE_NOT_CONFIGURED
             )
-            return self._local(frame), "local", (notice,)
+            return _noted(self._local(frame, level), notice), "local"
         if self.config.backend == "databricks":
-            self._count("databricks")
-            return self._client.predict(frame), "databricks", ()
+            return self._remote(frame, level), "databricks"
         if not self._breaker.allow():
-            return self._local(frame), "local", (notice_paused(self._breaker.last_failure),)
+            notice = notice_paused(self._breaker.last_failure)
+            return _noted(self._local(frame, level), notice), "local"
         try:
-            self._count("databricks")
-            raw = self._client.predict(frame)
+            scored = self._remote(frame, level)
         except EndpointError as exc:
             self._breaker.record_failure(exc.kind)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
-            return self._local(frame), "local", (notice_failed(exc.kind),)
+            return _noted(self._local(frame, level), notice_failed(exc.kind)), "local"
         self._breaker.record_success()
-        return raw, "databricks", ()
+        return scored, "databricks"
 
     def _check_level(self, level: float) -> float:
         if (
@@ -263,12 +281,10 @@ class Predictor:
         upper = np.zeros(n, dtype=np.int64)
         backend, notices = "guardrail", ()
         if active.all() and n:
-            scored, backend, notices = self._score(matrix)
-            low, high = interval_bounds(scored, self._ensure_metadata().interval, level)
+            (scored, low, high, notices), backend = self._score(matrix, level)
             return scored, low, high, backend, notices
         if active.any():
-            scored, backend, notices = self._score(matrix.loc[active])
-            low, high = interval_bounds(scored, self._ensure_metadata().interval, level)
+            (scored, low, high, notices), backend = self._score(matrix.loc[active], level)
             raw[active], lower[active], upper[active] = scored, low, high
         return raw, lower, upper, backend, notices
 

@@ -126,8 +126,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(seconds, 0.0)
 
 
-def parse_predictions(payload: object, expected: int) -> np.ndarray:
-    """Predictions from ``{"predictions": [...]}``: numbers, or one-key objects holding one."""
+def parse_predictions(payload: object, expected: int) -> np.ndarray | pd.DataFrame:
+    """Predictions from ``{"predictions": [...]}``: numbers, or one-key objects holding one.
+
+    Records with a ``prediction`` key (a model that sends its range too) come back as a DataFrame.
+    """
     if not isinstance(payload, dict) or not isinstance(payload.get("predictions"), list):
         raise BadResponseError("the endpoint's answer has no 'predictions' list")
     items = payload["predictions"]
@@ -135,6 +138,8 @@ def parse_predictions(payload: object, expected: int) -> np.ndarray:
         raise BadResponseError(
             f"the endpoint returned {len(items)} predictions for {expected} rows"
         )
+    if items and all(isinstance(item, dict) and "prediction" in item for item in items):
+        return pd.DataFrame.from_records(items)
     values = np.empty(expected, dtype=float)
     for i, item in enumerate(items):
         if isinstance(item, dict) and len(item) == 1:
@@ -196,7 +201,7 @@ class DatabricksClient:
         """Close the pooled connections."""
         self._session.close()
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: pd.DataFrame) -> np.ndarray | pd.DataFrame:
         """Predictions for the rows of ``frame`` (all numeric), in one request plus bounded retries."""
         body = json.dumps(
             {
@@ -262,7 +267,7 @@ class DatabricksClient:
             return ""
         return f" ({sanitize(': '.join(parts), [self._token])})"
 
-    def _read(self, response: requests.Response, expected: int) -> np.ndarray:
+    def _read(self, response: requests.Response, expected: int) -> np.ndarray | pd.DataFrame:
         status = response.status_code
         if 200 <= status < 300:
             try:
