@@ -119,9 +119,7 @@ def test_the_predictor_uses_the_range_the_endpoint_sends(served_bundle, bundle, 
     assert (wide["upper"] - wide["lower"]).sum() > (own["upper"] - own["lower"]).sum()
 
 
-def test_an_older_numbers_only_model_gets_the_local_range_and_says_so(
-    served_numbers_only, bundle
-):
+def test_an_older_numbers_only_model_gets_the_local_range_and_says_so(served_numbers_only, bundle):
     response = requests.post(
         served_numbers_only,
         json={"dataframe_split": {"columns": FEATURE_COLUMNS, "data": [[1.0] * 19]}},
