@@ -1,6 +1,6 @@
 """Benchmark of the prediction layer. Prints measurements and ratios; asserts nothing.
 
-    python bench/bench_predictor.py [--rows 100000] [--remote-calls 300]
+    python -m bench.bench_predictor [--rows 100000] [--remote-calls 300]   (from the project folder)
 
 1. ``predict_frame`` on 100,000 rows vs a bare scikit-learn ``pipeline.predict`` on the same rows
    (targets: at most 2 s, at most 1.5x).
@@ -14,23 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
-
-from predictor_support import MODEL_DIR, TOKEN, mlflow_server  # noqa: E402
-
-from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor  # noqa: E402
-from predictor.bundle import load_bundle  # noqa: E402
-from predictor.config import PredictorConfig, load_config  # noqa: E402
+from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
+from predictor.bundle import load_bundle
+from predictor.config import PredictorConfig, load_config
+from tests.predictor_support import MODEL_DIR, TOKEN, mlflow_server
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from predictor import pyfunc
 from predictor.bundle import DEFAULT_MODEL_DIR, BundleMetadata, write_manifest
 from predictor.features import FEATURE_COLUMNS
 from predictor.pyfunc import interval_frame
@@ -29,7 +30,6 @@ RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "
 # The bundle's own code: the pyfunc wrapper and the interval arithmetic, copied verbatim.
 SERVING_PACKAGE = "campaign_model"
 SERVING_MODULES: tuple[str, ...] = ("interval.py", "pyfunc.py")
-PREDICTOR_DIR = Path(__file__).resolve().parents[1] / "predictor"
 
 
 def pip_requirements() -> list[str]:
@@ -77,7 +77,7 @@ def serving_package(parent: Path) -> Path:
         encoding="utf-8",
     )
     for name in SERVING_MODULES:
-        shutil.copyfile(PREDICTOR_DIR / name, package / name)
+        shutil.copyfile(Path(pyfunc.__file__).with_name(name), package / name)
     return package
 
 
