@@ -300,3 +300,24 @@ def test_no_command_is_a_usage_error(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "COMMAND" in proc.stderr and "required" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_mutual_information_cache_belongs_to_its_scorer():
+    from sklearn.base import clone
+    from sklearn.feature_selection import mutual_info_regression
+
+    from training.models import memoized_mutual_info, served_model
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), rng.normal(size=60)
+    score = memoized_mutual_info()
+    first = score(X, y, random_state=1)
+    assert score(X.copy(), y.copy(), random_state=1) is first  # remembered
+    np.testing.assert_array_equal(first, mutual_info_regression(X, y, random_state=1))
+    assert score(X, y, random_state=2) is not first
+    assert memoized_mutual_info()(X, y, random_state=1) is not first  # another scorer, own cache
+    model = served_model(k=3, seed=1, mutual_info=score)
+    cloned = clone(model).regressor.named_steps["select"].score_func
+    assert cloned.func is score  # clones share the tuning run's cache
+    plain = served_model(k=3, seed=1).regressor.named_steps["select"].score_func
+    assert plain.func is mutual_info_regression
