@@ -35,7 +35,7 @@ def endpoint_answer(answer: object, rows: int, level: float) -> tuple[np.ndarray
             raise BadResponseError(f"the endpoint's answer has no '{PREDICTION_COLUMN}' column")
         raw = _numbers(answer[PREDICTION_COLUMN])
         columns = bound_columns(level)
-        if set(columns) <= set(answer.columns):
+        if all(c in answer.columns for c in columns):
             lower, upper = (_numbers(answer[c]) for c in columns)
             valid = np.isfinite(lower) & np.isfinite(upper) & (lower >= 0) & (lower <= upper)
             whole = (lower == np.rint(lower)) & (upper == np.rint(upper))
