@@ -21,6 +21,7 @@ from predictor.bundle import BundleError, verify_manifest
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
 from predictor.interval import IntervalLevelError, interval_bounds, level_key, quantile_for
+from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -32,22 +33,35 @@ from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
 
 log = logging.getLogger(__name__)
 
-NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
-NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
-NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
+NOTICE_NOT_CONFIGURED = Notice(
+    NoticeCode.NOT_CONFIGURED, "Local model served (no Databricks endpoint configured)."
+)
+NOTICE_LOCAL_CHOSEN = Notice(
+    NoticeCode.LOCAL_CHOSEN, "Local model served (PREDICTOR_BACKEND=local)."
+)
+NOTICE_GUARDRAIL = Notice(
+    NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
+)
 _PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 # Guards the process-wide deserialization flag while a bundle is loaded.
 _LOAD_LOCK = threading.Lock()
 
 
-def notice_failed(kind: str) -> str:
+def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
-    return f"Databricks endpoint failed ({kind}); the local model answered."
+    return Notice(
+        NoticeCode.ENDPOINT_FAILED,
+        f"Databricks endpoint failed ({kind}); the local model answered.",
+    )
 
 
-def notice_paused(kind: str | None) -> str:
+def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
-    return f"Databricks endpoint paused after a recent failure ({kind or 'error'}); the local model answered."
+    return Notice(
+        NoticeCode.ENDPOINT_PAUSED,
+        f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "
+        "the local model answered.",
+    )
 
 
 @dataclass(frozen=True)
@@ -331,8 +345,11 @@ class Predictor:
         names = [COLUMN_LABELS.get(c, c) for c, out in zip(usable, out_cols, strict=True) if out]
         rows = "1 row is" if count == 1 else f"{count:,} rows are"
         return (
-            f"{rows} outside the training data's range ({', '.join(names)}); "
-            "those predictions extrapolate.",
+            Notice(
+                NoticeCode.EXTRAPOLATION,
+                f"{rows} outside the training data's range ({', '.join(names)}); "
+                "those predictions extrapolate.",
+            ),
         )
 
     def predict(self, plan: CampaignPlan, level: float = 0.9) -> Prediction:
