@@ -20,7 +20,13 @@ import pandas as pd
 from predictor.bundle import BundleError, verify_manifest
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
-from predictor.interval import IntervalLevelError, interval_bounds, level_key, quantile_for
+from predictor.interval import (
+    DEFAULT_LEVEL,
+    IntervalLevelError,
+    interval_bounds,
+    level_key,
+    quantile_for,
+)
 from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
     COLUMN_FIELDS,
@@ -30,6 +36,8 @@ from predictor.plan import (
     extrapolation_warnings,
 )
 from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
+from predictor.whatif import Curves
+from predictor.whatif import curves as _curves
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +360,7 @@ class Predictor:
             ),
         )
 
-    def predict(self, plan: CampaignPlan, level: float = 0.9) -> Prediction:
+    def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
         """Predict purchases for ``plan`` with a ``level`` interval (0.8, 0.9 or 0.95)."""
         if not isinstance(plan, CampaignPlan):
             raise PlanError("plan", "plan must be a CampaignPlan")
@@ -377,7 +385,7 @@ class Predictor:
             features=features,
         )
 
-    def predict_frame(self, features: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    def predict_frame(self, features: pd.DataFrame, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Score rows of the 19 ``FEATURE_COLUMNS`` in one model call.
 
         Returns ``prediction`` (expected purchases, a float >= 0), ``lower`` and ``upper`` (whole
@@ -396,7 +404,7 @@ class Predictor:
         return result
 
     def what_if(
-        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = 0.9
+        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = DEFAULT_LEVEL
     ) -> pd.DataFrame:
         """Predictions for ``plan`` with ``field`` set to each of ``values``, in one model call.
 
@@ -443,3 +451,7 @@ class Predictor:
         result.attrs["backend"] = backend
         result.attrs["notices"] = (*self._range_notice(matrix, columns), *notices)
         return result
+
+    def curves(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Curves:
+        """What-if curves of ``plan`` against the budget and the number of ads, one call each."""
+        return _curves(self, plan, level)

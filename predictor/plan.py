@@ -240,3 +240,8 @@ def extrapolation_warnings(
                 )
             )
     return tuple(out)
+
+
+# The plan's fields in form order: the core settings, then every mix's counts.
+PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CampaignPlan))
+MIX_FIELDS: tuple[str, ...] = tuple(f for fields in MIXES.values() for f in fields)
