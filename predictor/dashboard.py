@@ -69,10 +69,15 @@ def mix_label(frame: pd.DataFrame, mix: str) -> pd.Series:
 
     For example ``Facebook + Instagram``, ``Video``, or ``none`` when the plan uses none.
     """
-    names = _mix_names(mix)
-    used = frame[list(names)].gt(0)
-    labels = used.apply(lambda row: " + ".join(names[f] for f in names if row[f]), axis=1)
-    return labels.replace("", "none").astype(object) if len(frame) else pd.Series(dtype=object)
+    names = list(_mix_names(mix).values())
+    used = frame[list(_mix_names(mix))].gt(0).to_numpy()
+    # Each set of used categories as a bit mask, then one label per mask.
+    masks = used.astype(int) @ (1 << np.arange(len(names)))
+    labels = {
+        m: " + ".join(n for i, n in enumerate(names) if m >> i & 1) or "none"
+        for m in range(1 << len(names))
+    }
+    return pd.Series([labels[m] for m in masks], index=frame.index, dtype=object)
 
 
 def common_plans(frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
