@@ -144,7 +144,7 @@ def test_bad_input_is_an_error_event_not_an_http_500(server: str) -> None:
     values = [PLAN[f] for f in PLAN_FIELDS]
     values[PLAN_FIELDS.index("total_ads")] = -3
     post = requests.post(
-        f"{server}gradio_api/call/predict", json={"data": [*values, 0.9]}, timeout=30
+        f"{server}gradio_api/call/predict", json={"data": [*values, 0.9, "ridge"]}, timeout=30
     )
     assert post.status_code == 200
     event_id = post.json()["event_id"]
@@ -226,8 +226,8 @@ def test_curves_work_without_matplotlib() -> None:
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
         "from predictor import Predictor; from predictor.plan import PLAN_FIELDS; "
-        "from ui.common import DEFAULT_PLAN; from ui.whatif import curves_handler; "
-        f"curves = curves_handler(Predictor.from_env({str(MODEL_DIR)!r})); "
+        "from ui.common import DEFAULT_PLAN, Services; from ui.whatif import curves_handler; "
+        f"curves = curves_handler(Services({{'ridge': Predictor.from_env({str(MODEL_DIR)!r})}})); "
         "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "
         "budget, ads, notes, table = curves(*plan, 0.9); "
         "assert len(budget) > 40 and len(ads) > 8; "

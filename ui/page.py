@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import gradio as gr
 
 from predictor import Predictor
+from predictor.scenario_log import NullLog, ScenarioLog
+from ui.common import DEFAULT_MODEL, Services
+from ui.dashboard import build_dashboard_view, wire_dashboard
 from ui.economics import build_economics_view, roas
 from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
@@ -28,24 +33,34 @@ THEME = gr.themes.Soft(
 )
 
 
-def build_demo(predictor: Predictor) -> gr.Blocks:
-    """Build the page on ``predictor``. Nothing is predicted or loaded until a user opens it."""
-    predict = predict_handler(predictor)
-    curves = curves_handler(predictor)
+def build_demo(
+    predictor: Predictor | Mapping[str, Predictor],
+    scenario_log: ScenarioLog | NullLog | None = None,
+) -> gr.Blocks:
+    """Build the page on ``predictor`` (or one predictor per model name, the default first).
+
+    Answers are logged to ``scenario_log`` (none by default). Nothing is predicted or loaded
+    until a user opens the page.
+    """
+    predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
+    services = Services(dict(predictors), scenario_log or NullLog())
+    predict = predict_handler(services)
+    curves = curves_handler(services)
     with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=340):
-                form = build_plan_form()
+                form = build_plan_form(list(services.predictors))
             with gr.Column(scale=4, min_width=320):
                 answer = build_prediction_view()
                 econ = build_economics_view()
         whatif = build_whatif_view()
         scenarios = build_scenario_view()
+        dashboard = build_dashboard_view()
         with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
             gr.Markdown(NOTES)
 
-        plan_level = [*form.plan_inputs, form.level]
+        plan_level = [*form.plan_inputs, form.level, form.model]
         econ_inputs = [answer.record, econ.order_value, econ.margin]
         econ_outputs = [econ.summary, econ.record]
         predicted = form.predict_button.click(
@@ -69,9 +84,19 @@ def build_demo(predictor: Predictor) -> gr.Blocks:
             show_progress="hidden",
             trigger_mode="always_last",
         )
-        # Opening the page and changing the range level predict again, outside the public API.
+        # Opening the page and changing the range level or model predict again, outside the
+        # public API; the answer on opening the page is not a planner's choice, so not logged.
+        blocks.load(
+            predict_handler(services, log=False),
+            inputs=plan_level,
+            outputs=answer.outputs,
+            api_visibility="private",
+            show_progress="minimal",
+        ).success(roas, econ_inputs, econ_outputs, api_visibility="private").success(
+            curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
+        )
         repredicted = gr.on(
-            [blocks.load, form.level.change],
+            [form.level.change, form.model.change],
             fn=predict,
             inputs=plan_level,
             outputs=answer.outputs,
@@ -83,5 +108,6 @@ def build_demo(predictor: Predictor) -> gr.Blocks:
         repredicted.success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
-        wire_scenarios(scenarios, predictor, form.plan_inputs, form.level)
+        wire_scenarios(scenarios, services, form.plan_inputs, form.level, form.model)
+        wire_dashboard(dashboard, services)
     return blocks

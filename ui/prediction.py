@@ -9,12 +9,15 @@ from typing import Any
 
 import gradio as gr
 
-from predictor import Predictor
 from predictor.formatting import fmt_count, fmt_money, month_name
 from predictor.scenarios import answer_record
 from ui.common import (
     LEVEL_PARAMETER,
+    MODEL_PARAMETER,
+    Services,
     markdown_escape,
+    model_arg,
+    model_label,
     plan_and_level,
     user_errors,
     with_plan_parameters,
@@ -61,6 +64,8 @@ def render_result(record: Mapping[str, Any]) -> str:
         f"{fmt_count(plan['total_ads'])} ads"
     )
     backend = BACKEND_LABELS.get(record["backend"], record["backend"])
+    if record.get("model") and record["backend"] != "guardrail":
+        backend += f" ({model_label(record['model'])})"
     return (
         '<div class="cpp-card" role="status" aria-live="polite">'
         '<div class="cpp-label">Predicted purchases</div>'
@@ -81,16 +86,25 @@ def render_notes(record: Mapping[str, Any]) -> str:
     return f"**Notes on this answer**\n\n{lines}"
 
 
-def predict_handler(predictor: Predictor) -> Callable[..., tuple[str, str, dict[str, Any]]]:
-    """The ``/predict`` handler: the result card, notes, and the answer as data."""
+def predict_handler(
+    services: Services, log: bool = True
+) -> Callable[..., tuple[str, str, dict[str, Any]]]:
+    """The ``/predict`` handler: the result card, notes, and the answer as data.
 
-    @with_plan_parameters(LEVEL_PARAMETER)
+    With ``log``, each answer is written to the anonymous scenario log.
+    """
+
+    @with_plan_parameters(LEVEL_PARAMETER, MODEL_PARAMETER)
     def predict(*args: Any) -> tuple[str, str, dict[str, Any]]:
         """Predict purchases for a plan: the result card, notes, and the prediction as data."""
         plan, level = plan_and_level(args)
+        model = services.model_name(model_arg(args))
+        predictor = services.predictor(model)
         with user_errors():
             prediction = predictor.predict(plan, level)
-        record = answer_record(prediction, plan)
+        if log:
+            services.log.record(plan, prediction, model=model)
+        record = answer_record(prediction, plan, model)
         return render_result(record), render_notes(record), record
 
     return predict

@@ -13,10 +13,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from predictor import Predictor
 from predictor import scenarios as sc
 from ui.common import (
     LEVEL_PARAMETER,
+    MODEL_PARAMETER,
+    Services,
     parameter,
     plan_and_level,
     user_errors,
@@ -47,7 +48,11 @@ class CsvFiles:
 
     def write(self, frame: pd.DataFrame) -> str:
         """The path of a CSV file holding ``frame``."""
-        data = frame.to_csv(index=False).encode()
+        return self.write_text(frame.to_csv(index=False))
+
+    def write_text(self, text: str) -> str:
+        """The path of a CSV file holding ``text``."""
+        data = text.encode()
         with self._lock:
             if self._folder is None:
                 self._folder = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
@@ -69,19 +74,27 @@ def _outputs(scenarios: list[dict[str, Any]]) -> tuple[pd.DataFrame, Any, list]:
     return sc.comparison_table(scenarios), dropdown, scenarios
 
 
-def save_handler(predictor: Predictor) -> Callable[..., tuple]:
+def save_handler(services: Services) -> Callable[..., tuple]:
     """The ``/save_scenario`` handler."""
 
-    @with_plan_parameters(LEVEL_PARAMETER, parameter("scenarios", None), before=[parameter("name")])
+    @with_plan_parameters(
+        LEVEL_PARAMETER,
+        parameter("scenarios", None),
+        MODEL_PARAMETER,
+        before=[parameter("name")],
+    )
     def save_scenario(name: Any, *args: Any) -> tuple[pd.DataFrame, Any, str, list[dict]]:
         """Save the plan (predicted now) as a named scenario; empty name means the next letter."""
-        *values, scenarios = args
+        *values, scenarios, model = args
         scenarios = _session_list(scenarios)
         plan, level = plan_and_level(values)
+        model = services.model_name(model)
+        predictor = services.predictor(model)
         with user_errors():
             name = sc.check_name(scenarios, name)
-            record = sc.answer_record(predictor.predict(plan, level), plan)
-            scenarios = sc.add(scenarios, name, record)
+            prediction = predictor.predict(plan, level)
+            scenarios = sc.add(scenarios, name, sc.answer_record(prediction, plan, model))
+        services.log.record(plan, prediction, model=model, scenario_name=name)
         table, dropdown, state = _outputs(scenarios)
         return table, dropdown, "", state
 
@@ -148,12 +161,14 @@ def build_scenario_view() -> ScenarioView:
     return ScenarioView(state, name, save_button, table, remove_choice, remove_button, download)
 
 
-def wire_scenarios(view: ScenarioView, predictor: Predictor, plan_inputs: list, level: Any) -> None:
+def wire_scenarios(
+    view: ScenarioView, services: Services, plan_inputs: list, level: Any, model: Any
+) -> None:
     """Connect saving, removing and exporting to the page."""
     export = export_handler(CsvFiles("campaign-scenarios"))
     saved = view.save_button.click(
-        save_handler(predictor),
-        inputs=[view.name, *plan_inputs, level, view.state],
+        save_handler(services),
+        inputs=[view.name, *plan_inputs, level, view.state, model],
         outputs=[view.table, view.remove_choice, view.name, view.state],
         api_name="save_scenario",
     )
