@@ -65,12 +65,15 @@ def warm_up(predictor: Predictor) -> None:
 
 
 def launch(
-    demo: gr.Blocks, queue_max_size: int = QUEUE_MAX_SIZE, **kwargs: Any
+    demo: gr.Blocks,
+    concurrency_limit: int = CONCURRENCY_LIMIT,
+    queue_max_size: int = QUEUE_MAX_SIZE,
+    **kwargs: Any,
 ) -> tuple[Any, str, str | None]:
     """Queue and launch ``demo`` with the app's theme and styles; ``kwargs`` go to ``launch``."""
-    kwargs.setdefault("max_threads", 2 * CONCURRENCY_LIMIT + 8)
+    kwargs.setdefault("max_threads", 2 * concurrency_limit + 8)
     kwargs.setdefault("app_kwargs", {"exception_handlers": {HTTPException: busy_answer}})
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=queue_max_size)
+    demo.queue(default_concurrency_limit=concurrency_limit, max_size=queue_max_size)
     return demo.launch(theme=THEME, css=PAGE_CSS, **kwargs)
 
 
