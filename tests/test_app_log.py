@@ -142,3 +142,18 @@ def test_a_full_queue_answers_busy_not_a_server_error(app_predictor: Predictor) 
     assert busy and 200 in codes
     assert busy[0].json()["detail"] == app.BUSY_MESSAGE
     assert busy[0].headers["Retry-After"] == str(app.BUSY_RETRY_SECONDS)
+
+
+def test_the_api_page_examples_work_when_copied(app_url: str) -> None:
+    info = requests.get(f"{app_url}gradio_api/info", timeout=30).json()["named_endpoints"]
+    client = Client(app_url, verbose=False, analytics_enabled=False)
+    # Removing needs a saved scenario of that name in the session: save the example first.
+    order = ["/save_scenario", *sorted(set(info) - {"/save_scenario"})]
+    answers = {}
+    for name in order:
+        examples = [p["example_input"] for p in info[name]["parameters"]]
+        answers[name] = client.predict(*examples, api_name=name)
+    assert answers["/predict"][2]["purchases"] >= 0
+    assert "ROAS" in answers["/roas"][0] and answers["/roas"][1]["roas"]["value"] > 0
+    assert answers["/save_scenario"][0]["headers"] == ["Setting", "A"]
+    assert answers["/remove_scenario"][0]["headers"] == ["Setting"]

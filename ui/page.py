@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import gradio as gr
 
 from predictor import Predictor
+from predictor.interval import DEFAULT_LEVEL
 from predictor.scenario_log import NullLog, ScenarioLog
-from ui.common import DEFAULT_MODEL, Services
+from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
 from ui.dashboard import build_dashboard_view, wire_dashboard
 from ui.economics import build_economics_view, roas
 from ui.notes import INTRO, NOTES
@@ -31,6 +32,22 @@ THEME = gr.themes.Soft(
     font=("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"),
     font_mono=("ui-monospace", "SFMono-Regular", "Menlo", "monospace"),
 )
+
+
+# What the "Use via API" page shows for /roas's prediction: the shape /predict returns.
+SAMPLE_ANSWER = {
+    "purchases": 94,
+    "lower": 55,
+    "upper": 132,
+    "level": 0.9,
+    "plan": {"total_budget": 50_000},
+}
+
+
+def _api_example(component: gr.components.Component, value: object) -> None:
+    """Show ``value`` for ``component`` in the generated API snippets (Gradio's defaults, such as
+    ``3`` for a budget or ``{"foo": "bar"}`` for a prediction, would fail or mislead)."""
+    component.example_payload = lambda: value  # type: ignore[method-assign]
 
 
 def build_demo(
@@ -109,5 +126,14 @@ def build_demo(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
         wire_scenarios(scenarios, services, form.plan_inputs, form.level, form.model)
+        for field, component in form.inputs.items():
+            _api_example(component, DEFAULT_PLAN[field])
+        _api_example(form.level, DEFAULT_LEVEL)
+        _api_example(form.model, services.default_model)
+        _api_example(answer.record, SAMPLE_ANSWER)
+        _api_example(econ.order_value, 60)
+        _api_example(econ.margin, 40)
+        _api_example(scenarios.name, "A")
+        _api_example(scenarios.remove_choice, "A")
         wire_dashboard(dashboard, services)
     return blocks
