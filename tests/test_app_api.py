@@ -64,8 +64,10 @@ def test_predict_returns_number_range_backend_and_feature_row(
     assert record["range"] == f"90% range: {expected.lower:,}–{expected.upper:,}"
     assert f">{expected.purchases:,}<" in card
     assert record["range"] in card
-    assert "the local model" in card
-    assert "Local model served" in notes
+    assert "the model built into this app" in card
+    # Which model answered is on the card in plain words, not repeated as jargon in the notes.
+    assert "Local model served" not in notes and "Databricks" not in notes
+    assert "Local model served" in record["notices"][-1]
 
 
 def test_level_changes_the_range(client: Client) -> None:
@@ -79,12 +81,13 @@ def test_level_changes_the_range(client: Client) -> None:
 def test_zero_ads_guardrail_skips_the_model(client: Client, predictor: Predictor) -> None:
     before = predictor.call_counts
     zero_mix = {f: 0 for f in MIX_FIELDS}
-    card, notes, record = call_predict(client, total_ads=0, **zero_mix)
+    card, _, record = call_predict(client, total_ads=0, **zero_mix)
     assert predictor.call_counts == before
     assert (record["purchases"], record["lower"], record["upper"]) == (0, 0, 0)
     assert record["backend"] == "guardrail"
-    assert "0–0" in card and "guardrail" in card
-    assert "model was not called" in notes
+    assert "0–0" in card and "a plan with no ads brings no purchases" in card
+    assert "guardrail" not in card
+    assert any("model was not called" in n for n in record["notices"])
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,7 @@ def build_dashboard_view() -> DashboardView:
         "when you save it.",
         elem_id="dashboard-about",
     )
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         refresh = gr.Button("Refresh dashboard", min_width=160, elem_id="dashboard-refresh")
         download = gr.DownloadButton(
             "Download log CSV", value=None, min_width=160, elem_id="dashboard-download"

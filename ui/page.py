@@ -19,6 +19,17 @@ from ui.scenarios import build_scenario_view, wire_scenarios
 from ui.whatif import build_whatif_view, curves_handler
 
 PAGE_CSS = """
+.cpp-stale-note { display: none; }
+.cpp-plan-changed .cpp-stale-note { display: block !important; margin-top: 0.6rem; font-weight: 600;
+  color: var(--color-accent); }
+.cpp-plan-changed #result .cpp-number, .cpp-plan-changed #result .cpp-range,
+.cpp-plan-changed #econ, .cpp-plan-changed #plot-budget, .cpp-plan-changed #plot-ads {
+  opacity: 0.4; }
+@media (min-width: 1024px) {
+  #result-column { position: sticky; top: 0.75rem; align-self: flex-start; }
+}
+.cpp-actions { align-items: flex-end !important; }
+.cpp-actions button { max-height: 3rem; }
 .cpp-predict-button { min-height: 3.2rem; font-size: 1.1rem !important; }
 .cpp-section-title { margin-top: 0.2rem; }
 .cpp-mix-total p { margin: 0 !important; font-size: 0.9rem; }
@@ -33,6 +44,13 @@ THEME = gr.themes.Soft(
     font_mono=("ui-monospace", "SFMono-Regular", "Menlo", "monospace"),
 )
 
+
+MARK_STALE_JS = "() => { document.body.classList.add('cpp-plan-changed'); }"
+CLEAR_STALE_JS = "() => { document.body.classList.remove('cpp-plan-changed'); }"
+# Gradio's own scroll_to_output aims at the last output (the details, folded away): bring the
+# card itself into view instead.
+SHOW_ANSWER_JS = """() => { document.body.classList.remove('cpp-plan-changed');
+  document.querySelector('#result')?.scrollIntoView({block: 'nearest', behavior: 'instant'}); }"""
 
 # What the "Use via API" page shows for /roas's prediction: the shape /predict returns.
 SAMPLE_ANSWER = {
@@ -68,7 +86,7 @@ def build_demo(
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=340):
                 form = build_plan_form(list(services.predictors))
-            with gr.Column(scale=4, min_width=320):
+            with gr.Column(scale=4, min_width=320, elem_id="result-column"):
                 answer = build_prediction_view()
                 econ = build_economics_view()
         whatif = build_whatif_view()
@@ -80,14 +98,23 @@ def build_demo(
         plan_level = [*form.plan_inputs, form.level, form.model]
         econ_inputs = [answer.record, econ.order_value, econ.margin]
         econ_outputs = [econ.summary, econ.record]
+        # Any change to the plan greys the shown answer out until it is predicted again.
+        gr.on(
+            [c.change for c in form.plan_inputs],
+            fn=None,
+            js=MARK_STALE_JS,
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
         predicted = form.predict_button.click(
             predict,
             inputs=plan_level,
             outputs=answer.outputs,
             api_name="predict",
             show_progress="minimal",
-            scroll_to_output=True,
         )
+        predicted.success(fn=None, js=SHOW_ANSWER_JS, api_visibility="private", queue=False)
         predicted.success(roas, econ_inputs, econ_outputs, api_name="roas")
         predicted.success(
             curves, plan_level, whatif.outputs, api_name="curves", show_progress="minimal"
@@ -121,11 +148,22 @@ def build_demo(
             show_progress="minimal",
             trigger_mode="always_last",
         )
+        repredicted.success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False)
         repredicted.success(roas, econ_inputs, econ_outputs, api_visibility="private")
         repredicted.success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
-        wire_scenarios(scenarios, services, form.plan_inputs, form.level, form.model)
+        saved = wire_scenarios(scenarios, services, form.plan_inputs, form.level, form.model)
+        # The saved plan is the one on screen: show its answer.
+        saved.success(
+            predict_handler(services, log=False),
+            plan_level,
+            answer.outputs,
+            api_visibility="private",
+            show_progress="hidden",
+        ).success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False).success(
+            roas, econ_inputs, econ_outputs, api_visibility="private"
+        ).success(curves, plan_level, whatif.outputs, api_visibility="private")
         for field, component in form.inputs.items():
             _api_example(component, DEFAULT_PLAN[field])
         _api_example(form.level, DEFAULT_LEVEL)

@@ -68,7 +68,7 @@ def _mix_label(mix: str) -> Callable[..., str]:
     return label
 
 
-def _count_input(field: str, min_width: int = 72, **kwargs: Any) -> gr.Number:
+def _count_input(field: str, min_width: int = 100, **kwargs: Any) -> gr.Number:
     return gr.Number(
         value=DEFAULT_PLAN[field],
         label=FIELD_LABELS[field],
@@ -126,9 +126,13 @@ def build_plan_form(models: Sequence[str]) -> PlanForm:
             min_width=140,
             elem_id="in-total-budget",
         )
-        inputs["total_ads"] = _count_input("total_ads", min_width=140)
+        inputs["total_ads"] = _count_input(
+            "total_ads", min_width=140, info="Different ads the campaign runs."
+        )
         inputs["num_unique_interests"] = _count_input(
-            "num_unique_interests", min_width=140, info="travel, gaming, food…"
+            "num_unique_interests",
+            min_width=140,
+            info="Audience interests targeted (travel, gaming, food…).",
         )
     gr.Markdown("### 2 · Ad mixes (number of ads)", elem_classes="cpp-section-title")
     mix_totals: dict[str, gr.Markdown] = {}

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from predictor.formatting import fmt_count, fmt_money, month_name
+from predictor.notices import NoticeCode, code_of
 from predictor.scenarios import answer_record
 from ui.common import (
     LEVEL_PARAMETER,
@@ -24,10 +25,22 @@ from ui.common import (
 )
 
 BACKEND_LABELS: dict[str, str] = {
-    "databricks": "the Databricks endpoint",
-    "local": "the local model",
-    "guardrail": "the 0-ads guardrail (no model call)",
+    "databricks": "the online model (Databricks)",
+    "local": "the model built into this app",
+    "guardrail": "no model: a plan with no ads brings no purchases",
 }
+# Plain words for notices whose own text is meant for developers; None hides a notice that the
+# card already says. The notice's own text stays in the technical details.
+PLAIN_NOTICES: dict[NoticeCode, str | None] = {
+    NoticeCode.NOT_CONFIGURED: None,
+    NoticeCode.LOCAL_CHOSEN: None,
+    NoticeCode.GUARDRAIL: None,
+    NoticeCode.ENDPOINT_FAILED: "The online model did not answer, so the model built into this "
+    "app answered instead.",
+    NoticeCode.ENDPOINT_PAUSED: "The online model failed a moment ago and is being left alone "
+    "for a while, so the model built into this app answered.",
+}
+STALE_NOTE = "The plan changed: press Predict Purchases to update this answer."
 
 RESULT_CSS = """
 .cpp-card { padding: 1.1rem 1.25rem; border-radius: 14px;
@@ -73,13 +86,20 @@ def render_result(record: Mapping[str, Any]) -> str:
         f'<div class="cpp-range" id="cpp-range">{html.escape(record["range"])}</div>'
         f'<div class="cpp-meta" id="cpp-plan">{html.escape(summary)}</div>'
         f'<div class="cpp-meta" id="cpp-backend">Answered by {html.escape(backend)}</div>'
+        f'<div class="cpp-stale-note" id="cpp-stale">{html.escape(STALE_NOTE)}</div>'
         "</div>"
     )
 
 
+def plain_notice(notice: str) -> str | None:
+    """The words a planner reads for ``notice`` (``None`` when the card says it already)."""
+    code = code_of(notice)
+    return PLAIN_NOTICES.get(code, notice) if code is not None else notice
+
+
 def render_notes(record: Mapping[str, Any]) -> str:
-    """The plan warnings and backend notices as a Markdown list."""
-    notices = record["notices"]
+    """The plan warnings and backend notices, in plain words, as a Markdown list."""
+    notices = [n for n in map(plain_notice, record["notices"]) if n]
     if not notices:
         return ""
     lines = "\n".join(f"- {markdown_escape(n)}" for n in notices)
@@ -121,6 +141,6 @@ def build_prediction_view() -> PredictionView:
         elem_id="result",
     )
     notes = gr.Markdown(label="Notes", elem_id="result-notes")
-    with gr.Accordion("Feature row sent to the model", open=False):
+    with gr.Accordion("Technical details", open=False):
         record = gr.JSON(label="Prediction", elem_id="prediction-json")
     return PredictionView(card=card, notes=notes, record=record)

@@ -32,10 +32,14 @@ class ScenarioView:
     state: gr.State
     name: gr.Textbox
     save_button: gr.Button
+    hint: gr.Markdown
     table: gr.Dataframe
     remove_choice: gr.Dropdown
     remove_button: gr.Button
     download: gr.DownloadButton
+
+
+EMPTY_DOWNLOAD = "Download CSV (no scenarios saved yet)"
 
 
 class CsvFiles:
@@ -124,7 +128,7 @@ def build_scenario_view() -> ScenarioView:
     """Draw the scenario section."""
     gr.Markdown("### 6 · Compare scenarios", elem_classes="cpp-section-title")
     state = gr.State([])
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         name = gr.Textbox(
             label="Scenario name",
             placeholder="optional: A, B, C… by default",
@@ -138,8 +142,13 @@ def build_scenario_view() -> ScenarioView:
             min_width=180,
             elem_id="save-scenario",
         )
+    hint = gr.Markdown(
+        "Save a plan to compare it with others; saved plans appear here side by side.",
+        elem_id="scenario-hint",
+    )
     table = gr.Dataframe(
         value=sc.comparison_table([]),
+        visible=False,
         interactive=False,
         wrap=True,
         pinned_columns=1,
@@ -148,7 +157,7 @@ def build_scenario_view() -> ScenarioView:
         label="Saved scenarios (differences from the first in brackets)",
         elem_id="scenario-table",
     )
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         remove_choice = gr.Dropdown(
             choices=[], label="Scenario to remove", min_width=160, elem_id="in-remove"
         )
@@ -156,15 +165,21 @@ def build_scenario_view() -> ScenarioView:
             "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
         )
         download = gr.DownloadButton(
-            "Download CSV", value=None, min_width=160, elem_id="download-scenarios"
+            EMPTY_DOWNLOAD,
+            value=None,
+            interactive=False,
+            min_width=160,
+            elem_id="download-scenarios",
         )
-    return ScenarioView(state, name, save_button, table, remove_choice, remove_button, download)
+    return ScenarioView(
+        state, name, save_button, hint, table, remove_choice, remove_button, download
+    )
 
 
 def wire_scenarios(
     view: ScenarioView, services: Services, plan_inputs: list, level: Any, model: Any
-) -> None:
-    """Connect saving, removing and exporting to the page."""
+) -> Any:
+    """Connect saving, removing and exporting to the page; return the save event."""
     export = export_handler(CsvFiles("campaign-scenarios"))
     saved = view.save_button.click(
         save_handler(services),
@@ -180,3 +195,22 @@ def wire_scenarios(
         api_name="remove_scenario",
     )
     removed.success(export, view.state, view.download, api_visibility="private")
+    for event in (saved, removed):
+        event.success(
+            _show_when_saved,
+            view.state,
+            [view.table, view.hint, view.download],
+            api_visibility="private",
+            queue=False,
+        )
+    return saved
+
+
+def _show_when_saved(scenarios: Any) -> tuple[Any, Any, Any]:
+    """The table only with scenarios in it, the hint only without; the download says which."""
+    saved = bool(_session_list(scenarios))
+    return (
+        gr.Dataframe(visible=saved),
+        gr.Markdown(visible=not saved),
+        gr.DownloadButton(label="Download CSV" if saved else EMPTY_DOWNLOAD, interactive=saved),
+    )
