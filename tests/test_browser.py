@@ -242,3 +242,23 @@ def test_empty_scenarios_show_a_hint_not_a_table(server: str, browser: object) -
         assert "no scenarios" not in download.inner_text()
     finally:
         page.close()
+
+
+def test_mix_inputs_line_up_on_a_phone(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        # Inputs side by side in a row start at the same height: no label wraps to two lines.
+        for row in (("male_ads", "all_gender_ads"), ("image_ads", "carousel_ads")):
+            tops = {round(number_input(page, f).bounding_box()["y"]) for f in row}
+            assert len(tops) == 1 or max(tops) - min(tops) > 40, (row, tops)
+            heights = {
+                f: page.locator(
+                    f"#in-{f.replace('_', '-')} [data-testid='block-info']"
+                ).bounding_box()["height"]
+                for f in row
+            }
+            assert max(heights.values()) < 30, heights
+    finally:
+        page.close()

@@ -68,7 +68,7 @@ def _mix_label(mix: str) -> Callable[..., str]:
     return label
 
 
-def _count_input(field: str, min_width: int = 100, **kwargs: Any) -> gr.Number:
+def _count_input(field: str, min_width: int = 130, **kwargs: Any) -> gr.Number:
     return gr.Number(
         value=DEFAULT_PLAN[field],
         label=FIELD_LABELS[field],
