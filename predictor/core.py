@@ -28,13 +28,19 @@ from predictor.plan import (
     PlanError,
     extrapolation_warnings,
 )
-from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
+from predictor.remote import (
+    CircuitBreaker,
+    DatabricksClient,
+    EndpointError,
+    EndpointWarmingError,
+)
 
 log = logging.getLogger(__name__)
 
 NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
 NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
+NOTICE_WARMING = "Databricks endpoint warming up; the local model answered."
 _PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 # Guards the process-wide deserialization flag while a bundle is loaded.
 _LOAD_LOCK = threading.Lock()
@@ -42,11 +48,15 @@ _LOAD_LOCK = threading.Lock()
 
 def notice_failed(kind: str) -> str:
     """Notice for a call that the endpoint failed and the local model answered."""
+    if kind == EndpointWarmingError.kind:
+        return NOTICE_WARMING
     return f"Databricks endpoint failed ({kind}); the local model answered."
 
 
 def notice_paused(kind: str | None) -> str:
     """Notice for a call made while the endpoint is cooling down after a failure."""
+    if kind == EndpointWarmingError.kind:
+        return NOTICE_WARMING
     return f"Databricks endpoint paused after a recent failure ({kind or 'error'}); the local model answered."
 
 
@@ -127,9 +137,7 @@ class Predictor:
         self.model_dir = Path(model_dir).resolve()
         self._client: DatabricksClient | None = None
         if self.config.backend != "local" and self.config.has_endpoint:
-            self._client = DatabricksClient(
-                self.config.endpoint_url, self.config.token, timeout=self.config.timeout
-            )
+            self._client = DatabricksClient.from_config(self.config)
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
         self._metadata: dict[str, Any] | None = None
@@ -266,7 +274,7 @@ class Predictor:
             self._count("databricks")
             raw = self._client.predict(frame)
         except EndpointError as exc:
-            self._breaker.record_failure(exc.kind)
+            self._breaker.record_failure(exc.kind, exc.retry_after)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
             return self._local(frame), "local", (notice_failed(exc.kind),)
         self._breaker.record_success()
