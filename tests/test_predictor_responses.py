@@ -80,7 +80,7 @@ def test_other_shapes_are_refused_with_a_typed_error(payload, message):
 def test_records_with_ranges_give_a_validated_frame():
     result = parse_predictions({"predictions": RECORDS}, 2)
     assert isinstance(result, pd.DataFrame)
-    assert list(result.columns) == COLUMNS and (result.dtypes == float).all()
+    assert list(result.columns) == COLUMNS and (result.dtypes == np.float64).all()
     assert result.to_dict(orient="records") == [
         {k: float(v) for k, v in record.items()} for record in RECORDS
     ]
