@@ -20,7 +20,14 @@ import pandas as pd
 from predictor.bundle import BundleError, verify_manifest
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
-from predictor.interval import IntervalLevelError, interval_bounds, level_key, quantile_for
+from predictor.interval import (
+    DEFAULT_LEVEL,
+    IntervalLevelError,
+    interval_bounds,
+    level_key,
+    quantile_for,
+)
+from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -34,30 +41,45 @@ from predictor.remote import (
     EndpointError,
     EndpointWarmingError,
 )
+from predictor.whatif import Curves
+from predictor.whatif import curves as _curves
 
 log = logging.getLogger(__name__)
 
-NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
-NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
-NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
-NOTICE_WARMING = "Databricks endpoint warming up; the local model answered."
+NOTICE_NOT_CONFIGURED = Notice(
+    NoticeCode.NOT_CONFIGURED, "Local model served (no Databricks endpoint configured)."
+)
+NOTICE_LOCAL_CHOSEN = Notice(
+    NoticeCode.LOCAL_CHOSEN, "Local model served (PREDICTOR_BACKEND=local)."
+)
+NOTICE_GUARDRAIL = Notice(
+    NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
+)
+WARMING_TEXT = "Databricks endpoint warming up; the local model answered."
 _PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 # Guards the process-wide deserialization flag while a bundle is loaded.
 _LOAD_LOCK = threading.Lock()
 
 
-def notice_failed(kind: str) -> str:
+def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
     if kind == EndpointWarmingError.kind:
-        return NOTICE_WARMING
-    return f"Databricks endpoint failed ({kind}); the local model answered."
+        return Notice(NoticeCode.ENDPOINT_FAILED, WARMING_TEXT)
+    return Notice(
+        NoticeCode.ENDPOINT_FAILED,
+        f"Databricks endpoint failed ({kind}); the local model answered.",
+    )
 
 
-def notice_paused(kind: str | None) -> str:
+def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
     if kind == EndpointWarmingError.kind:
-        return NOTICE_WARMING
-    return f"Databricks endpoint paused after a recent failure ({kind or 'error'}); the local model answered."
+        return Notice(NoticeCode.ENDPOINT_PAUSED, WARMING_TEXT)
+    return Notice(
+        NoticeCode.ENDPOINT_PAUSED,
+        f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "
+        "the local model answered.",
+    )
 
 
 @dataclass(frozen=True)
@@ -339,11 +361,14 @@ class Predictor:
         names = [COLUMN_LABELS.get(c, c) for c, out in zip(usable, out_cols, strict=True) if out]
         rows = "1 row is" if count == 1 else f"{count:,} rows are"
         return (
-            f"{rows} outside the training data's range ({', '.join(names)}); "
-            "those predictions extrapolate.",
+            Notice(
+                NoticeCode.EXTRAPOLATION,
+                f"{rows} outside the training data's range ({', '.join(names)}); "
+                "those predictions extrapolate.",
+            ),
         )
 
-    def predict(self, plan: CampaignPlan, level: float = 0.9) -> Prediction:
+    def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
         """Predict purchases for ``plan`` with a ``level`` interval (0.8, 0.9 or 0.95)."""
         if not isinstance(plan, CampaignPlan):
             raise PlanError("plan", "plan must be a CampaignPlan")
@@ -368,7 +393,7 @@ class Predictor:
             features=features,
         )
 
-    def predict_frame(self, features: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    def predict_frame(self, features: pd.DataFrame, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Score rows of the 19 ``FEATURE_COLUMNS`` in one model call.
 
         Returns ``prediction`` (expected purchases, a float >= 0), ``lower`` and ``upper`` (whole
@@ -387,7 +412,7 @@ class Predictor:
         return result
 
     def what_if(
-        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = 0.9
+        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = DEFAULT_LEVEL
     ) -> pd.DataFrame:
         """Predictions for ``plan`` with ``field`` set to each of ``values``, in one model call.
 
@@ -434,3 +459,7 @@ class Predictor:
         result.attrs["backend"] = backend
         result.attrs["notices"] = (*self._range_notice(matrix, columns), *notices)
         return result
+
+    def curves(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Curves:
+        """What-if curves of ``plan`` against the budget and the number of ads, one call each."""
+        return _curves(self, plan, level)

@@ -29,7 +29,7 @@ from predictor import (
     ServerError,
 )
 from predictor.config import PredictorConfig
-from predictor.core import NOTICE_WARMING
+from predictor.core import WARMING_TEXT as NOTICE_WARMING
 from predictor.remote import (
     DatabricksClient,
     EndpointWarmingError,
