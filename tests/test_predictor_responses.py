@@ -228,7 +228,7 @@ def test_error_bodies_over_http(workspace, status, body, headers, error, text):
     assert info.value.retry_after == (120.0 if "Retry-After" in headers else None)
 
 
-@pytest.mark.filterwarnings("ignore:Add type hints")
+@pytest.mark.filterwarnings("ignore:.*Add type hints:UserWarning")
 def test_a_real_scoring_server_returning_a_dataframe(tmp_path):
     import mlflow.pyfunc
 
