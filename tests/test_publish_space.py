@@ -6,6 +6,7 @@ Space-secrets API for the secrets; nothing leaves the machine.
 
 from __future__ import annotations
 
+import ast
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,8 @@ SPACE_RUNTIME = [
     "predictor/core.py",
     "predictor/sub/helpers.py",
     "requirements.txt",
+    "ui/__init__.py",
+    "ui/page.py",
 ]
 # Files that must never be uploaded.
 SPACE_EXCLUDED = [
@@ -48,6 +51,8 @@ SPACE_EXCLUDED = [
     "model/.DS_Store",
     "predictor/__pycache__/core.cpython-311.pyc",
     "predictor/notes.txt",
+    "ui/.env",
+    "ui/__pycache__/page.cpython-311.pyc",
     "__pycache__/app.cpython-311.pyc",
     "data/x.csv",
     "data/synthetic/ads.csv",
@@ -121,6 +126,31 @@ def test_good_space_repo_id_parses() -> None:
 
 def test_space_files_are_exactly_the_runtime(project: Path) -> None:
     assert files.space_files(project) == SPACE_RUNTIME
+
+
+def _project_imports(path: Path) -> set[str]:
+    """Top-level names a Python file imports (absolute imports, anywhere in the file)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_space_gets_every_project_module_its_files_import() -> None:
+    """In this very project: whatever an uploaded file imports from the project is uploaded too."""
+    repo = Path(__file__).resolve().parents[1]
+    uploaded = set(files.space_files(repo))
+    assert {"app.py", "predictor/core.py", "ui/__init__.py"} <= uploaded
+    for name in sorted(f for f in uploaded if f.endswith(".py")):
+        for top in _project_imports(repo / name):
+            package = repo / top
+            if (package / "__init__.py").is_file():
+                modules = {p.relative_to(repo).as_posix() for p in package.glob("*.py")}
+                assert modules <= uploaded, f"{name} imports {top}, which is not all uploaded"
+            assert not (repo / f"{top}.py").is_file() or f"{top}.py" in uploaded, (name, top)
 
 
 def test_space_files_match_what_upload_folder_would_upload(

@@ -15,6 +15,7 @@ SPACE_ALLOW_PATTERNS: tuple[str, ...] = (
     "README.md",
     "LICENSE",
     "predictor/*.py",
+    "ui/*.py",
     "model/*",
 )
 # Defence in depth inside the allowed folders, and explicit about what must never leave.
@@ -48,8 +49,14 @@ SPACE_IGNORE_PATTERNS: tuple[str, ...] = (
 )
 # Remote files under these patterns that are not in the upload are deleted, so a stale bundle
 # file can never sit next to the new one (the manifest check would then refuse the bundle).
-SPACE_DELETE_PATTERNS: tuple[str, ...] = ("model/*", "predictor/*")
-SPACE_REQUIRED_FILES: tuple[str, ...] = ("app.py", "requirements.txt", "README.md", "model/MLmodel")
+SPACE_DELETE_PATTERNS: tuple[str, ...] = ("model/*", "predictor/*", "ui/*")
+SPACE_REQUIRED_FILES: tuple[str, ...] = (
+    "app.py",
+    "requirements.txt",
+    "README.md",
+    "model/MLmodel",
+    "ui/__init__.py",
+)
 
 
 def _ignore_patterns() -> list[str]:
