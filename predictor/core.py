@@ -35,7 +35,12 @@ from predictor.plan import (
     PlanError,
     extrapolation_warnings,
 )
-from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
+from predictor.remote import (
+    CircuitBreaker,
+    DatabricksClient,
+    EndpointError,
+    EndpointWarmingError,
+)
 from predictor.whatif import Curves
 from predictor.whatif import curves as _curves
 
@@ -50,6 +55,7 @@ NOTICE_LOCAL_CHOSEN = Notice(
 NOTICE_GUARDRAIL = Notice(
     NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
 )
+WARMING_TEXT = "Databricks endpoint warming up; the local model answered."
 _PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 # Guards the process-wide deserialization flag while a bundle is loaded.
 _LOAD_LOCK = threading.Lock()
@@ -57,6 +63,8 @@ _LOAD_LOCK = threading.Lock()
 
 def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
+    if kind == EndpointWarmingError.kind:
+        return Notice(NoticeCode.ENDPOINT_FAILED, WARMING_TEXT)
     return Notice(
         NoticeCode.ENDPOINT_FAILED,
         f"Databricks endpoint failed ({kind}); the local model answered.",
@@ -65,6 +73,8 @@ def notice_failed(kind: str) -> Notice:
 
 def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
+    if kind == EndpointWarmingError.kind:
+        return Notice(NoticeCode.ENDPOINT_PAUSED, WARMING_TEXT)
     return Notice(
         NoticeCode.ENDPOINT_PAUSED,
         f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "
@@ -149,9 +159,7 @@ class Predictor:
         self.model_dir = Path(model_dir).resolve()
         self._client: DatabricksClient | None = None
         if self.config.backend != "local" and self.config.has_endpoint:
-            self._client = DatabricksClient(
-                self.config.endpoint_url, self.config.token, timeout=self.config.timeout
-            )
+            self._client = DatabricksClient.from_config(self.config)
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
         self._metadata: dict[str, Any] | None = None
@@ -288,7 +296,7 @@ class Predictor:
             self._count("databricks")
             raw = self._client.predict(frame)
         except EndpointError as exc:
-            self._breaker.record_failure(exc.kind)
+            self._breaker.record_failure(exc.kind, exc.retry_after)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
             return self._local(frame), "local", (notice_failed(exc.kind),)
         self._breaker.record_success()
