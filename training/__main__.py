@@ -50,10 +50,21 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
         default=config.SYNTHETIC_DIR,
         help="where generated data goes (default %(default)s)",
     )
+    _engine_arg(parser)
     parser.add_argument(
         "--no-evaluate",
         action="store_true",
         help="skip measuring the bars on fresh synthetic campaigns",
+    )
+
+
+def _engine_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("pandas", "spark"),
+        default="pandas",
+        help="aggregate the event log on this machine (pandas, streamed) or with Spark "
+        "(the active session, else local[2]; needs Java) (default %(default)s)",
     )
 
 
@@ -86,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         required=True,
-        help="folder with campaigns.csv, ads.csv, ad_events.csv",
+        help="folder with the campaigns, ads and ad_events tables (CSV, Parquet or Delta)",
     )
     agg.add_argument("--out", type=Path, required=True, help="output CSV file")
+    _engine_arg(agg)
     agg.set_defaults(func=cmd_aggregate)
 
     ev = sub.add_parser(
@@ -129,10 +141,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    """Aggregate CSV files to the campaign table."""
+    """Aggregate the tables of a data folder to the campaign table."""
     from training.aggregate import aggregate_dir, write_table
 
-    table = aggregate_dir(args.data_dir)
+    table = aggregate_dir(args.data_dir, engine=args.engine)
     path = write_table(table, args.out)
     print(f"wrote {len(table)} campaigns to {path}")
     return 0
@@ -201,7 +213,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if gt_path.exists():
             ground_truth = pd.read_csv(gt_path)
     with console.status(f"loading and aggregating {data_dir}/"):
-        table = aggregate_dir(data_dir)
+        table = aggregate_dir(data_dir, engine=args.engine)
     args.reports_dir.mkdir(parents=True, exist_ok=True)
     write_table(table, args.reports_dir / "campaigns.csv")
     console.log(
