@@ -90,6 +90,19 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
     return dashboard
 
 
+def _histogram_plot(title: str, x_title: str, elem_id: str) -> gr.BarPlot:
+    return gr.BarPlot(
+        x="bin",
+        y="count",
+        title=title,
+        x_title=x_title,
+        y_title="Predictions",
+        sort=None,
+        min_width=300,
+        elem_id=elem_id,
+    )
+
+
 def build_dashboard_view() -> DashboardView:
     """Draw the dashboard section."""
     gr.Markdown("### 7 · What planners try", elem_classes="cpp-section-title")
@@ -109,25 +122,9 @@ def build_dashboard_view() -> DashboardView:
         label="Most common plans", interactive=False, wrap=True, elem_id="dashboard-common"
     )
     with gr.Row(equal_height=False):
-        budgets = gr.BarPlot(
-            x="bin",
-            y="count",
-            title="Budgets planned",
-            x_title="Total budget",
-            y_title="Predictions",
-            sort=None,
-            min_width=300,
-            elem_id="dashboard-budgets",
-        )
-        purchases = gr.BarPlot(
-            x="bin",
-            y="count",
-            title="Purchases predicted",
-            x_title="Predicted purchases",
-            y_title="Predictions",
-            sort=None,
-            min_width=300,
-            elem_id="dashboard-purchases",
+        budgets = _histogram_plot("Budgets planned", "Total budget", "dashboard-budgets")
+        purchases = _histogram_plot(
+            "Purchases predicted", "Predicted purchases", "dashboard-purchases"
         )
     over_time = gr.LinePlot(
         x="period",
