@@ -9,17 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from predictor.notices import Notice, NoticeCode
 from predictor.pyfunc import PREDICTION_COLUMN, bound_columns
 from predictor.remote import BadResponseError
 
 Bounds = tuple[np.ndarray, np.ndarray]
 
 
-def notice_local_range(level: float) -> str:
+def notice_local_range(level: float) -> Notice:
     """Notice for an endpoint answer without a range at ``level``."""
-    return (
+    return Notice(
+        NoticeCode.LOCAL_RANGE,
         f"The endpoint answered without a {level:.0%} range (an older model); "
-        "the range comes from the local model's calibration."
+        "the range comes from the local model's calibration.",
     )
 
 

@@ -32,6 +32,7 @@ from predictor.interval import (
     level_key,
     quantile_for,
 )
+from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -39,13 +40,27 @@ from predictor.plan import (
     PlanError,
     extrapolation_warnings,
 )
-from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
+from predictor.remote import (
+    CircuitBreaker,
+    DatabricksClient,
+    EndpointError,
+    EndpointWarmingError,
+)
+from predictor.whatif import Curves
+from predictor.whatif import curves as _curves
 
 log = logging.getLogger(__name__)
 
-NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
-NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
-NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
+NOTICE_NOT_CONFIGURED = Notice(
+    NoticeCode.NOT_CONFIGURED, "Local model served (no Databricks endpoint configured)."
+)
+NOTICE_LOCAL_CHOSEN = Notice(
+    NoticeCode.LOCAL_CHOSEN, "Local model served (PREDICTOR_BACKEND=local)."
+)
+NOTICE_GUARDRAIL = Notice(
+    NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
+)
+WARMING_TEXT = "Databricks endpoint warming up; the local model answered."
 
 
 # Predictions, lower and upper bounds, and notices about how they were made.
@@ -56,14 +71,25 @@ def _noted(scored: Scored, notice: str) -> Scored:
     return (*scored[:3], (*scored[3], notice))
 
 
-def notice_failed(kind: str) -> str:
+def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
-    return f"Databricks endpoint failed ({kind}); the local model answered."
+    if kind == EndpointWarmingError.kind:
+        return Notice(NoticeCode.ENDPOINT_FAILED, WARMING_TEXT)
+    return Notice(
+        NoticeCode.ENDPOINT_FAILED,
+        f"Databricks endpoint failed ({kind}); the local model answered.",
+    )
 
 
-def notice_paused(kind: str | None) -> str:
+def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
-    return f"Databricks endpoint paused after a recent failure ({kind or 'error'}); the local model answered."
+    if kind == EndpointWarmingError.kind:
+        return Notice(NoticeCode.ENDPOINT_PAUSED, WARMING_TEXT)
+    return Notice(
+        NoticeCode.ENDPOINT_PAUSED,
+        f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "
+        "the local model answered.",
+    )
 
 
 @dataclass(frozen=True)
@@ -145,9 +171,7 @@ class Predictor:
         self.model_dir = Path(model_dir).resolve()
         self._client: DatabricksClient | None = None
         if self.config.backend != "local" and self.config.has_endpoint:
-            self._client = DatabricksClient(
-                self.config.endpoint_url, self.config.token, timeout=self.config.timeout
-            )
+            self._client = DatabricksClient.from_config(self.config)
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
         self._metadata: BundleMetadata | None = None
@@ -253,7 +277,7 @@ class Predictor:
         try:
             scored = self._remote(frame, level)
         except EndpointError as exc:
-            self._breaker.record_failure(exc.kind)
+            self._breaker.record_failure(exc.kind, exc.retry_after)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
             return _noted(self._local(frame, level), notice_failed(exc.kind)), "local"
         self._breaker.record_success()
@@ -316,8 +340,11 @@ class Predictor:
         names = [COLUMN_LABELS.get(c, c) for c, out in zip(usable, out_cols, strict=True) if out]
         rows = "1 row is" if count == 1 else f"{count:,} rows are"
         return (
-            f"{rows} outside the training data's range ({', '.join(names)}); "
-            "those predictions extrapolate.",
+            Notice(
+                NoticeCode.EXTRAPOLATION,
+                f"{rows} outside the training data's range ({', '.join(names)}); "
+                "those predictions extrapolate.",
+            ),
         )
 
     def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
@@ -411,3 +438,7 @@ class Predictor:
         result.attrs["backend"] = backend
         result.attrs["notices"] = (*self._range_notice(matrix, columns), *notices)
         return result
+
+    def curves(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Curves:
+        """What-if curves of ``plan`` against the budget and the number of ads, one call each."""
+        return _curves(self, plan, level)

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from predictor.features import FEATURE_COLUMNS
 from predictor.features import end_month as _end_month
+from predictor.notices import Notice, NoticeCode
 
 # Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
 MAX_BUDGET = 1e12
@@ -181,13 +182,19 @@ class CampaignPlan:
             total = sum(getattr(self, f) for f in fields)
             if total > self.total_ads:
                 out.append(
-                    f"{name} mix adds up to {_count(total)}, more than the "
-                    f"{_count(self.total_ads)} in total."
+                    Notice(
+                        NoticeCode.MIX_MISMATCH,
+                        f"{name} mix adds up to {_count(total)}, more than the "
+                        f"{_count(self.total_ads)} in total.",
+                    )
                 )
             elif total < self.total_ads:
                 out.append(
-                    f"{name} mix adds up to {_count(total)}, fewer than the "
-                    f"{_count(self.total_ads)} in total."
+                    Notice(
+                        NoticeCode.MIX_MISMATCH,
+                        f"{name} mix adds up to {_count(total)}, fewer than the "
+                        f"{_count(self.total_ads)} in total.",
+                    )
                 )
         return tuple(out)
 
@@ -226,7 +233,15 @@ def extrapolation_warnings(
         if value < low or value > high:
             label = COLUMN_LABELS.get(column, column)
             out.append(
-                f"{label.capitalize()} {value:,.10g} is outside the training data's range "
-                f"({low:,.10g}–{high:,.10g}); the prediction extrapolates."
+                Notice(
+                    NoticeCode.EXTRAPOLATION,
+                    f"{label.capitalize()} {value:,.10g} is outside the training data's range "
+                    f"({low:,.10g}–{high:,.10g}); the prediction extrapolates.",
+                )
             )
     return tuple(out)
+
+
+# The plan's fields in form order: the core settings, then every mix's counts.
+PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CampaignPlan))
+MIX_FIELDS: tuple[str, ...] = tuple(f for fields in MIXES.values() for f in fields)

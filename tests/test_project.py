@@ -50,11 +50,13 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
     assert names == {
         "gradio",
         "mlflow-skinny",
+        "databricks-sdk",
         "scikit-learn",
         "skops",
         "pandas",
         "numpy",
         "requests",
+        "sqlalchemy",
     }
     assert all(str(r.specifier) for r in _requirements("requirements.txt")), (
         "pin a compatible range"

@@ -38,7 +38,7 @@ MODEL_DIR = _option(
     default=DEFAULT_MODEL_DIR,
     help="the bundle folder (default %(default)s)",
 )
-DATA_DIR_HELP = "folder with campaigns.csv, ads.csv, ad_events.csv"
+DATA_DIR_HELP = "folder with the campaigns, ads and ad_events tables (CSV, Parquet or Delta)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     agg = sub.add_parser("aggregate", help="write the one-row-per-campaign table")
     agg.add_argument("--data-dir", type=Path, required=True, help=DATA_DIR_HELP)
+    agg.add_argument(
+        "--engine",
+        choices=("pandas", "spark"),
+        default="pandas",
+        help="aggregate on this machine (pandas, streamed) or with Spark (the active session, "
+        "else local[2]; needs Java) (default %(default)s)",
+    )
     agg.add_argument("--out", type=Path, required=True, help="output CSV file")
     agg.set_defaults(func=cmd_aggregate)
 
@@ -164,7 +171,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     """Aggregate CSV files to the campaign table."""
     from training.pipeline import aggregate_data
 
-    n, path = aggregate_data(args.data_dir, args.out)
+    n, path = aggregate_data(args.data_dir, args.out, engine=args.engine)
     print(f"wrote {n} campaigns to {path}")
     return 0
 

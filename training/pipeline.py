@@ -68,11 +68,11 @@ def generate_data(campaigns: int, seed: int, out: Path) -> Path:
     return write_dataset(generate(campaigns, seed), out)
 
 
-def aggregate_data(data_dir: Path, out: Path) -> tuple[int, Path]:
+def aggregate_data(data_dir: Path, out: Path, engine: str = "pandas") -> tuple[int, Path]:
     """Write the one-row-per-campaign table of ``data_dir`` to ``out``; return its size and path."""
     from training.aggregate import aggregate_dir, write_table
 
-    table = aggregate_dir(data_dir)
+    table = aggregate_dir(data_dir, engine=engine)
     return len(table), write_table(table, out)
 
 

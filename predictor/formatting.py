@@ -1,0 +1,64 @@
+"""Plain-language formatting of counts, money, levels and months, shared by answers and exports."""
+
+from __future__ import annotations
+
+import math
+
+MONTHS: tuple[str, ...] = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def fmt_count(n: float) -> str:
+    """A whole number with thousands separators."""
+    return f"{round(n):,}"
+
+
+def fmt_money(x: float | None) -> str:
+    """An amount of money: whole units from 100 up, cents below."""
+    if x is None:
+        return "—"
+    if math.isinf(x):
+        return "no upper bound" if x > 0 else "no lower bound"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def fmt_level(level: float) -> str:
+    """``0.9`` -> ``"90%"``."""
+    return f"{level:.0%}"
+
+
+def range_text(level: float, lower: int, upper: int) -> str:
+    """``"90% range: 31–52"``."""
+    return f"{fmt_level(level)} range: {fmt_count(lower)}–{fmt_count(upper)}"
+
+
+def month_name(month: int) -> str:
+    """``5`` -> ``"May"``."""
+    return MONTHS[int(month) - 1]
+
+
+def signed(x: float, money: bool = False) -> str:
+    """``x`` with its sign: ``+1,000``, ``−3``, ``±0``."""
+    if x == 0:
+        return "±0"
+    text = fmt_money(abs(x)) if money else f"{abs(x):,g}"
+    return ("+" if x > 0 else "−") + text
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, with a ``'`` before text that a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
