@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from predictor import ConfigError, Predictor
+from predictor.models import available_models, display_names
 from predictor.scenario_log import NullLog, ScenarioLog
 from ui import build_demo
 from ui.page import PAGE_CSS, THEME
@@ -88,10 +89,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    predictor = Predictor.from_env(args.model_dir)
-    threading.Thread(target=warm_up, args=(predictor,), name="model-warm-up", daemon=True).start()
+    predictors = {
+        name: Predictor.from_env(folder, model=name)
+        for name, folder in (available_models(args.model_dir) or {"ridge": args.model_dir}).items()
+    }
+    for predictor in predictors.values():
+        threading.Thread(target=warm_up, args=(predictor,), daemon=True).start()
     launch(
-        build_demo(predictor, scenario_log_from_env()),
+        build_demo(predictors, scenario_log_from_env(), display_names(args.model_dir)),
         share=args.share or None,
         server_name=args.host,
         server_port=args.port,

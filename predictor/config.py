@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ KEYS = (
     "DATABRICKS_ENDPOINT_URL",
     "DATABRICKS_HOST",
     "DATABRICKS_SERVING_ENDPOINT",
+    "DATABRICKS_SERVING_ENDPOINTS",
     "PREDICTOR_BACKEND",
     "PREDICTOR_TIMEOUT",
     "PREDICTOR_COOLDOWN_SECONDS",
@@ -208,6 +210,45 @@ def _endpoint_url(settings: Mapping[str, str]) -> str | None:
     return None
 
 
+# The model that today's single-endpoint settings serve when no per-model endpoint names it.
+DEFAULT_ENDPOINT_MODEL = "ridge"
+_MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+
+
+def parse_endpoint_map(text: str) -> dict[str, str]:
+    """``"ridge=name1,boosting=name2"`` -> ``{"ridge": "name1", "boosting": "name2"}``."""
+    endpoints: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        model, sep, name = (x.strip() for x in part.partition("="))
+        if not sep or not _MODEL_NAME.fullmatch(model) or not _ENDPOINT_NAME.fullmatch(name):
+            raise ConfigError(
+                f"DATABRICKS_SERVING_ENDPOINTS has {part!r}; write MODEL=ENDPOINT pairs separated "
+                "by commas, like ridge=purchases-ridge,boosting=purchases-boosting"
+            )
+        if model in endpoints:
+            raise ConfigError(f"DATABRICKS_SERVING_ENDPOINTS names model {model!r} twice")
+        endpoints[model] = name
+    return endpoints
+
+
+def _model_endpoint(
+    settings: Mapping[str, str], model: str | None, url: str | None
+) -> tuple[str | None, str | None]:
+    """The endpoint URL and name that serve ``model``: its own from DATABRICKS_SERVING_ENDPOINTS,
+    else the single-endpoint settings for the default model, else none."""
+    endpoints = parse_endpoint_map(settings.get("DATABRICKS_SERVING_ENDPOINTS", ""))
+    single = settings.get("DATABRICKS_SERVING_ENDPOINT")
+    model = model or DEFAULT_ENDPOINT_MODEL
+    if model == DEFAULT_ENDPOINT_MODEL and model not in endpoints:
+        return url, single
+    name = endpoints.get(model)
+    if name is None:
+        return None, None
+    host = settings.get("DATABRICKS_HOST")
+    return (endpoint_url_from_host(host, name) if host else None), name
+
+
 def _credentials(settings: Mapping[str, str]) -> None:
     """Refuse half an OAuth client or two kinds of credentials at once (names only, no values)."""
     pair = ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET")
@@ -223,9 +264,14 @@ def _credentials(settings: Mapping[str, str]) -> None:
 
 
 def load_config(
-    environ: Mapping[str, str] | None = None, cwd: str | Path | None = None
+    environ: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    model: str | None = None,
 ) -> PredictorConfig:
-    """Resolve the configuration: each setting from the environment first, then the secrets file."""
+    """Resolve the configuration: each setting from the environment first, then the secrets file.
+
+    With ``model``, the endpoint is that model's (see ``DATABRICKS_SERVING_ENDPOINTS``).
+    """
     environ = os.environ if environ is None else environ
     env = _settings(environ)
     secrets_path: Path | None = None
@@ -239,6 +285,7 @@ def load_config(
 
     merged = {**file, **env}
     url = _endpoint_url(env) or _endpoint_url(file) or _endpoint_url(merged)
+    url, serving_endpoint = _model_endpoint(merged, model, url)
     _credentials(merged)
 
     backend = merged.get("PREDICTOR_BACKEND", "auto").lower()
@@ -261,7 +308,7 @@ def load_config(
         cooldown_seconds=cooldown,
         source=" + ".join(sources) or "defaults",
         host=merged.get("DATABRICKS_HOST"),
-        serving_endpoint=merged.get("DATABRICKS_SERVING_ENDPOINT"),
+        serving_endpoint=serving_endpoint,
         client_id=merged.get("DATABRICKS_CLIENT_ID"),
         client_secret=merged.get("DATABRICKS_CLIENT_SECRET"),
         profile=merged.get("DATABRICKS_CONFIG_PROFILE"),

@@ -181,10 +181,14 @@ class Predictor:
 
     @classmethod
     def from_env(
-        cls, model_dir: str | Path = DEFAULT_MODEL_DIR, environ: Mapping[str, str] | None = None
+        cls,
+        model_dir: str | Path = DEFAULT_MODEL_DIR,
+        environ: Mapping[str, str] | None = None,
+        model: str | None = None,
     ) -> Predictor:
-        """Build from environment variables, then ``secrets.toml`` / ``PREDICTOR_SECRETS_FILE``."""
-        return cls(load_config(environ), model_dir=model_dir)
+        """Build from environment variables, then ``secrets.toml`` / ``PREDICTOR_SECRETS_FILE``;
+        ``model`` picks that model's endpoint from ``DATABRICKS_SERVING_ENDPOINTS``."""
+        return cls(load_config(environ, model=model), model_dir=model_dir)
 
     def __repr__(self) -> str:
         endpoint = self._client.host if self._client else None

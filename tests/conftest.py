@@ -8,6 +8,7 @@ import pytest
 from app_support import MODEL_DIR, free_port
 
 from predictor import Predictor
+from predictor.models import available_models, display_names
 from predictor.scenario_log import ScenarioLog
 
 
@@ -44,5 +45,26 @@ def app_url(app_predictor: Predictor, app_log: ScenarioLog) -> Iterator[str]:
     )
     try:
         yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
+def two_models(app_predictor: Predictor) -> Iterator[tuple[str, Predictor]]:
+    """The app on both bundled models, as ``python app.py`` serves them; its URL and the
+    second model's predictor."""
+    import app
+    from ui import build_demo
+
+    boosting = Predictor.from_env(available_models(MODEL_DIR)["boosting"], model="boosting")
+    demo = build_demo(
+        {"ridge": app_predictor, "boosting": boosting}, labels=display_names(MODEL_DIR)
+    )
+    port = free_port()
+    app.launch(
+        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+    )
+    try:
+        yield f"http://127.0.0.1:{port}/", boosting
     finally:
         demo.close()

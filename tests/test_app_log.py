@@ -84,23 +84,27 @@ def test_an_unknown_model_is_refused(client: Client) -> None:
         client.predict(**PLAN, model="gbm", api_name="/predict")
 
 
-def test_two_models_answer_side_by_side(app_predictor: Predictor) -> None:
-    # A second name for the same bundle stands in for a second model: the page routes by name.
-    demo = build_demo({"ridge": app_predictor, "boosting": app_predictor})
-    port = free_port()
-    app.launch(
-        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+def test_two_models_answer_side_by_side(
+    two_models: tuple[str, Predictor], app_predictor: Predictor
+) -> None:
+    url, boosting = two_models
+    client = Client(url, verbose=False, analytics_enabled=False)
+    card, _, record = client.predict(**PLAN, model="boosting", api_name="/predict")
+    expected = boosting.predict(CampaignPlan(**PLAN), 0.9)
+    assert (record["purchases"], record["lower"], record["upper"]) == (
+        expected.purchases,
+        expected.lower,
+        expected.upper,
     )
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False)
-        card = client.predict(**PLAN, model="boosting", api_name="/predict")[0]
-        assert "(Gradient boosting)" in card
-        client.predict("A", **PLAN, model="ridge", api_name="/save_scenario")
-        table = client.predict("B", **PLAN, model="boosting", api_name="/save_scenario")[0]
-        rows = {row[0]: row[1:] for row in table["data"]}
-        assert rows["Model"] == ["ridge", "boosting"]
-    finally:
-        demo.close()
+    assert record["model"] == "boosting" and "(Voting ensemble" in card
+    ridge = client.predict(**PLAN, api_name="/predict")[2]
+    assert ridge["model"] == "ridge"
+    assert ridge["purchases"] == app_predictor.predict(CampaignPlan(**PLAN), 0.9).purchases
+    client.predict("A", **PLAN, model="ridge", api_name="/save_scenario")
+    table = client.predict("B", **PLAN, model="boosting", api_name="/save_scenario")[0]
+    rows = {row[0]: row[1:] for row in table["data"]}
+    assert rows["Model"] == ["ridge", "boosting"]
+    assert rows["Predicted purchases"] == [f"{ridge['purchases']:,}", f"{expected.purchases:,}"]
 
 
 class SlowPredictor(Predictor):

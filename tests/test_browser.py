@@ -291,3 +291,37 @@ def test_dashboard_shows_what_planners_tried(server: str, browser: object, size:
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{size}-{width}x{height}.png"))
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_choose_the_model_and_compare_both(
+    two_models: tuple[str, Predictor], browser: object, size: str
+) -> None:
+    url, boosting = two_models
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(url, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        wait_for_text(page, "#cpp-backend", "Ridge")
+        page.get_by_role("button", name="Save current plan as scenario").click()
+        page.wait_for_function(
+            "() => !!document.querySelector('#scenario-table th[title=\"A\"]')",
+            timeout=TIMEOUT_MS,
+        )
+        page.locator("#in-model").get_by_text("Voting ensemble", exact=False).click()
+        wait_for_text(page, "#cpp-backend", "Voting ensemble")
+        expected = boosting.predict(CampaignPlan(**DEFAULT_PLAN), 0.9)
+        wait_for_text(page, "#cpp-purchases", f"{expected.purchases:,}")
+        page.get_by_role("button", name="Save current plan as scenario").click()
+        page.wait_for_function(
+            "() => !!document.querySelector('#scenario-table th[title=\"B\"]')",
+            timeout=TIMEOUT_MS,
+        )
+        table = page.inner_text("#scenario-table")
+        assert "ridge" in table and "boosting" in table
+        assert page.evaluate(CLIPPED_LABELS_JS) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"models-{size}-{width}x{height}.png"), full_page=True)
+    finally:
+        page.close()

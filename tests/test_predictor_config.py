@@ -269,3 +269,51 @@ def test_incomplete_or_mixed_credentials_are_refused_without_values(settings, me
         )
     for secret in (TOKEN, CLIENT_SECRET):
         assert secret not in str(info.value)
+
+
+PER_MODEL = {
+    "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+    "DATABRICKS_TOKEN": "dapi-per-model-secret",
+    "DATABRICKS_SERVING_ENDPOINTS": "ridge=purchases-ridge, boosting=purchases-boosting",
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "endpoint"),
+    [
+        (None, "purchases-ridge"),
+        ("ridge", "purchases-ridge"),
+        ("boosting", "purchases-boosting"),
+        ("other", None),
+    ],
+)
+def test_each_model_has_its_own_endpoint(tmp_path, model, endpoint) -> None:
+    config = load_config(PER_MODEL, cwd=tmp_path, model=model)
+    if endpoint is None:
+        assert config.endpoint_url is None and not config.has_endpoint
+    else:
+        assert config.endpoint_url == (
+            f"https://adb-1.azuredatabricks.net/serving-endpoints/{endpoint}/invocations"
+        )
+        assert config.serving_endpoint == endpoint and config.has_endpoint
+    assert "dapi-per-model-secret" not in repr(config)
+
+
+def test_single_endpoint_settings_keep_serving_the_default_model(tmp_path) -> None:
+    env = {
+        "DATABRICKS_ENDPOINT_URL": "https://adb-1.azuredatabricks.net/serving-endpoints/old/invocations",
+        "DATABRICKS_TOKEN": "dapi-x",
+        "DATABRICKS_SERVING_ENDPOINTS": "boosting=purchases-boosting",
+    }
+    assert load_config(env, cwd=tmp_path, model="ridge").endpoint_url.endswith("/old/invocations")
+    assert load_config(env, cwd=tmp_path).endpoint_url.endswith("/old/invocations")
+    boosting = load_config(
+        {**env, "DATABRICKS_HOST": "https://h.net"}, cwd=tmp_path, model="boosting"
+    )
+    assert boosting.endpoint_url == "https://h.net/serving-endpoints/purchases-boosting/invocations"
+
+
+@pytest.mark.parametrize("text", ["ridge", "ridge=", "=name", "ridge=a,ridge=b", "Ridge!=x"])
+def test_a_malformed_endpoint_map_says_how_to_write_it(tmp_path, text) -> None:
+    with pytest.raises(ConfigError, match="DATABRICKS_SERVING_ENDPOINTS"):
+        load_config({**PER_MODEL, "DATABRICKS_SERVING_ENDPOINTS": text}, cwd=tmp_path)

@@ -158,15 +158,6 @@ def parameter(name: str, default: Any = inspect.Parameter.empty) -> inspect.Para
 LEVEL_PARAMETER = parameter("level", DEFAULT_LEVEL)
 DEFAULT_MODEL = "ridge"
 MODEL_PARAMETER = parameter("model", DEFAULT_MODEL)
-MODEL_LABELS: dict[str, str] = {
-    "ridge": "Ridge regression",
-    "boosting": "Gradient boosting",
-}
-
-
-def model_label(model: str) -> str:
-    """The words for a model key on the page."""
-    return MODEL_LABELS.get(model, model)
 
 
 @dataclass(frozen=True)
@@ -176,6 +167,11 @@ class Services:
 
     predictors: Mapping[str, Predictor]
     log: ScenarioLog | NullLog = field(default_factory=NullLog)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, model: str) -> str:
+        """The words for ``model`` on the page (its key when it has no label)."""
+        return self.labels.get(model, model)
 
     @property
     def default_model(self) -> str:

@@ -71,21 +71,22 @@ def _api_example(component: gr.components.Component, value: object) -> None:
 def build_demo(
     predictor: Predictor | Mapping[str, Predictor],
     scenario_log: ScenarioLog | NullLog | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> gr.Blocks:
     """Build the page on ``predictor`` (or one predictor per model name, the default first).
 
-    Answers are logged to ``scenario_log`` (none by default). Nothing is predicted or loaded
-    until a user opens the page.
+    Answers are logged to ``scenario_log`` (none by default); ``labels`` name the models on the
+    page. Nothing is predicted or loaded until a user opens the page.
     """
     predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
-    services = Services(dict(predictors), scenario_log or NullLog())
+    services = Services(dict(predictors), scenario_log or NullLog(), dict(labels or {}))
     predict = predict_handler(services)
     curves = curves_handler(services)
     with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=340):
-                form = build_plan_form(list(services.predictors))
+                form = build_plan_form({m: services.label(m) for m in services.predictors})
             with gr.Column(scale=4, min_width=320, elem_id="result-column"):
                 answer = build_prediction_view()
                 econ = build_economics_view()

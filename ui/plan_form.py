@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from predictor.features import end_month
 from predictor.formatting import MONTHS, fmt_level, month_name
 from predictor.interval import DEFAULT_LEVEL
 from predictor.plan import MIXES, PLAN_FIELDS
-from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS, model_label
+from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS
 
 
 @dataclass
@@ -94,10 +94,11 @@ def _live(triggers: list, fn: Callable, inputs: list, output: gr.components.Comp
     )
 
 
-def build_plan_form(models: Sequence[str]) -> PlanForm:
+def build_plan_form(models: Mapping[str, str]) -> PlanForm:
     """Draw the form in the current column; wire the end month and the mixes' running totals.
 
-    ``models`` are the models offered, the default first; the choice shows only with two or more.
+    ``models`` maps the models offered to their labels, the default first; the choice shows
+    only with two or more.
     """
     inputs: dict[str, gr.components.Component] = {}
     gr.Markdown("### 1 · Core settings", elem_classes="cpp-section-title")
@@ -155,8 +156,8 @@ def build_plan_form(models: Sequence[str]) -> PlanForm:
         elem_id="in-level",
     )
     model = gr.Radio(
-        choices=[(model_label(m), m) for m in models],
-        value=models[0],
+        choices=[(label, m) for m, label in models.items()],
+        value=next(iter(models)),
         label="Model",
         info="Which trained model answers; compare them by saving a scenario with each.",
         visible=len(models) > 1,

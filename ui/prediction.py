@@ -18,7 +18,6 @@ from ui.common import (
     Services,
     markdown_escape,
     model_arg,
-    model_label,
     plan_and_level,
     user_errors,
     with_plan_parameters,
@@ -77,8 +76,8 @@ def render_result(record: Mapping[str, Any]) -> str:
         f"{fmt_count(plan['total_ads'])} ads"
     )
     backend = BACKEND_LABELS.get(record["backend"], record["backend"])
-    if record.get("model") and record["backend"] != "guardrail":
-        backend += f" ({model_label(record['model'])})"
+    if record.get("model_label") and record["backend"] != "guardrail":
+        backend += f" ({record['model_label']})"
     return (
         '<div class="cpp-card" role="status" aria-live="polite">'
         '<div class="cpp-label">Predicted purchases</div>'
@@ -124,7 +123,7 @@ def predict_handler(
             prediction = predictor.predict(plan, level)
         if log:
             services.log.record(plan, prediction, model=model)
-        record = answer_record(prediction, plan, model)
+        record = {**answer_record(prediction, plan, model), "model_label": services.label(model)}
         return render_result(record), render_notes(record), record
 
     return predict
