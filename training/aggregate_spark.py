@@ -11,6 +11,8 @@ it to purchases per ad in one pass. The driver then builds the table with the sh
 from __future__ import annotations
 
 import os
+import shutil
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,19 +63,35 @@ _POS = "_pos"
 
 def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
     """The active session (a notebook's, a job's, a cluster's), else a quiet local one."""
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise _engine_error(
+            "pyspark is not installed", "pip install -r requirements-dev.txt"
+        ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     if "DATABRICKS_RUNTIME_VERSION" in os.environ:
         return SparkSession.builder.getOrCreate()
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise _engine_error(
+            "local Spark needs Java, and java was not found",
+            "Install a Java 17 or 21 runtime (Debian: apt-get install -y openjdk-17-jre-headless)",
+        )
     builder = SparkSession.builder.master(master).appName("campaign-aggregation")
     for key, value in LOCAL_CONF.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with warnings.catch_warnings():
+        # PySpark warns about pandas 3 when it starts; this module hands Spark no pandas data.
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _engine_error(problem: str, fix: str) -> DataError:
+    return DataError("--engine spark", problem, hint=f"{fix}, or use --engine pandas")
 
 
 def aggregate_spark(data_dir: str | Path, spark: SparkSession | None = None) -> pd.DataFrame:
@@ -148,7 +166,7 @@ def _text(column: str) -> Column:
     return F.coalesce(F.col(column).cast("string"), F.lit(""))
 
 
-def _event_rules() -> list[tuple[str, Column, Rule]]:
+def event_rules() -> list[tuple[str, Column, Rule]]:
     """(column, expression true for a refused value, rule), in the order the loader checks."""
 
     def whole(column: str) -> Column:
@@ -185,7 +203,7 @@ def purchases_by_ad(spark: SparkSession, source: Source, ad_ids: Sequence[int]) 
     events = read_table(spark, source, EVENT_COLUMNS).withColumn(
         _POS, F.monotonically_increasing_id()
     )
-    rules = _event_rules()
+    rules = event_rules()
     checked = events.select(
         _POS,
         _text("event_id").try_cast("bigint").alias("id"),
