@@ -42,7 +42,14 @@ from training.schema import (
     USER_COLUMNS,
     WHOLE_NUMBER_PATTERN,
 )
-from training.sources import CSV, DELTA, PARQUET, Source, missing_columns_error
+from training.sources import (
+    CSV,
+    DELTA,
+    PARQUET,
+    Source,
+    missing_columns_error,
+    unreadable_error,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -122,15 +129,8 @@ def _reading(source: Source) -> Iterator[None]:
     try:
         yield
     except (PySparkException, Py4JJavaError) as error:
-        text = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error)
-        kind = "CSV file" if source.format == CSV else f"{source.format.capitalize()} table"
-        raise DataError(
-            source.file,
-            f"not a readable {kind} ({text})",
-            hint="Save it as UTF-8 CSV with one value per column on every row"
-            if source.format == CSV
-            else f"Write it again as {kind}",
-        ) from None
+        lines = str(error).strip().splitlines()
+        raise unreadable_error(source, lines[0][:300] if lines else type(error).__name__) from None
 
 
 def read_table(spark: SparkSession, source: Source, columns: Sequence[str]) -> DataFrame:
@@ -172,7 +172,7 @@ def event_rules() -> list[tuple[str, Column, Rule]]:
     """(column, expression true for a refused value, rule), in the order the loader checks."""
 
     def whole(column: str) -> Column:
-        # Spark's cast alone would also take " 42" or "4.0": the pattern keeps the schema's rule.
+        # Spark's cast alone would also take " 42" or "+5": the pattern keeps the schema's rule.
         text = _text(column)
         return ~(text.rlike(WHOLE_NUMBER_PATTERN) & text.try_cast("bigint").isNotNull())
 
