@@ -392,3 +392,21 @@ def test_cli_aggregates_parquet(generated: Path, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "t.csv"), aggregate_dir(generated), check_dtype=False
     )
+
+
+def test_spark_engine_without_java_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pyspark.sql import SparkSession
+
+    from training.__main__ import main
+
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    out = ["--out", "unused.csv", "--engine", "spark"]
+    assert main(["aggregate", "--data-dir", str(SAMPLE), *out]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: --engine spark: local Spark needs Java")
+    assert "openjdk-17-jre-headless" in error and "--engine pandas" in error

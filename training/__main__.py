@@ -38,6 +38,13 @@ MODEL_DIR = _option(
     default=DEFAULT_MODEL_DIR,
     help="the bundle folder (default %(default)s)",
 )
+ENGINE = _option(
+    "--engine",
+    choices=("pandas", "spark"),
+    default="pandas",
+    help="aggregate the event log on this machine (pandas, streamed) or with Spark (the active "
+    "session, else local[2]; needs Java) (default %(default)s)",
+)
 DATA_DIR_HELP = "folder with the campaigns, ads and ad_events tables (CSV, Parquet or Delta)"
 
 
@@ -59,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                 f"--quick {config.QUICK_CAMPAIGNS})",
             ),
             MODEL_DIR,
+            ENGINE,
         ],
         help="generate (or load) data, compare models, calibrate, export and evaluate the bundle",
     )
@@ -98,15 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.set_defaults(func=cmd_generate)
 
-    agg = sub.add_parser("aggregate", help="write the one-row-per-campaign table")
+    agg = sub.add_parser("aggregate", parents=[ENGINE], help="write the one-row-per-campaign table")
     agg.add_argument("--data-dir", type=Path, required=True, help=DATA_DIR_HELP)
-    agg.add_argument(
-        "--engine",
-        choices=("pandas", "spark"),
-        default="pandas",
-        help="aggregate on this machine (pandas, streamed) or with Spark (the active session, "
-        "else local[2]; needs Java) (default %(default)s)",
-    )
     agg.add_argument("--out", type=Path, required=True, help="output CSV file")
     agg.set_defaults(func=cmd_aggregate)
 
@@ -146,6 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         reports_dir=args.reports_dir,
         synthetic_dir=args.synthetic_dir,
         evaluate=not args.no_evaluate,
+        engine=args.engine,
     )
     outcome = run_training(options)
     for path, evaluation in (

@@ -11,6 +11,8 @@ it to purchases per ad in one pass. The driver then builds the table with the sh
 from __future__ import annotations
 
 import os
+import shutil
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +42,14 @@ from training.schema import (
     USER_COLUMNS,
     WHOLE_NUMBER_PATTERN,
 )
-from training.sources import CSV, DELTA, PARQUET, Source, missing_columns_error
+from training.sources import (
+    CSV,
+    DELTA,
+    PARQUET,
+    Source,
+    missing_columns_error,
+    unreadable_error,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -51,6 +60,8 @@ LOCAL_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
+    # Splits of 64 MiB keep both cores busy to the end of a file of a few hundred MiB.
+    "spark.sql.files.maxPartitionBytes": "64m",
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "2g",
     "spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile="
@@ -61,19 +72,35 @@ _POS = "_pos"
 
 def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
     """The active session (a notebook's, a job's, a cluster's), else a quiet local one."""
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise _engine_error(
+            "pyspark is not installed", "pip install -r requirements-dev.txt"
+        ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     if "DATABRICKS_RUNTIME_VERSION" in os.environ:
         return SparkSession.builder.getOrCreate()
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise _engine_error(
+            "local Spark needs Java, and java was not found",
+            "Install a Java 17 or 21 runtime (Debian: apt-get install -y openjdk-17-jre-headless)",
+        )
     builder = SparkSession.builder.master(master).appName("campaign-aggregation")
     for key, value in LOCAL_CONF.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with warnings.catch_warnings():
+        # PySpark warns about pandas 3 when it starts; this module hands Spark no pandas data.
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _engine_error(problem: str, fix: str) -> DataError:
+    return DataError("--engine spark", problem, hint=f"{fix}, or use --engine pandas")
 
 
 def aggregate_spark(data_dir: str | Path, spark: SparkSession | None = None) -> pd.DataFrame:
@@ -102,15 +129,8 @@ def _reading(source: Source) -> Iterator[None]:
     try:
         yield
     except (PySparkException, Py4JJavaError) as error:
-        text = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error)
-        kind = "CSV file" if source.format == CSV else f"{source.format.capitalize()} table"
-        raise DataError(
-            source.file,
-            f"not a readable {kind} ({text})",
-            hint="Save it as UTF-8 CSV with one value per column on every row"
-            if source.format == CSV
-            else f"Write it again as {kind}",
-        ) from None
+        lines = str(error).strip().splitlines()
+        raise unreadable_error(source, lines[0][:300] if lines else type(error).__name__) from None
 
 
 def read_table(spark: SparkSession, source: Source, columns: Sequence[str]) -> DataFrame:
@@ -148,11 +168,11 @@ def _text(column: str) -> Column:
     return F.coalesce(F.col(column).cast("string"), F.lit(""))
 
 
-def _event_rules() -> list[tuple[str, Column, Rule]]:
+def event_rules() -> list[tuple[str, Column, Rule]]:
     """(column, expression true for a refused value, rule), in the order the loader checks."""
 
     def whole(column: str) -> Column:
-        # Spark's cast alone would also take " 42" or "4.0": the pattern keeps the schema's rule.
+        # Spark's cast alone would also take " 42" or "+5": the pattern keeps the schema's rule.
         text = _text(column)
         return ~(text.rlike(WHOLE_NUMBER_PATTERN) & text.try_cast("bigint").isNotNull())
 
@@ -174,47 +194,44 @@ def _event_rules() -> list[tuple[str, Column, Rule]]:
 def purchases_by_ad(spark: SparkSession, source: Source, ad_ids: Sequence[int]) -> pd.Series:
     """Purchases per ad_id of the event log, after checking every event as the loader does.
 
-    The log is parsed once into a compact cached frame: position, event_id, ad_id, whether it
-    is a purchase, and one flag per rule. Grouping it by ad counts purchases and refused values;
-    a second pass over it looks for a repeated event_id. Only when something is wrong do further
-    passes fetch the first refused value and the file lines to name.
+    One pass turns each event into its position, event_id, ad_id, whether it is a purchase and
+    one flag per rule, and groups them by ad: purchases, refused values and the first of them.
+    A second pass looks for a repeated event_id. Only when something is wrong do further passes
+    fetch the first refused value and the file lines to name. (Caching the parsed log between
+    the two passes was slower on a local session than reading it twice.)
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     events = read_table(spark, source, EVENT_COLUMNS).withColumn(
         _POS, F.monotonically_increasing_id()
     )
-    rules = _event_rules()
+    rules = event_rules()
     checked = events.select(
         _POS,
         _text("event_id").try_cast("bigint").alias("id"),
         F.when(~rules[1][1], _text("ad_id").try_cast("bigint")).alias("ad_id"),
         (_text("event_type") == PURCHASE).alias("purchase"),
         *[bad.alias(f"bad{i}") for i, (_, bad, _) in enumerate(rules)],
-    ).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        aggregates = [
-            F.count(F.lit(1)).alias("events"),
-            F.min(_POS).alias("first"),
-            F.sum(F.col("purchase").cast("long")).alias("purchases"),
-        ]
-        for i in range(len(rules)):
-            aggregates.append(F.sum(F.col(f"bad{i}").cast("long")).alias(f"bad{i}"))
-            aggregates.append(F.min(F.when(F.col(f"bad{i}"), F.col(_POS))).alias(f"at{i}"))
-        with _reading(source):
-            groups = checked.groupBy("ad_id").agg(*aggregates).collect()
-        for i, (column, _, rule) in enumerate(rules):
-            count = sum(group[f"bad{i}"] for group in groups)
-            if count:
-                pos = min(group[f"at{i}"] for group in groups if group[f"at{i}"] is not None)
-                with _reading(source):
-                    value = events.where(F.col(_POS) == pos).select(_text(column)).first()[0]
-                raise bad_value(source.file, column, rule, value, count, _line(events, source, pos))
-            if column == "event_id":
-                _check_unique_ids(checked, events, source)
-    finally:
-        checked.unpersist()
+    )
+    aggregates = [
+        F.count(F.lit(1)).alias("events"),
+        F.min(_POS).alias("first"),
+        F.sum(F.col("purchase").cast("long")).alias("purchases"),
+    ]
+    for i in range(len(rules)):
+        aggregates.append(F.sum(F.col(f"bad{i}").cast("long")).alias(f"bad{i}"))
+        aggregates.append(F.min(F.when(F.col(f"bad{i}"), F.col(_POS))).alias(f"at{i}"))
+    with _reading(source):
+        groups = checked.groupBy("ad_id").agg(*aggregates).collect()
+    for i, (column, _, rule) in enumerate(rules):
+        count = sum(group[f"bad{i}"] for group in groups)
+        if count:
+            pos = min(group[f"at{i}"] for group in groups if group[f"at{i}"] is not None)
+            with _reading(source):
+                value = events.where(F.col(_POS) == pos).select(_text(column)).first()[0]
+            raise bad_value(source.file, column, rule, value, count, _line(events, source, pos))
+        if column == "event_id":
+            _check_unique_ids(checked, events, source)
 
     known = set(pd.Index(ad_ids).to_numpy().tolist())
     orphans = [group for group in groups if group["ad_id"] not in known]

@@ -280,8 +280,14 @@ def _users(rng: np.random.Generator, n: int) -> pd.DataFrame:
     )
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> Path:
-    """Write the tables as CSV files in the dataset's format; returns the folder."""
+def write_dataset(
+    tables: dict[str, pd.DataFrame], out_dir: str | Path, *, append: bool = False
+) -> Path:
+    """Write the tables as CSV files in the dataset's format; returns the folder.
+
+    With ``append`` the rows go at the end of existing files, without a header: a large log can
+    then be written in parts (the caller keeps ids unique across parts).
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -289,16 +295,20 @@ def write_dataset(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         path = out / f"{name}.csv"
+        header = not (append and path.exists())
         if name == "ad_events":
             # No field of the event log needs quoting; pyarrow writes millions of rows quickly.
             table = pa.Table.from_pandas(frame, preserve_index=False)
             table = table.cast(pa.schema([pa.field(f.name, _plain(f.type)) for f in table.schema]))
-            with path.open("wb") as fh:
-                fh.write((",".join(frame.columns) + "\n").encode())
+            with path.open("ab" if append else "wb") as fh:
+                if header:
+                    fh.write((",".join(frame.columns) + "\n").encode())
                 options = pacsv.WriteOptions(include_header=False, quoting_style="none")
                 pacsv.write_csv(table, fh, options)
         else:
-            frame.to_csv(path, index=False, lineterminator="\n")
+            frame.to_csv(
+                path, index=False, header=header, mode="a" if append else "w", lineterminator="\n"
+            )
     return out
 
 

@@ -32,6 +32,7 @@ class TrainOptions:
     reports_dir: Path = config.REPORTS_DIR
     synthetic_dir: Path = config.SYNTHETIC_DIR
     evaluate: bool = True
+    engine: str = "pandas"
 
     @property
     def n_campaigns(self) -> int:
@@ -119,7 +120,7 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
     start = time.perf_counter()
     data_dir, ground_truth = _campaign_data(options, console)
     with console.status(f"loading and aggregating {data_dir}/"):
-        table = aggregate_dir(data_dir)
+        table = aggregate_dir(data_dir, engine=options.engine)
     options.reports_dir.mkdir(parents=True, exist_ok=True)
     write_table(table, options.reports_dir / "campaigns.csv")
     console.log(

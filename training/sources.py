@@ -108,7 +108,7 @@ def read_rows(source: Source, columns: Sequence[str]) -> Rows:
     try:
         table = dataset.to_table(columns=list(columns))
     except (pa.ArrowException, UnicodeDecodeError) as error:
-        raise _unreadable(source, error) from None
+        raise unreadable_error(source, error) from None
     return Rows(table.combine_chunks(), source.file, source.first_line)
 
 
@@ -123,7 +123,7 @@ def read_batches(source: Source, columns: Sequence[str]) -> Iterator[Rows]:
         except StopIteration:
             return
         except (pa.ArrowException, UnicodeDecodeError) as error:
-            raise _unreadable(source, error) from None
+            raise unreadable_error(source, error) from None
         yield Rows(batch, source.file, first_line)
         if first_line is not None:
             first_line += batch.num_rows
@@ -163,18 +163,20 @@ def _open(
     try:
         return pads.dataset(paths, format=file_format, schema=schema)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
-        raise _unreadable(source, error) from None
+        raise unreadable_error(source, error) from None
 
 
-def _unreadable(source: Source, error: Exception) -> DataError:
+def unreadable_error(source: Source, error: object) -> DataError:
+    """The error for a table that cannot be read, with the reader's own words in brackets."""
     if source.format == CSV:
         return DataError(
             source.file,
             f"not a readable CSV file ({error})",
             hint="Save it as UTF-8 CSV with one value per column on every row",
         )
+    kind = f"{source.format.capitalize()} table"
     return DataError(
-        source.file, f"not a readable Parquet table ({error})", hint="Write it again as Parquet"
+        source.file, f"not a readable {kind} ({error})", hint=f"Write it again as {kind}"
     )
 
 

@@ -16,6 +16,7 @@ from training.publish.databricks import (
     endpoint_name,
     uc_model_name,
 )
+from training.publish.job import add_job_arguments, cmd_training_job
 from training.publish.space import cmd_publish_space, secret_names, space_repo_id
 
 
@@ -41,16 +42,22 @@ def _add_databricks(subparsers: Any) -> None:
         "register the bundle in Unity Catalog and create or update its serving endpoint",
         cmd_publish_databricks,
     )
+
+    def dispatch(args: argparse.Namespace) -> int:
+        if args.training_job:
+            return cmd_training_job(args)
+        if not (args.model_name and args.endpoint):
+            db.error("the following arguments are required: --model-name, --endpoint")
+        return cmd_publish_databricks(args)
+
+    db.set_defaults(func=dispatch)
     db.add_argument(
         "--model-name",
-        required=True,
         type=uc_model_name,
         metavar="CATALOG.SCHEMA.NAME",
         help="Unity Catalog model name",
     )
-    db.add_argument(
-        "--endpoint", required=True, type=endpoint_name, metavar="NAME", help="serving endpoint"
-    )
+    db.add_argument("--endpoint", type=endpoint_name, metavar="NAME", help="serving endpoint")
     db.add_argument(
         "--model-dir", type=Path, default=Path("model"), help="bundle folder (default %(default)s)"
     )
@@ -83,6 +90,7 @@ def _add_databricks(subparsers: Any) -> None:
         help="MLflow model registry URI (default %(default)s)",
     )
     db.add_argument("--dry-run", action="store_true", help="print the actions; send nothing")
+    add_job_arguments(db)
 
 
 def _add_space(subparsers: Any) -> None:
