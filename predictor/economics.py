@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from predictor.formatting import format_money
+
 
 class EconomicsError(ValueError):
     """An economics input is invalid; ``field`` names it and the message says what to change."""
@@ -218,29 +220,7 @@ def parse_margin(value: object) -> Margin:
 
 # -- display ------------------------------------------------------------------------------------
 
-# At and above this size money shows no decimals.
-WHOLE_MONEY_FROM = 1000.0
 LOW_ROAS = 1.0
-
-
-def format_money(value: float | None) -> str:
-    """Currency-neutral money: thousands separators, never scientific notation.
-
-    No decimals from 1,000 up or on whole amounts (``1e12`` -> ``"1,000,000,000,000"``), two
-    decimals on smaller amounts (``12.5`` -> ``"12.50"``); ``None`` -> ``"—"``.
-    """
-    if value is None:
-        return "—"
-    number = float(value)
-    if math.isnan(number):
-        return "n/a"
-    if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    if abs(number) >= WHOLE_MONEY_FROM or round(number, 2).is_integer():
-        text = f"{round(number):,}"
-    else:
-        text = f"{number:,.2f}"
-    return "0" if text in ("-0", "-0.00") else text
 
 
 def format_ratio(value: float | None) -> str:

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from predictor.features import FEATURE_COLUMNS
 from predictor.features import end_month as _end_month
+from predictor.formatting import format_money
 
 # Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
 MAX_BUDGET = 1e12
@@ -191,6 +192,18 @@ class CampaignPlan:
                 )
         return tuple(out)
 
+    @property
+    def oversized_mixes(self) -> tuple[str, ...]:
+        """Names of the mixes whose counts add up to more than ``total_ads`` (see MIXES).
+
+        A plan with any makes the prediction unreliable: no training campaign looked like it.
+        """
+        return tuple(
+            name
+            for name, fields in MIXES.items()
+            if sum(getattr(self, f) for f in fields) > self.total_ads
+        )
+
     def to_features(self) -> dict[str, float]:
         """The model's input row: the 19 ``FEATURE_COLUMNS`` in order, as floats."""
         row = {}
@@ -226,7 +239,7 @@ def extrapolation_warnings(
         if value < low or value > high:
             label = COLUMN_LABELS.get(column, column)
             out.append(
-                f"{label.capitalize()} {value:,.10g} is outside the training data's range "
-                f"({low:,.10g}–{high:,.10g}); the prediction extrapolates."
+                f"{label.capitalize()} {format_money(value)} is outside the training data's "
+                f"range ({format_money(low)}–{format_money(high)}); the prediction extrapolates."
             )
     return tuple(out)
