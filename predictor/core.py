@@ -29,7 +29,9 @@ from predictor.honesty import (
     refuse_absurd,
     score_with_edges,
 )
-from predictor.interval import IntervalLevelError, level_key, quantile_for
+from predictor.interval import DEFAULT_LEVEL, IntervalLevelError, level_key, quantile_for
+from predictor.matrix import feature_matrix
+from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
     COLUMN_FIELDS,
     CampaignPlan,
@@ -37,25 +39,40 @@ from predictor.plan import (
     extrapolation_warnings,
 )
 from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
+from predictor.whatif import Curves
+from predictor.whatif import curves as _curves
 
 log = logging.getLogger(__name__)
 
-NOTICE_NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
-NOTICE_LOCAL_CHOSEN = "Local model served (PREDICTOR_BACKEND=local)."
-NOTICE_GUARDRAIL = "No ads in the plan, so no purchases; the model was not called."
+NOTICE_NOT_CONFIGURED = Notice(
+    NoticeCode.NOT_CONFIGURED, "Local model served (no Databricks endpoint configured)."
+)
+NOTICE_LOCAL_CHOSEN = Notice(
+    NoticeCode.LOCAL_CHOSEN, "Local model served (PREDICTOR_BACKEND=local)."
+)
+NOTICE_GUARDRAIL = Notice(
+    NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
+)
 _PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 # Guards the process-wide deserialization flag while a bundle is loaded.
 _LOAD_LOCK = threading.Lock()
 
 
-def notice_failed(kind: str) -> str:
+def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
-    return f"Databricks endpoint failed ({kind}); the local model answered."
+    return Notice(
+        NoticeCode.ENDPOINT_FAILED,
+        f"Databricks endpoint failed ({kind}); the local model answered.",
+    )
 
 
-def notice_paused(kind: str | None) -> str:
+def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
-    return f"Databricks endpoint paused after a recent failure ({kind or 'error'}); the local model answered."
+    return Notice(
+        NoticeCode.ENDPOINT_PAUSED,
+        f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "
+        "the local model answered.",
+    )
 
 
 @dataclass(frozen=True)
@@ -76,58 +93,6 @@ class Prediction:
     features: dict[str, float]
     extrapolated: bool = False
     unreliable: bool = False
-
-
-def feature_matrix(features: pd.DataFrame) -> pd.DataFrame:
-    """The 19 ``FEATURE_COLUMNS`` of ``features`` as finite, non-negative floats, in order.
-
-    Extra columns are ignored. Raises :class:`PlanError` naming the first bad column.
-    """
-    if not isinstance(features, pd.DataFrame):
-        raise PlanError("features", "features must be a pandas DataFrame with the 19 model columns")
-    missing = [c for c in FEATURE_COLUMNS if c not in features.columns]
-    if missing:
-        raise PlanError(missing[0], f"features lack the column(s) {', '.join(missing)}; add them")
-    duplicated = features.columns[features.columns.duplicated()]
-    twice = [c for c in FEATURE_COLUMNS if c in duplicated]
-    if twice:
-        raise PlanError(twice[0], f"column {twice[0]} appears more than once; keep one")
-    if list(features.columns) == FEATURE_COLUMNS and (features.dtypes == np.float64).all():
-        frame = features  # already in model form: no copy
-    else:
-        frame = features.loc[:, FEATURE_COLUMNS]
-        for column in FEATURE_COLUMNS:
-            series = frame[column]
-            if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
-                numeric = pd.to_numeric(series, errors="coerce")
-                bad = numeric.isna() | series.map(lambda v: isinstance(v, bool | np.bool_))
-                if bad.any():
-                    raise PlanError(
-                        column,
-                        f"column {column} holds a non-number in row {bad.idxmax()!r}; "
-                        "enter numbers only",
-                    )
-                frame = frame.assign(**{column: numeric})
-        frame = pd.DataFrame(
-            frame.to_numpy(dtype=float), index=frame.index, columns=FEATURE_COLUMNS, copy=False
-        )
-    if len(frame):
-        values = frame.to_numpy()
-        # min/max propagate NaN and expose infinities and negatives in two passes.
-        if not (np.isfinite(values.max(axis=0)).all() and (values.min(axis=0) >= 0).all()):
-            for problem, mask in (
-                ("is missing or not finite", ~np.isfinite(values)),
-                ("is negative", values < 0),
-            ):
-                if mask.any():
-                    row, col = np.argwhere(mask)[0]
-                    column = FEATURE_COLUMNS[col]
-                    raise PlanError(
-                        column,
-                        f"column {column} {problem} in row {frame.index[row]!r}; "
-                        "enter a finite number, 0 or more",
-                    )
-    return frame
 
 
 class Predictor:
@@ -332,7 +297,7 @@ class Predictor:
     def _range_notice(self, matrix: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
         return range_notice(matrix, columns, self._ensure_metadata().get("training_range"))
 
-    def predict(self, plan: CampaignPlan, level: float = 0.9) -> Prediction:
+    def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
         """Predict purchases for ``plan`` with a ``level`` interval (0.8, 0.9 or 0.95)."""
         if not isinstance(plan, CampaignPlan):
             raise PlanError("plan", "plan must be a CampaignPlan")
@@ -362,7 +327,7 @@ class Predictor:
             unreliable=unreliable,
         )
 
-    def predict_frame(self, features: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    def predict_frame(self, features: pd.DataFrame, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Score rows of the 19 ``FEATURE_COLUMNS`` in one model call.
 
         Returns ``prediction`` (expected purchases, a float >= 0), ``lower`` and ``upper`` (whole
@@ -389,7 +354,7 @@ class Predictor:
         return result
 
     def what_if(
-        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = 0.9
+        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float = DEFAULT_LEVEL
     ) -> pd.DataFrame:
         """Predictions for ``plan`` with ``field`` set to each of ``values``, in one model call.
 
@@ -442,3 +407,7 @@ class Predictor:
         result.attrs["backend"] = backend
         result.attrs["notices"] = (*self._range_notice(matrix, columns), *notices)
         return result
+
+    def curves(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Curves:
+        """What-if curves of ``plan`` against the budget and the number of ads, one call each."""
+        return _curves(self, plan, level)

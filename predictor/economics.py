@@ -7,10 +7,11 @@ upper purchase counts. Pure arithmetic, no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from predictor.formatting import format_money
+from predictor.formatting import fmt_money
 
 
 class EconomicsError(ValueError):
@@ -180,6 +181,52 @@ def campaign_economics(
     return Economics(budget, purchases, lower, upper, rev, roas_metric, cpa_metric, profit_metric)
 
 
+def _optional(value: object) -> object | None:
+    # The page's number boxes cannot be empty, so 0 means "not given" there.
+    return None if value is None or value == "" or value == 0 else value
+
+
+def answer_economics(
+    answer: Mapping[str, Any], average_order_value: object = None, margin_percent: object = None
+) -> dict[str, Any]:
+    """Economics of an answer record (``purchases``, ``lower``, ``upper``, ``plan``) as plain data.
+
+    ``margin_percent`` is a percentage from 0 to 100; 0 or empty leaves profit out, as an empty
+    or 0 ``average_order_value`` leaves out revenue, ROAS and profit.
+    """
+    if not isinstance(answer, Mapping) or not {"purchases", "lower", "upper"} <= set(answer):
+        raise EconomicsError(
+            "prediction",
+            "prediction must be the prediction object returned by /predict (its third output).",
+        )
+    margin = _optional(margin_percent)
+    if margin is not None:
+        if (
+            isinstance(margin, bool)
+            or not isinstance(margin, int | float)
+            or not 0 <= margin <= 100
+        ):
+            raise EconomicsError(
+                "margin", f"Margin {margin!r} is not a percentage; enter a number from 0 to 100."
+            )
+        margin = margin / 100
+    plan = answer.get("plan") or {}
+    budget = plan.get("total_budget", (answer.get("features") or {}).get("total_budget"))
+    econ = campaign_economics(
+        budget,
+        answer["purchases"],
+        answer["lower"],
+        answer["upper"],
+        _optional(average_order_value),
+        margin,
+    )
+    metrics = {
+        m.name.lower(): {"value": m.value, "low": m.low, "high": m.high, "note": m.note}
+        for m in econ.metrics()
+    }
+    return {"budget": econ.budget, "purchases": econ.purchases, **metrics}
+
+
 # -- margin input -------------------------------------------------------------------------------
 
 
@@ -267,7 +314,7 @@ def scenario_rows(econ: Economics) -> dict[str, str]:
         metric = getattr(econ, attribute)
         if metric is None:
             continue
-        fmt = format_ratio if attribute == "roas" else format_money
+        fmt = format_ratio if attribute == "roas" else fmt_money
         value = "undefined" if metric.value is None else fmt(metric.value)
         rows[label] = f"{value} ({_range_text(metric, fmt)})"
     return rows

@@ -1,28 +1,71 @@
-"""Plain-number display shared by messages, economics and exports: no scientific notation."""
+"""Plain-language formatting of counts, money, levels and months, shared by answers and exports."""
 
 from __future__ import annotations
 
 import math
 
-# At and above this size money shows no decimals.
-WHOLE_MONEY_FROM = 1000.0
+MONTHS: tuple[str, ...] = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
-def format_money(value: float | None) -> str:
-    """Currency-neutral money: thousands separators, never scientific notation.
+def fmt_count(n: float) -> str:
+    """A whole number with thousands separators."""
+    return f"{round(n):,}"
 
-    No decimals from 1,000 up or on whole amounts (``1e12`` -> ``"1,000,000,000,000"``), two
-    decimals on smaller amounts (``12.5`` -> ``"12.50"``); ``None`` -> ``"—"``.
-    """
-    if value is None:
+
+def fmt_money(x: float | None) -> str:
+    """An amount of money, currency-neutral: whole units from 100 up, cents below; thousands
+    separators and never scientific notation (``1e12`` -> ``"1,000,000,000,000"``)."""
+    if x is None:
         return "—"
-    number = float(value)
-    if math.isnan(number):
+    if math.isnan(x):
         return "n/a"
-    if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    if abs(number) >= WHOLE_MONEY_FROM or round(number, 2).is_integer():
-        text = f"{round(number):,}"
-    else:
-        text = f"{number:,.2f}"
-    return "0" if text in ("-0", "-0.00") else text
+    if math.isinf(x):
+        return "no upper bound" if x > 0 else "no lower bound"
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    return text.removeprefix("-") if text.strip("-0.") == "" else text
+
+
+def fmt_number(x: float) -> str:
+    """A plain number: whole numbers without decimals, others with two; never ``1e+12``."""
+    return fmt_count(x) if float(x).is_integer() else f"{x:,.2f}"
+
+
+def fmt_feature(column: str, value: float) -> str:
+    """A model input in plain numbers: money for the budget, plain numbers for the rest."""
+    return fmt_money(value) if column == "total_budget" else fmt_number(value)
+
+
+def fmt_level(level: float) -> str:
+    """``0.9`` -> ``"90%"``."""
+    return f"{level:.0%}"
+
+
+def range_text(level: float, lower: int, upper: int) -> str:
+    """``"90% range: 31–52"``."""
+    return f"{fmt_level(level)} range: {fmt_count(lower)}–{fmt_count(upper)}"
+
+
+def month_name(month: int) -> str:
+    """``5`` -> ``"May"``."""
+    return MONTHS[int(month) - 1]
+
+
+def signed(x: float, money: bool = False) -> str:
+    """``x`` with its sign: ``+1,000``, ``−3``, ``±0``."""
+    if x == 0:
+        return "±0"
+    text = fmt_money(abs(x)) if money else f"{abs(x):,g}"
+    return ("+" if x > 0 else "−") + text

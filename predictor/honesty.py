@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from predictor.features import AD_CATEGORIES, FEATURE_COLUMNS
-from predictor.formatting import format_money
+from predictor.formatting import fmt_feature
 from predictor.interval import bounds_from_half, half_width
+from predictor.notices import Notice, NoticeCode
 from predictor.plan import COLUMN_FIELDS, COLUMN_LABELS, PlanError
 
 ABSURD_FACTOR = 100.0
@@ -90,9 +91,9 @@ def absurd_message(
     low, high = bounds.low[col], bounds.high[col]
     label = COLUMN_LABELS.get(column, column)
     message = (
-        f"{label.capitalize()} {format_money(values[row, col])} is more than {factor:g} times "
-        f"the largest in the training data (which ranges from {format_money(low)} to "
-        f"{format_money(high)}); enter at most {format_money(factor * high)}"
+        f"{label.capitalize()} {fmt_feature(column, values[row, col])} is more than {factor:g} "
+        f"times the largest in the training data (which ranges from {fmt_feature(column, low)} "
+        f"to {fmt_feature(column, high)}); enter at most {fmt_feature(column, factor * high)}"
     )
     return COLUMN_FIELDS.get(column, column), message
 
@@ -176,8 +177,11 @@ def range_notice(
     names = [COLUMN_LABELS.get(c, c) for c, out in zip(usable, out_cols, strict=True) if out]
     rows = "1 row is" if count == 1 else f"{count:,} rows are"
     return (
-        f"{rows} outside the training data's range ({', '.join(names)}); "
-        "those predictions extrapolate.",
+        Notice(
+            NoticeCode.EXTRAPOLATION,
+            f"{rows} outside the training data's range ({', '.join(names)}); "
+            "those predictions extrapolate.",
+        ),
     )
 
 

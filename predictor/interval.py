@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 CALIBRATED_LEVELS: tuple[float, ...] = (0.8, 0.9, 0.95)
+DEFAULT_LEVEL = 0.9
 METHOD = "normalized-split-conformal"
 
 

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from predictor.features import FEATURE_COLUMNS
 from predictor.features import end_month as _end_month
-from predictor.formatting import format_money
+from predictor.formatting import fmt_feature
+from predictor.notices import Notice, NoticeCode
 
 # Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
 MAX_BUDGET = 1e12
@@ -182,13 +183,19 @@ class CampaignPlan:
             total = sum(getattr(self, f) for f in fields)
             if total > self.total_ads:
                 out.append(
-                    f"{name} mix adds up to {_count(total)}, more than the "
-                    f"{_count(self.total_ads)} in total."
+                    Notice(
+                        NoticeCode.MIX_MISMATCH,
+                        f"{name} mix adds up to {_count(total)}, more than the "
+                        f"{_count(self.total_ads)} in total.",
+                    )
                 )
             elif total < self.total_ads:
                 out.append(
-                    f"{name} mix adds up to {_count(total)}, fewer than the "
-                    f"{_count(self.total_ads)} in total."
+                    Notice(
+                        NoticeCode.MIX_MISMATCH,
+                        f"{name} mix adds up to {_count(total)}, fewer than the "
+                        f"{_count(self.total_ads)} in total.",
+                    )
                 )
         return tuple(out)
 
@@ -239,7 +246,16 @@ def extrapolation_warnings(
         if value < low or value > high:
             label = COLUMN_LABELS.get(column, column)
             out.append(
-                f"{label.capitalize()} {format_money(value)} is outside the training data's "
-                f"range ({format_money(low)}–{format_money(high)}); the prediction extrapolates."
+                Notice(
+                    NoticeCode.EXTRAPOLATION,
+                    f"{label.capitalize()} {fmt_feature(column, value)} is outside the training "
+                    f"data's range ({fmt_feature(column, low)}–{fmt_feature(column, high)}); "
+                    "the prediction extrapolates.",
+                )
             )
     return tuple(out)
+
+
+# The plan's fields in form order: the core settings, then every mix's counts.
+PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CampaignPlan))
+MIX_FIELDS: tuple[str, ...] = tuple(f for fields in MIXES.values() for f in fields)

@@ -21,7 +21,7 @@ import pandas as pd
 from predictor.bundle import BundleError
 from predictor.economics import EconomicsError, parse_margin
 from predictor.features import FEATURE_COLUMNS
-from predictor.formatting import format_money
+from predictor.formatting import fmt_money, fmt_number
 from predictor.plan import CampaignPlan, PlanError
 
 if TYPE_CHECKING:
@@ -210,14 +210,14 @@ def budget_for_purchases(
         lambda f: f["lower"].to_numpy() >= target,
     )
     answers, (low, high), calls, _ = _search(predictor, plan, level, conditions, largest=False)
-    goal = f"{format_money(target)} purchases"
+    goal = f"{fmt_number(target)} purchases"
     out = []
     for (status, row), assured in zip(answers, (False, True), strict=True):
-        budget, predicted = format_money(row["budget"]), f"{round(row['prediction']):,}"
+        budget, predicted = fmt_money(row["budget"]), f"{round(row['prediction']):,}"
         if status == OUT_OF_REACH:
             message = (
                 f"{goal} are out of reach inside the training data's budgets "
-                f"({format_money(low)} to {format_money(high)}): the largest brings {predicted} "
+                f"({fmt_money(low)} to {fmt_money(high)}): the largest brings {predicted} "
                 f"({_range(row, level)}). A larger budget would extrapolate beyond what the "
                 "model has seen."
             )
@@ -295,19 +295,19 @@ def budget_for_cpa(
         if status == OUT_OF_REACH:
             cost = coarse["budget"] / coarse[column].where(coarse[column] > 0)
             best = coarse.loc[cost.idxmin()] if cost.notna().any() else coarse.iloc[-1]
-            lowest = "none" if cost.isna().all() else format_money(cost.min())
+            lowest = "none" if cost.isna().all() else fmt_money(cost.min())
             message = (
-                f"No budget inside the training data's budgets ({format_money(low)} to "
-                f"{format_money(high)}) keeps the cost per purchase ({what}) at or under "
-                f"{format_money(limit)}; the lowest it gets is {lowest}, at a budget of "
-                f"{format_money(best['budget'])}."
+                f"No budget inside the training data's budgets ({fmt_money(low)} to "
+                f"{fmt_money(high)}) keeps the cost per purchase ({what}) at or under "
+                f"{fmt_money(limit)}; the lowest it gets is {lowest}, at a budget of "
+                f"{fmt_money(best['budget'])}."
             )
             row = best
         else:
             cost = row["budget"] / row[column]
             message = (
-                f"A budget of up to {format_money(row['budget'])} keeps the cost per purchase "
-                f"({what}) at or under {format_money(limit)}: {format_money(cost)} with "
+                f"A budget of up to {fmt_money(row['budget'])} keeps the cost per purchase "
+                f"({what}) at or under {fmt_money(limit)}: {fmt_money(cost)} with "
                 f"{round(row['prediction']):,} purchases predicted, {_range(row, level)}."
             )
             if status == RANGE_EDGE:

@@ -1,11 +1,9 @@
-"""A real app server for the API and browser tests: ``app.demo`` launched on a free loopback port."""
+"""Paths and helpers shared by the tests (the fixtures themselves are in conftest.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,17 +16,3 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_app() -> Iterator[str]:
-    """Launch the app in this process on the bundled model; yield its URL, close it after."""
-    import app
-
-    app.configure(MODEL_DIR)
-    port = free_port()
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.demo.close()

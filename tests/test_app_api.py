@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
 import requests
-from app_support import MODEL_DIR, REPO, running_app
+from app_support import MODEL_DIR, REPO
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
-from predictor import FEATURE_COLUMNS, CampaignPlan
+from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
 from predictor.economics import campaign_economics
+from predictor.formatting import signed
+from predictor.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.whatif import ads_values, budget_values, scale_counts
+from ui.common import DEFAULT_PLAN
+from ui.plan_form import end_month_text, mix_status
+from ui.whatif import SERIES_COLORS
 
-PLAN: dict[str, Any] = dict(app.DEFAULT_PLAN)
+PLAN: dict[str, Any] = dict(DEFAULT_PLAN)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_app() as url:
-        yield url
+def server(app_url: str) -> str:
+    return app_url
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +36,24 @@ def client(server: str) -> Client:
     return Client(server, verbose=False, analytics_enabled=False)
 
 
+@pytest.fixture(scope="module")
+def predictor(app_predictor: Predictor) -> Predictor:
+    return app_predictor
+
+
 def call_predict(client: Client, **changes: Any) -> tuple[str, str, dict[str, Any]]:
     return client.predict(**{**PLAN, **changes}, api_name="/predict")
-
-
-def calls() -> dict[str, int]:
-    return app.get_predictor().call_counts
 
 
 # -- predict -----------------------------------------------------------------------------------
 
 
-def test_predict_returns_number_range_backend_and_feature_row(client: Client) -> None:
+def test_predict_returns_number_range_backend_and_feature_row(
+    client: Client, predictor: Predictor
+) -> None:
     card, notes, record = call_predict(client)
     plan = CampaignPlan(**PLAN)
-    expected = app.get_predictor().predict(plan, 0.9)
+    expected = predictor.predict(plan, 0.9)
     assert record["purchases"] == expected.purchases
     assert (record["lower"], record["upper"]) == (expected.lower, expected.upper)
     assert record["lower"] <= record["purchases"] <= record["upper"]
@@ -69,11 +76,11 @@ def test_level_changes_the_range(client: Client) -> None:
     assert wide["range"].startswith("95% range: ")
 
 
-def test_zero_ads_guardrail_skips_the_model(client: Client) -> None:
-    before = calls()
-    zero_mix = {f: 0 for f in app.MIX_FIELDS}
+def test_zero_ads_guardrail_skips_the_model(client: Client, predictor: Predictor) -> None:
+    before = predictor.call_counts
+    zero_mix = {f: 0 for f in MIX_FIELDS}
     card, notes, record = call_predict(client, total_ads=0, **zero_mix)
-    assert calls() == before
+    assert predictor.call_counts == before
     assert (record["purchases"], record["lower"], record["upper"]) == (0, 0, 0)
     assert record["backend"] == "guardrail"
     assert "0–0" in card and "guardrail" in card
@@ -134,8 +141,8 @@ def test_bad_input_gets_a_clear_error(client: Client, changes: dict, words: list
 
 
 def test_bad_input_is_an_error_event_not_an_http_500(server: str) -> None:
-    values = [PLAN[f] for f in app.PLAN_FIELDS]
-    values[app.PLAN_FIELDS.index("total_ads")] = -3
+    values = [PLAN[f] for f in PLAN_FIELDS]
+    values[PLAN_FIELDS.index("total_ads")] = -3
     post = requests.post(
         f"{server}gradio_api/call/predict", json={"data": [*values, 0.9]}, timeout=30
     )
@@ -156,11 +163,13 @@ def test_server_keeps_answering_after_errors(client: Client) -> None:
 # -- curves ------------------------------------------------------------------------------------
 
 
-def test_curves_are_one_model_call_each_and_mark_the_plan(client: Client) -> None:
+def test_curves_are_one_model_call_each_and_mark_the_plan(
+    client: Client, predictor: Predictor
+) -> None:
     record = call_predict(client)[2]
-    before = calls().get("local", 0)
+    before = predictor.call_counts.get("local", 0)
     budget_plot, ads_plot, notes, table = client.predict(**PLAN, level=0.9, api_name="/curves")
-    assert calls().get("local", 0) - before == 2
+    assert predictor.call_counts.get("local", 0) - before == 2
     assert "held at your plan" in notes
     frame = pd.DataFrame(table["data"], columns=table["headers"])
     budget = frame[frame["curve"] == "total_budget"]
@@ -209,17 +218,18 @@ def test_curve_bounds_follow_the_level(client: Client) -> None:
     budget_plot = client.predict(**PLAN, level=0.8, api_name="/curves")[0]
     series = {row[2] for row in budget_plot["data"]}
     assert series == {"predicted", "lower 80%", "upper 80%", "your plan"}
-    assert series <= set(app.SERIES_COLORS)
+    assert series <= set(SERIES_COLORS)
 
 
 def test_curves_work_without_matplotlib() -> None:
     # The Space installs only requirements.txt, which has no matplotlib.
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
-        "import app; "
-        f"app.configure({str(MODEL_DIR)!r}); "
-        "plan = [app.DEFAULT_PLAN[f] for f in app.PLAN_FIELDS]; "
-        "budget, ads, notes, table = app.curves(*plan, 0.9); "
+        "from predictor import Predictor; from predictor.plan import PLAN_FIELDS; "
+        "from ui.common import DEFAULT_PLAN; from ui.whatif import curves_handler; "
+        f"curves = curves_handler(Predictor.from_env({str(MODEL_DIR)!r})); "
+        "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "
+        "budget, ads, notes, table = curves(*plan, 0.9); "
         "assert len(budget) > 40 and len(ads) > 8; "
         "print(sorted(set(budget['series'])))"
     )
@@ -230,11 +240,11 @@ def test_curves_work_without_matplotlib() -> None:
     assert out.stdout.strip() == "['lower 90%', 'predicted', 'upper 90%', 'your plan']"
 
 
-def test_curves_with_no_ads_do_not_call_the_model(client: Client) -> None:
-    before = calls()
-    zero = {f: 0 for f in app.MIX_FIELDS}
+def test_curves_with_no_ads_do_not_call_the_model(client: Client, predictor: Predictor) -> None:
+    before = predictor.call_counts
+    zero = {f: 0 for f in MIX_FIELDS}
     _, _, notes, table = client.predict(**{**PLAN, **zero, "total_ads": 0}, api_name="/curves")
-    assert calls() == before
+    assert predictor.call_counts == before
     frame = pd.DataFrame(table["data"], columns=table["headers"])
     assert (frame["prediction"] == 0).all()
     assert "Add ads" in notes
@@ -273,7 +283,7 @@ def test_roas_without_order_value_shows_cpa_only(client: Client) -> None:
 
 
 def test_cpa_is_undefined_at_zero_purchases(client: Client) -> None:
-    zero = {f: 0 for f in app.MIX_FIELDS}
+    zero = {f: 0 for f in MIX_FIELDS}
     record = call_predict(client, total_ads=0, **zero)[2]
     html_out, econ = client.predict(record, 50.0, 30.0, api_name="/roas")
     assert econ["cpa"]["value"] is None
@@ -322,7 +332,7 @@ def test_scenarios_save_compare_export_remove(server: str) -> None:
     second = call_predict(client, total_budget=2 * PLAN["total_budget"])[2]["purchases"]
     assert rows["Predicted purchases"] == [f"{first:,}", f"{second:,}"]
     assert rows["Purchases vs first"][0] == "—"
-    assert rows["Purchases vs first"][1].startswith(app._signed(second - first))
+    assert rows["Purchases vs first"][1].startswith(signed(second - first))
 
     path = client.predict(api_name="/export_scenarios")
     csv = pd.read_csv(path)
@@ -330,7 +340,7 @@ def test_scenarios_save_compare_export_remove(server: str) -> None:
     assert list(csv["predicted_purchases"]) == [first, second]
     assert list(csv["total_budget"]) == [PLAN["total_budget"], 2 * PLAN["total_budget"]]
     assert csv.loc[1, "purchases_vs_first"] == second - first
-    assert {"lower", "upper", "level", "backend", *app.PLAN_FIELDS} <= set(csv.columns)
+    assert {"lower", "upper", "level", "backend", *PLAN_FIELDS} <= set(csv.columns)
 
     with pytest.raises(AppError, match="exists"):
         client.predict("A", **PLAN, api_name="/save_scenario")
@@ -375,29 +385,29 @@ def test_saving_an_invalid_plan_is_refused(client: Client) -> None:
 def test_scale_counts_keeps_shares_and_sums(
     counts: list[int], total: int, new_total: int, expected: list[int]
 ) -> None:
-    scaled = app.scale_counts(counts, total, new_total)
+    scaled = scale_counts(counts, total, new_total)
     assert scaled == expected
     if total and sum(counts) == total:
         assert sum(scaled) == new_total
 
 
 def test_mix_status_and_end_month() -> None:
-    assert app.mix_status(4, 2, 2).endswith("✓")
-    assert "1 more than the total" in app.mix_status(4, 3, 2)
-    assert "2 fewer than the total" in app.mix_status(4, 1, 1)
-    assert "enter whole numbers" in app.mix_status(None, 1, 1)
-    assert app.end_month_text(5, 60) == "June"
-    assert app.end_month_text(12, 31) == "January"
-    assert app.end_month_text(5, -1).startswith("—")
+    assert mix_status(4, 2, 2).endswith("✓")
+    assert "1 more than the total" in mix_status(4, 3, 2)
+    assert "2 fewer than the total" in mix_status(4, 1, 1)
+    assert "enter whole numbers" in mix_status(None, 1, 1)
+    assert end_month_text(5, 60) == "June"
+    assert end_month_text(12, 31) == "January"
+    assert end_month_text(5, -1).startswith("—")
 
 
 def test_curve_values_include_the_plan() -> None:
-    budgets = app.budget_values(30_000)
+    budgets = budget_values(30_000)
     assert budgets[0] == 0 and budgets[-1] == 60_000 and 30_000 in budgets
-    assert 12_345 in app.budget_values(12_345)
-    ads = app.ads_values(13)
+    assert 12_345 in budget_values(12_345)
+    ads = ads_values(13)
     assert ads[0] == 0 and ads[-1] == 26 and 13 in ads
-    assert len(app.ads_values(100_000)) <= 61
+    assert len(ads_values(100_000)) <= 61
 
 
 # -- import and command line -------------------------------------------------------------------
@@ -405,10 +415,14 @@ def test_curve_values_include_the_plan() -> None:
 
 def test_import_builds_the_ui_without_loading_the_model() -> None:
     code = (
-        "import sys, app; "
-        "assert app._predictor is None; "
+        "import os, sys, app; from predictor import Predictor; from ui import build_demo; "
+        "before = set(os.listdir('.')); "
+        f"predictor = Predictor.from_env({str(MODEL_DIR)!r}); "
+        "demo = build_demo(predictor); "
+        "assert predictor._model is None; "
         "assert 'mlflow.pyfunc' not in sys.modules; "
-        "assert {'predict', 'curves', 'roas'} <= {f.api_name for f in app.demo.fns.values()}; "
+        "assert {'predict', 'curves', 'roas'} <= {f.api_name for f in demo.fns.values()}; "
+        "assert set(os.listdir('.')) == before; "
         "print('ok')"
     )
     out = subprocess.run(
@@ -431,8 +445,8 @@ def test_import_builds_the_ui_without_loading_the_model() -> None:
 def test_command_line(monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: dict) -> None:
     # Unset host and port are passed as None so that Gradio reads GRADIO_SERVER_NAME/PORT.
     launched: list[dict] = []
-    monkeypatch.setattr(app, "launch", lambda **kwargs: launched.append(kwargs))
-    monkeypatch.setattr(app, "warm_up", lambda: None)
+    monkeypatch.setattr(app, "launch", lambda demo, **kwargs: launched.append(kwargs))
+    monkeypatch.setattr(app, "warm_up", lambda predictor: None)
     app.main(argv)
     assert launched == [expected]
 

@@ -7,10 +7,11 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from app_support import ARTIFACTS, running_app
+from app_support import ARTIFACTS
 
-import app
-from predictor import CampaignPlan
+from predictor import CampaignPlan, Predictor
+from predictor.plan import PLAN_FIELDS
+from ui.common import DEFAULT_PLAN, EXAMPLES
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +34,8 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_app() as url:
-        yield url
+def server(app_url: str) -> str:
+    return app_url
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,9 @@ def scenario_headers(page: object) -> list[str]:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_plan_predict_plot_and_compare(server: str, browser: object, size: str) -> None:
+def test_plan_predict_plot_and_compare(
+    server: str, browser: object, size: str, app_predictor: Predictor
+) -> None:
     width, height = SIZES[size]
     page = browser.new_page(viewport={"width": width, "height": height})
     try:
@@ -88,8 +90,8 @@ def test_plan_predict_plot_and_compare(server: str, browser: object, size: str) 
         low, high = (
             int(g.replace(",", "")) for g in RANGE.match(page.inner_text("#cpp-range")).groups()
         )
-        plan = CampaignPlan(**{**app.DEFAULT_PLAN, **TYPED, **TYPED_MIX})
-        expected = app.get_predictor().predict(plan, 0.9)
+        plan = CampaignPlan(**{**DEFAULT_PLAN, **TYPED, **TYPED_MIX})
+        expected = app_predictor.predict(plan, 0.9)
         assert (number, low, high) == (expected.purchases, expected.lower, expected.upper)
         assert "45 days" in page.inner_text("#cpp-plan")
         assert "Format mix adds up to 4 ads, fewer than the 6 ads" in page.inner_text(
@@ -156,9 +158,9 @@ def test_example_fills_the_form_and_bad_input_shows_a_message(server: str, brows
     try:
         page.goto(server, timeout=TIMEOUT_MS)
         page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
-        label, values = app.EXAMPLES[1]
+        label, values = EXAMPLES[1]
         page.get_by_text(label, exact=True).click()
-        budget = values[app.PLAN_FIELDS.index("total_budget")]
+        budget = values[PLAN_FIELDS.index("total_budget")]
         page.wait_for_function(
             "([sel, v]) => document.querySelector(sel).value === v",
             arg=["#in-total-budget input", str(budget)],

@@ -9,13 +9,13 @@ import pytest
 from predictor.economics import (
     EconomicsError,
     campaign_economics,
-    format_money,
     format_ratio,
     low_roas_note,
     parse_margin,
     scenario_columns,
     scenario_rows,
 )
+from predictor.formatting import fmt_feature, fmt_money, fmt_number
 
 
 @pytest.mark.parametrize(
@@ -55,21 +55,26 @@ def test_margin_outside_both_readings_is_an_error(typed) -> None:
         (1e12, "1,000,000,000,000"),
         (1_234_567.89, "1,234,568"),
         (1000, "1,000"),
-        (999.5, "999.50"),
+        (100, "100"),
+        (99.5, "99.50"),
         (12.5, "12.50"),
-        (25.0, "25"),
-        (0.004, "0"),
-        (-0.001, "0"),
+        (0.004, "0.00"),
+        (-0.001, "0.00"),
         (-2500.4, "-2,500"),
         (1e20, "100,000,000,000,000,000,000"),
-        (math.inf, "∞"),
+        (math.inf, "no upper bound"),
         (None, "—"),
         (math.nan, "n/a"),
     ],
 )
 def test_money_format(value, text) -> None:
-    assert format_money(value) == text
-    assert "e+" not in format_money(value)
+    assert fmt_money(value) == text
+    assert "e+" not in fmt_money(value)
+
+
+def test_plain_numbers_for_model_inputs() -> None:
+    assert fmt_number(1e12) == "1,000,000,000,000" and fmt_number(2.5) == "2.50"
+    assert fmt_feature("num_ads", 0) == "0" and fmt_feature("total_budget", 5008.25) == "5,008"
 
 
 def test_ratio_format() -> None:
@@ -93,7 +98,7 @@ def test_scenario_rows_and_columns_carry_ranges() -> None:
     rows = scenario_rows(econ)
     assert rows == {
         "ROAS": "0.50× (0.38× – 0.62×)",
-        "Cost per purchase": "50 (40 – 66.67)",
+        "Cost per purchase": "50.00 (40.00 – 66.67)",
         "Profit": "-1,500 (-1,625 – -1,375)",
     }
     columns = scenario_columns(econ)

@@ -1,0 +1,181 @@
+"""The dashboard's figures, as small frames ready to plot, from the scenario log's rows.
+
+Every function takes the frame of :meth:`predictor.scenario_log.ScenarioLog.read_frame` (or any
+frame with its columns) and returns a new frame; an empty log gives empty frames with the same
+columns.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from predictor.plan import MIXES
+
+# Budget bands: left edges; each band runs up to the next edge.
+BUDGET_EDGES = (0.0, 1_000.0, 5_000.0, 20_000.0, 100_000.0)
+COMMON_PLAN_COLUMNS = [
+    "budget_band",
+    "platform_mix",
+    "format_mix",
+    "predictions",
+    "share",
+    "median_purchases",
+]
+HISTOGRAM_COLUMNS = ["bin", "low", "high", "count"]
+FREQUENCIES = {"D": "day", "h": "hour"}
+# Cells starting with these run as formulas in spreadsheets; the CSV neutralises them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _short_money(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    if value >= 1_000:
+        return f"{value / 1_000:g}k"
+    return f"{value:g}"
+
+
+def budget_band_labels() -> list[str]:
+    """The band names, lowest first: ``under 1k``, ``1k–5k``, ..., ``100k and more``."""
+    edges = BUDGET_EDGES
+    labels = [f"under {_short_money(edges[1])}"]
+    labels += [f"{_short_money(a)}–{_short_money(b)}" for a, b in itertools.pairwise(edges[1:])]
+    labels.append(f"{_short_money(edges[-1])} and more")
+    return labels
+
+
+def budget_band(budgets: pd.Series) -> pd.Series:
+    """Each budget's band (an ordered categorical of :func:`budget_band_labels`)."""
+    return pd.cut(
+        pd.to_numeric(budgets),
+        bins=[*BUDGET_EDGES, math.inf],
+        right=False,
+        labels=budget_band_labels(),
+    )
+
+
+def _mix_names(mix: str) -> dict[str, str]:
+    return {field: field.removesuffix("_ads").capitalize() for field in MIXES[mix]}
+
+
+def mix_label(frame: pd.DataFrame, mix: str) -> pd.Series:
+    """Which categories of ``mix`` (a :data:`predictor.plan.MIXES` name) each plan uses.
+
+    For example ``Facebook + Instagram``, ``Video``, or ``none`` when the plan uses none.
+    """
+    names = list(_mix_names(mix).values())
+    used = frame[list(_mix_names(mix))].gt(0).to_numpy()
+    # Each set of used categories as a bit mask, then one label per mask.
+    masks = used.astype(int) @ (1 << np.arange(len(names)))
+    labels = {
+        m: " + ".join(n for i, n in enumerate(names) if m >> i & 1) or "none"
+        for m in range(1 << len(names))
+    }
+    return pd.Series([labels[m] for m in masks], index=frame.index, dtype=object)
+
+
+def common_plans(frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The ``top`` most common plan kinds: budget band × platform mix × format mix.
+
+    Columns: ``budget_band``, ``platform_mix``, ``format_mix``, ``predictions`` (how many),
+    ``share`` (of all predictions, 0–1) and ``median_purchases`` (of their answers).
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=COMMON_PLAN_COLUMNS)
+    kinds = pd.DataFrame(
+        {
+            "budget_band": budget_band(frame["total_budget"]).astype(str),
+            "platform_mix": mix_label(frame, "Platform"),
+            "format_mix": mix_label(frame, "Format"),
+            "purchases": pd.to_numeric(frame["purchases"]),
+        }
+    )
+    grouped = kinds.groupby(["budget_band", "platform_mix", "format_mix"], sort=False)
+    out = grouped["purchases"].agg(predictions="size", median_purchases="median").reset_index()
+    out["share"] = out["predictions"] / len(frame)
+    out = out.sort_values(
+        ["predictions", "budget_band", "platform_mix", "format_mix"],
+        ascending=[False, True, True, True],
+        kind="stable",
+    )
+    return out[COMMON_PLAN_COLUMNS].head(top).reset_index(drop=True)
+
+
+def histogram(values: pd.Series, bins: int = 10) -> pd.DataFrame:
+    """Counts of ``values`` in ``bins`` equal-width bins: ``bin`` (a label), ``low``, ``high``, ``count``.
+
+    The last bin includes its upper edge; every value is counted once.
+    """
+    numbers = pd.to_numeric(values).dropna().to_numpy(dtype=float)
+    if numbers.size == 0:
+        return pd.DataFrame(columns=HISTOGRAM_COLUMNS)
+    counts, edges = np.histogram(numbers, bins=bins)
+    return pd.DataFrame(
+        {
+            "bin": [f"{a:,.0f}–{b:,.0f}" for a, b in itertools.pairwise(edges)],
+            "low": edges[:-1],
+            "high": edges[1:],
+            "count": counts.astype(int),
+        }
+    )
+
+
+def budget_distribution(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """:func:`histogram` of the plans' total budgets."""
+    return histogram(frame["total_budget"], bins)
+
+
+def purchases_distribution(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """:func:`histogram` of the predicted purchases."""
+    return histogram(frame["purchases"], bins)
+
+
+def predictions_over_time(frame: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+    """Predictions per day (``freq="D"``) or hour (``"h"``), UTC, with empty periods as 0.
+
+    Columns: ``period`` (start of the day or hour, UTC) and ``predictions``.
+    """
+    if freq not in FREQUENCIES:
+        raise ValueError(f"freq is {freq!r}; use 'D' (per day) or 'h' (per hour)")
+    if frame.empty:
+        return pd.DataFrame(
+            {"period": pd.Series(dtype="datetime64[us, UTC]"), "predictions": pd.Series(dtype=int)}
+        )
+    periods = pd.to_datetime(frame["created_at"], utc=True).dt.floor(freq)
+    counts = periods.value_counts()
+    full = pd.date_range(periods.min(), periods.max(), freq=freq)
+    counts = counts.reindex(full, fill_value=0)
+    return pd.DataFrame({"period": full, "predictions": counts.to_numpy(dtype=int)})
+
+
+def _neutralise(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def log_csv(frame: pd.DataFrame) -> str:
+    """The log as CSV text; text cells that a spreadsheet would run as formulas get a ``'``."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not (
+            pd.api.types.is_numeric_dtype(safe[column])
+            or pd.api.types.is_datetime64_any_dtype(safe[column])
+        ):
+            safe[column] = safe[column].map(_neutralise)
+    buffer = io.StringIO()
+    safe.to_csv(buffer, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    return buffer.getvalue()
+
+
+def write_csv(frame: pd.DataFrame, folder: str | Path, name: str = "scenario_log.csv") -> Path:
+    """Write :func:`log_csv` of ``frame`` to ``folder/name`` (for a download button); return the path."""
+    path = Path(folder) / name
+    path.write_text(log_csv(frame), encoding="utf-8")
+    return path

@@ -1,0 +1,116 @@
+"""What-if curves: purchases against the budget and against the number of ads, one call each."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from predictor.notices import BACKEND_CODES, code_of
+from predictor.plan import MIXES, CampaignPlan
+
+if TYPE_CHECKING:
+    from predictor.core import Predictor
+
+ADS_HINT = "Add ads to the plan (and its mixes) to see how purchases change with the number of ads."
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Two curves (columns ``x``, ``prediction``, ``lower``, ``upper``) and notes about them."""
+
+    budget: pd.DataFrame
+    ads: pd.DataFrame
+    notices: tuple[str, ...]
+    level: float
+
+
+def scale_counts(counts: Sequence[int], total: int, new_total: int) -> list[int]:
+    """``counts`` of a mix scaled from ``total`` to ``new_total`` ads, keeping their shares.
+
+    Whole numbers by largest remainder, so a mix that matched the total still matches it.
+    """
+    if total <= 0:
+        return [0] * len(counts)
+    exact = [c * new_total / total for c in counts]
+    target = round(sum(counts) * new_total / total)
+    floors = [math.floor(x) for x in exact]
+    order = sorted(range(len(counts)), key=lambda i: exact[i] - floors[i], reverse=True)
+    for i in order[: max(target - sum(floors), 0)]:
+        floors[i] += 1
+    return floors
+
+
+def budget_values(budget: float, points: int = 41) -> np.ndarray:
+    """Budgets from 0 to twice the plan's (or 100,000 with no budget), including the plan's."""
+    top = 2 * budget if budget > 0 else 100_000.0
+    return np.unique(np.append(np.linspace(0.0, top, points), budget))
+
+
+def ads_values(total_ads: int, max_points: int = 60) -> np.ndarray:
+    """Ad counts from 0 to about twice the plan's (at least 8), including the plan's."""
+    top = max(2 * total_ads, 8)
+    values = np.unique(np.rint(np.linspace(0, top, min(top + 1, max_points))).astype(int))
+    return np.unique(np.append(values, total_ads))
+
+
+def ads_plans(plan: CampaignPlan, counts: Sequence[int]) -> list[CampaignPlan]:
+    """The plan at each number of ads, every mix scaled to keep its shares."""
+    plans = []
+    for n in counts:
+        changes: dict[str, int] = {"total_ads": int(n)}
+        for fields in MIXES.values():
+            scaled = scale_counts([getattr(plan, f) for f in fields], plan.total_ads, int(n))
+            changes.update(zip(fields, scaled, strict=True))
+        plans.append(plan.replace(**changes))
+    return plans
+
+
+def training_span(metadata: Mapping, column: str) -> tuple[float, float] | None:
+    """The ``[min, max]`` of ``column`` in the training data, from a bundle's metadata."""
+    bounds = (metadata.get("training_range") or {}).get(column)
+    if isinstance(bounds, list | tuple) and len(bounds) == 2:
+        return float(bounds[0]), float(bounds[1])
+    return None
+
+
+def extrapolation_note(x: pd.Series, span: tuple[float, float] | None, what: str) -> str:
+    """A sentence naming where a curve leaves the training data's range, or ``""``."""
+    if span is None or x.empty:
+        return ""
+    low, high = span
+    if x.min() >= low and x.max() <= high:
+        return ""
+    return f"{what.capitalize()} in the training data: {low:,.0f}–{high:,.0f}."
+
+
+def curves(predictor: Predictor, plan: CampaignPlan, level: float) -> Curves:
+    """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads."""
+    budget = predictor.what_if(plan, "total_budget", budget_values(plan.total_budget), level)
+    budget = budget.rename(columns={"total_budget": "x"})
+    counts = ads_values(plan.total_ads)
+    if plan.total_ads == 0:
+        # With no ads there are no shares to keep: a curve cannot be built from this plan.
+        ads = pd.DataFrame({"x": counts, "prediction": 0.0, "lower": 0, "upper": 0})
+        ads_notices: tuple[str, ...] = (ADS_HINT,)
+    else:
+        frame = pd.DataFrame([p.to_features() for p in ads_plans(plan, counts)])
+        ads = predictor.predict_frame(frame, level).reset_index(drop=True)
+        ads.insert(0, "x", counts)
+        ads_notices = tuple(ads.attrs.get("notices", ()))
+    metadata = predictor.metadata
+    spans = (
+        extrapolation_note(budget["x"], training_span(metadata, "total_budget"), "budgets"),
+        extrapolation_note(ads["x"], training_span(metadata, "num_ads"), "ad counts"),
+    )
+    notices = tuple(
+        n
+        for n in dict.fromkeys((*budget.attrs.get("notices", ()), *ads_notices, *spans))
+        # Which model answered is shown with the prediction already.
+        if n and code_of(n) not in BACKEND_CODES
+    )
+    return Curves(budget=budget, ads=ads, notices=notices, level=level)

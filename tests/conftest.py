@@ -1,0 +1,39 @@
+"""Fixtures shared by the test modules: free ports, the bundled predictor, a running app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from app_support import MODEL_DIR, free_port
+
+from predictor import Predictor
+
+
+@pytest.fixture
+def port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app_predictor() -> Predictor:
+    """The predictor the test app serves: the bundled model, configured from the environment."""
+    return Predictor.from_env(MODEL_DIR)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_predictor: Predictor) -> Iterator[str]:
+    """The app, launched in this process on a free loopback port; its URL."""
+    import app
+    from ui import build_demo
+
+    demo = build_demo(app_predictor)
+    port = free_port()
+    app.launch(
+        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+    )
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

@@ -1,0 +1,183 @@
+"""What every section shares: the plan's fields and labels, input parsing, and error messages."""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import gradio as gr
+
+from predictor import BundleError, CampaignPlan, ConfigError, EndpointError, PlanError
+from predictor.economics import EconomicsError
+from predictor.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL
+from predictor.plan import MIX_FIELDS, PLAN_FIELDS
+
+log = logging.getLogger("app")
+
+LEVELS: tuple[float, ...] = CALIBRATED_LEVELS
+
+# Labels on the form.
+FIELD_LABELS: dict[str, str] = {
+    "duration_days": "Duration (days)",
+    "total_budget": "Total budget",
+    "start_month": "Start month",
+    "num_unique_interests": "Unique interests",
+    "total_ads": "Total ads",
+    "facebook_ads": "Facebook",
+    "instagram_ads": "Instagram",
+    "image_ads": "Image",
+    "video_ads": "Video",
+    "carousel_ads": "Carousel",
+    "stories_ads": "Stories",
+    "male_ads": "Male",
+    "female_ads": "Female",
+    "all_gender_ads": "All genders",
+    "age_18_24_ads": "18-24",
+    "age_25_34_ads": "25-34",
+    "age_35_44_ads": "35-44",
+    "all_age_ads": "All ages",
+}
+# Words for a field in messages, where the form label alone would be ambiguous.
+MESSAGE_LABELS: dict[str, str] = {
+    **FIELD_LABELS,
+    **{f: f"{FIELD_LABELS[f]} ads" for f in MIX_FIELDS},
+    "male_ads": "Male-targeted ads",
+    "female_ads": "Female-targeted ads",
+    "all_gender_ads": "All-gender ads",
+    "all_age_ads": "All-ages ads",
+    "level": "Range level",
+    "average_order_value": "Average order value",
+    "margin": "Margin",
+}
+
+DEFAULT_PLAN: dict[str, int | float] = {
+    "duration_days": 60,
+    "total_budget": 50_000,
+    "start_month": 5,
+    "num_unique_interests": 3,
+    "total_ads": 4,
+    "facebook_ads": 2,
+    "instagram_ads": 2,
+    "image_ads": 1,
+    "video_ads": 1,
+    "carousel_ads": 1,
+    "stories_ads": 1,
+    "male_ads": 1,
+    "female_ads": 1,
+    "all_gender_ads": 2,
+    "age_18_24_ads": 1,
+    "age_25_34_ads": 1,
+    "age_35_44_ads": 1,
+    "all_age_ads": 1,
+}
+
+# name, then the plan in PLAN_FIELDS order.
+EXAMPLES: tuple[tuple[str, tuple[int | float, ...]], ...] = (
+    ("Balanced spring campaign", tuple(DEFAULT_PLAN[f] for f in PLAN_FIELDS)),
+    ("Big summer push", (80, 85_000, 6, 5, 8, 4, 4, 2, 3, 1, 2, 2, 2, 4, 3, 3, 1, 1)),
+    ("Small Instagram test", (35, 9_000, 3, 1, 2, 0, 2, 0, 1, 0, 1, 0, 2, 0, 2, 0, 0, 0)),
+    ("Broad Facebook reach", (90, 60_000, 4, 6, 6, 6, 0, 3, 0, 3, 0, 0, 0, 6, 0, 0, 0, 6)),
+    ("No ads yet", (30, 10_000, 7, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+)
+
+
+def field_message(field: str, message: str) -> str:
+    """``message`` with its leading field name replaced by the words the page uses."""
+    label = MESSAGE_LABELS.get(field)
+    if label and message.startswith(field):
+        return label + message[len(field) :]
+    return message
+
+
+def input_error(message: str) -> gr.Error:
+    """An error about the user's input: shown on the page and returned to API clients."""
+    return gr.Error(message, title="Check your input", print_exception=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the prediction layer's errors into messages for the page and the API client."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (PlanError, EconomicsError) as exc:
+        raise input_error(field_message(exc.field, str(exc))) from None
+    except ConfigError as exc:
+        raise gr.Error(
+            f"The predictor is misconfigured: {exc}", title="Configuration", print_exception=False
+        ) from None
+    except BundleError as exc:
+        raise gr.Error(
+            f"The model bundle cannot be used: {exc}", title="Model", print_exception=False
+        ) from None
+    except EndpointError as exc:
+        raise gr.Error(
+            f"The Databricks endpoint failed: {exc}", title="Endpoint", print_exception=False
+        ) from None
+    except ValueError as exc:
+        raise input_error(str(exc)) from None
+    except Exception:
+        log.exception("prediction failed")
+        raise gr.Error(
+            "The prediction failed unexpectedly. Try again; if it keeps failing, the server log "
+            "has the details.",
+            title="Prediction failed",
+            print_exception=False,
+        ) from None
+
+
+def with_plan_parameters(
+    *after: inspect.Parameter, before: Sequence[inspect.Parameter] = ()
+) -> Callable[[Callable], Callable]:
+    """Name a ``(*values)`` handler's parameters: ``before``, the plan fields, then ``after``.
+
+    Gradio documents the API with these names and lets clients pass them as keywords.
+    """
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter(f, kind) for f in PLAN_FIELDS]
+
+    def decorate(fn: Callable) -> Callable:
+        fn.__signature__ = inspect.Signature([*before, *params, *after])  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
+
+
+def parameter(name: str, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    """A keyword-capable handler parameter called ``name``."""
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+
+
+LEVEL_PARAMETER = parameter("level", DEFAULT_LEVEL)
+
+
+def parse_plan(values: Sequence[Any]) -> CampaignPlan:
+    """A validated plan from form values in ``PLAN_FIELDS`` order; :class:`gr.Error` if invalid."""
+    with user_errors():
+        return CampaignPlan(**dict(zip(PLAN_FIELDS, values, strict=True)))
+
+
+def parse_level(level: Any) -> float:
+    """The interval level as a float; empty means the default 90%."""
+    if level is None or level == "":
+        return DEFAULT_LEVEL
+    if isinstance(level, bool) or not isinstance(level, int | float) or level not in LEVELS:
+        choices = ", ".join(f"{lv:g}" for lv in LEVELS)
+        raise input_error(f"Range level {level!r} is not offered; choose one of {choices}.")
+    return float(level)
+
+
+def plan_and_level(args: Sequence[Any]) -> tuple[CampaignPlan, float]:
+    """The plan and level from a handler's ``(*plan values, level)`` arguments."""
+    n = len(PLAN_FIELDS)
+    return parse_plan(args[:n]), parse_level(args[n] if len(args) > n else None)
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` shown literally in Markdown."""
+    return html.escape(text, quote=False).replace("*", r"\*").replace("_", r"\_")

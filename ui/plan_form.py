@@ -1,0 +1,170 @@
+"""Section 1–2: the plan form (core settings, ad mixes, range level) and its live checks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from predictor.features import end_month
+from predictor.formatting import MONTHS, fmt_level, month_name
+from predictor.interval import DEFAULT_LEVEL
+from predictor.plan import MIXES, PLAN_FIELDS
+from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS
+
+
+@dataclass
+class PlanForm:
+    """The form's components that other sections read."""
+
+    inputs: dict[str, gr.components.Component]
+    level: gr.Radio
+    predict_button: gr.Button
+
+    @property
+    def plan_inputs(self) -> list[gr.components.Component]:
+        """The plan's inputs in ``PLAN_FIELDS`` order."""
+        return [self.inputs[f] for f in PLAN_FIELDS]
+
+
+def end_month_text(start_month: Any, duration_days: Any) -> str:
+    """The end month shown next to the start month, or a hint while the inputs are incomplete."""
+    try:
+        start = int(start_month)
+        days = float(duration_days)
+        if not (1 <= start <= 12 and days >= 1 and days.is_integer() and days <= 3650):
+            raise ValueError
+    except (TypeError, ValueError):
+        return "— (enter a start month and a duration)"
+    return month_name(end_month(start, int(days)))
+
+
+def mix_status(total_ads: Any, *counts: Any) -> str:
+    """Running total of a mix against the total number of ads, as Markdown."""
+    try:
+        values = [float(c) for c in counts]
+        total = float(total_ads)
+    except (TypeError, ValueError):
+        return "Running total: enter whole numbers."
+    if any(not math.isfinite(v) for v in [*values, total]):
+        return "Running total: enter whole numbers."
+    added = sum(values)
+    head = f"**{added:g} of {total:g} ads**"
+    if added == total:
+        return f"{head} ✓"
+    gap = abs(added - total)
+    word = "more" if added > total else "fewer"
+    return f"{head} ⚠ {gap:g} {word} than the total"
+
+
+def _mix_label(mix: str) -> Callable[..., str]:
+    def label(total_ads: Any, *counts: Any) -> str:
+        return f"{mix} mix: {mix_status(total_ads, *counts)}"
+
+    return label
+
+
+def _count_input(field: str, min_width: int = 72, **kwargs: Any) -> gr.Number:
+    return gr.Number(
+        value=DEFAULT_PLAN[field],
+        label=FIELD_LABELS[field],
+        precision=None,
+        step=1,
+        min_width=min_width,
+        elem_id=f"in-{field.replace('_', '-')}",
+        **kwargs,
+    )
+
+
+def _live(triggers: list, fn: Callable, inputs: list, output: gr.components.Component) -> None:
+    """A browser-side-cheap update that stays out of the public API."""
+    gr.on(
+        triggers,
+        fn=fn,
+        inputs=inputs,
+        outputs=output,
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
+
+
+def build_plan_form() -> PlanForm:
+    """Draw the form in the current column; wire the end month and the mixes' running totals."""
+    inputs: dict[str, gr.components.Component] = {}
+    gr.Markdown("### 1 · Core settings", elem_classes="cpp-section-title")
+    with gr.Row():
+        inputs["duration_days"] = _count_input("duration_days", min_width=140)
+        inputs["start_month"] = gr.Dropdown(
+            choices=[(m, i) for i, m in enumerate(MONTHS, start=1)],
+            value=DEFAULT_PLAN["start_month"],
+            label="Start month",
+            min_width=140,
+            elem_id="in-start-month",
+        )
+        end_box = gr.Textbox(
+            value=end_month_text(DEFAULT_PLAN["start_month"], DEFAULT_PLAN["duration_days"]),
+            label="End month (derived)",
+            interactive=False,
+            min_width=140,
+            elem_id="out-end-month",
+        )
+    with gr.Row():
+        inputs["total_budget"] = gr.Number(
+            value=DEFAULT_PLAN["total_budget"],
+            label="Total budget",
+            precision=None,
+            step=1000,
+            min_width=140,
+            elem_id="in-total-budget",
+        )
+        inputs["total_ads"] = _count_input("total_ads", min_width=140)
+        inputs["num_unique_interests"] = _count_input(
+            "num_unique_interests", min_width=140, info="travel, gaming, food…"
+        )
+    gr.Markdown("### 2 · Ad mixes (number of ads)", elem_classes="cpp-section-title")
+    mix_totals: dict[str, gr.Markdown] = {}
+    for mix, fields in MIXES.items():
+        with gr.Group():
+            with gr.Row():
+                for field in fields:
+                    inputs[field] = _count_input(field)
+            mix_totals[mix] = gr.Markdown(
+                _mix_label(mix)(DEFAULT_PLAN["total_ads"], *(DEFAULT_PLAN[f] for f in fields)),
+                elem_classes="cpp-mix-total",
+                padding=True,
+                elem_id=f"total-{mix.lower().replace(' ', '-')}",
+            )
+    level = gr.Radio(
+        choices=[(fmt_level(lv), lv) for lv in LEVELS],
+        value=DEFAULT_LEVEL,
+        label="Range level",
+        info="How sure the range should be: wider for 95%.",
+        elem_id="in-level",
+    )
+    button = gr.Button(
+        "Predict Purchases",
+        variant="primary",
+        size="lg",
+        elem_id="predict-button",
+        elem_classes="cpp-predict-button",
+    )
+    form = PlanForm(inputs=inputs, level=level, predict_button=button)
+    gr.Examples(
+        examples=[[*values, DEFAULT_LEVEL] for _, values in EXAMPLES],
+        example_labels=[label for label, _ in EXAMPLES],
+        inputs=[*form.plan_inputs, level],
+        label="Example campaigns (click to fill the form)",
+        examples_per_page=len(EXAMPLES),
+    )
+
+    for mix, fields in MIXES.items():
+        counts = [inputs["total_ads"], *(inputs[f] for f in fields)]
+        _live([c.change for c in counts], _mix_label(mix), counts, mix_totals[mix])
+    month_inputs = [inputs["start_month"], inputs["duration_days"]]
+    _live([c.change for c in month_inputs], end_month_text, month_inputs, end_box)
+    return form

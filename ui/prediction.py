@@ -1,0 +1,112 @@
+"""Section 3: the prediction card, its notes, and the ``/predict`` handler."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from predictor import Predictor
+from predictor.formatting import fmt_count, fmt_money, month_name
+from predictor.scenarios import answer_record
+from ui.common import (
+    LEVEL_PARAMETER,
+    markdown_escape,
+    plan_and_level,
+    user_errors,
+    with_plan_parameters,
+)
+
+BACKEND_LABELS: dict[str, str] = {
+    "databricks": "the Databricks endpoint",
+    "local": "the local model",
+    "guardrail": "the 0-ads guardrail (no model call)",
+}
+
+RESULT_CSS = """
+.cpp-card { padding: 1.1rem 1.25rem; border-radius: 14px;
+  background: linear-gradient(135deg, var(--color-accent-soft), var(--background-fill-secondary));
+  border: 1px solid var(--border-color-primary); }
+.cpp-label { font-size: 0.95rem; opacity: 0.8; }
+.cpp-number { font-size: clamp(3rem, 11vw, 4.5rem); font-weight: 800; line-height: 1.05;
+  letter-spacing: -0.02em; color: var(--color-accent); font-variant-numeric: tabular-nums; }
+.cpp-range { font-size: 1.2rem; font-weight: 600; margin-top: 0.2rem; }
+.cpp-meta { font-size: 0.9rem; opacity: 0.85; margin-top: 0.5rem; }
+.cpp-empty { opacity: 0.7; }
+"""
+
+
+@dataclass
+class PredictionView:
+    """The components that show an answer."""
+
+    card: gr.HTML
+    notes: gr.Markdown
+    record: gr.JSON
+
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        return [self.card, self.notes, self.record]
+
+
+def render_result(record: Mapping[str, Any]) -> str:
+    """The prominent result card: predicted purchases, range, plan summary and backend."""
+    plan = record["plan"]
+    summary = (
+        f"{fmt_count(plan['duration_days'])} days from {month_name(plan['start_month'])} to "
+        f"{month_name(record['end_month'])} · budget {fmt_money(plan['total_budget'])} · "
+        f"{fmt_count(plan['total_ads'])} ads"
+    )
+    backend = BACKEND_LABELS.get(record["backend"], record["backend"])
+    return (
+        '<div class="cpp-card" role="status" aria-live="polite">'
+        '<div class="cpp-label">Predicted purchases</div>'
+        f'<div class="cpp-number" id="cpp-purchases">{fmt_count(record["purchases"])}</div>'
+        f'<div class="cpp-range" id="cpp-range">{html.escape(record["range"])}</div>'
+        f'<div class="cpp-meta" id="cpp-plan">{html.escape(summary)}</div>'
+        f'<div class="cpp-meta" id="cpp-backend">Answered by {html.escape(backend)}</div>'
+        "</div>"
+    )
+
+
+def render_notes(record: Mapping[str, Any]) -> str:
+    """The plan warnings and backend notices as a Markdown list."""
+    notices = record["notices"]
+    if not notices:
+        return ""
+    lines = "\n".join(f"- {markdown_escape(n)}" for n in notices)
+    return f"**Notes on this answer**\n\n{lines}"
+
+
+def predict_handler(predictor: Predictor) -> Callable[..., tuple[str, str, dict[str, Any]]]:
+    """The ``/predict`` handler: the result card, notes, and the answer as data."""
+
+    @with_plan_parameters(LEVEL_PARAMETER)
+    def predict(*args: Any) -> tuple[str, str, dict[str, Any]]:
+        """Predict purchases for a plan: the result card, notes, and the prediction as data."""
+        plan, level = plan_and_level(args)
+        with user_errors():
+            prediction = predictor.predict(plan, level)
+        record = answer_record(prediction, plan)
+        return render_result(record), render_notes(record), record
+
+    return predict
+
+
+def build_prediction_view() -> PredictionView:
+    """Draw the result card, the notes and the answer's details in the current column."""
+    gr.Markdown("### 3 · Prediction", elem_classes="cpp-section-title")
+    card = gr.HTML(
+        '<div class="cpp-card cpp-empty">Predicting…</div>',
+        css_template=RESULT_CSS,
+        js_on_load=None,
+        label="Result",
+        elem_id="result",
+    )
+    notes = gr.Markdown(label="Notes", elem_id="result-notes")
+    with gr.Accordion("Feature row sent to the model", open=False):
+        record = gr.JSON(label="Prediction", elem_id="prediction-json")
+    return PredictionView(card=card, notes=notes, record=record)

@@ -1,0 +1,167 @@
+"""Section 6: save plans as scenarios, compare them side by side, remove and export them."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from predictor import Predictor
+from predictor import scenarios as sc
+from ui.common import (
+    LEVEL_PARAMETER,
+    parameter,
+    plan_and_level,
+    user_errors,
+    with_plan_parameters,
+)
+
+
+@dataclass
+class ScenarioView:
+    """The scenario section's components and the session's list of scenarios."""
+
+    state: gr.State
+    name: gr.Textbox
+    save_button: gr.Button
+    table: gr.Dataframe
+    remove_choice: gr.Dropdown
+    remove_button: gr.Button
+    download: gr.DownloadButton
+
+
+class CsvFiles:
+    """Writes CSV exports into one temporary folder, made on first use; same data, same file."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._folder: Path | None = None
+        self._lock = threading.Lock()
+
+    def write(self, frame: pd.DataFrame) -> str:
+        """The path of a CSV file holding ``frame``."""
+        data = frame.to_csv(index=False).encode()
+        with self._lock:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
+        path = self._folder / f"{self.prefix}-{hashlib.sha256(data).hexdigest()[:10]}.csv"
+        if not path.exists():
+            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return str(path)
+
+
+def _session_list(scenarios: Any) -> list[dict[str, Any]]:
+    return list(scenarios) if isinstance(scenarios, list) else []
+
+
+def _outputs(scenarios: list[dict[str, Any]]) -> tuple[pd.DataFrame, Any, list]:
+    names = [s["name"] for s in scenarios]
+    dropdown = gr.Dropdown(choices=names, value=names[-1] if names else None)
+    return sc.comparison_table(scenarios), dropdown, scenarios
+
+
+def save_handler(predictor: Predictor) -> Callable[..., tuple]:
+    """The ``/save_scenario`` handler."""
+
+    @with_plan_parameters(LEVEL_PARAMETER, parameter("scenarios", None), before=[parameter("name")])
+    def save_scenario(name: Any, *args: Any) -> tuple[pd.DataFrame, Any, str, list[dict]]:
+        """Save the plan (predicted now) as a named scenario; empty name means the next letter."""
+        *values, scenarios = args
+        scenarios = _session_list(scenarios)
+        plan, level = plan_and_level(values)
+        with user_errors():
+            name = sc.check_name(scenarios, name)
+            record = sc.answer_record(predictor.predict(plan, level), plan)
+            scenarios = sc.add(scenarios, name, record)
+        table, dropdown, state = _outputs(scenarios)
+        return table, dropdown, "", state
+
+    return save_scenario
+
+
+def remove_scenario(
+    name: str | None, scenarios: list[dict[str, Any]] | None = None
+) -> tuple[pd.DataFrame, Any, list[dict[str, Any]]]:
+    """Remove the scenario called ``name``."""
+    with user_errors():
+        return _outputs(sc.remove(_session_list(scenarios), name))
+
+
+def export_handler(files: CsvFiles) -> Callable[..., str | None]:
+    """The ``/export_scenarios`` handler."""
+
+    def export_scenarios(scenarios: list[dict[str, Any]] | None = None) -> str | None:
+        """The saved scenarios as a CSV file (``None`` when there are none)."""
+        scenarios = _session_list(scenarios)
+        return files.write(sc.csv_frame(scenarios)) if scenarios else None
+
+    return export_scenarios
+
+
+def build_scenario_view() -> ScenarioView:
+    """Draw the scenario section."""
+    gr.Markdown("### 6 · Compare scenarios", elem_classes="cpp-section-title")
+    state = gr.State([])
+    with gr.Row(equal_height=True):
+        name = gr.Textbox(
+            label="Scenario name",
+            placeholder="optional: A, B, C… by default",
+            max_length=sc.MAX_NAME_LENGTH,
+            min_width=180,
+            elem_id="in-scenario-name",
+        )
+        save_button = gr.Button(
+            "Save current plan as scenario",
+            variant="secondary",
+            min_width=180,
+            elem_id="save-scenario",
+        )
+    table = gr.Dataframe(
+        value=sc.comparison_table([]),
+        interactive=False,
+        wrap=True,
+        pinned_columns=1,
+        column_widths=["150px"],
+        max_height=720,
+        label="Saved scenarios (differences from the first in brackets)",
+        elem_id="scenario-table",
+    )
+    with gr.Row(equal_height=True):
+        remove_choice = gr.Dropdown(
+            choices=[], label="Scenario to remove", min_width=160, elem_id="in-remove"
+        )
+        remove_button = gr.Button(
+            "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
+        )
+        download = gr.DownloadButton(
+            "Download CSV", value=None, min_width=160, elem_id="download-scenarios"
+        )
+    return ScenarioView(state, name, save_button, table, remove_choice, remove_button, download)
+
+
+def wire_scenarios(view: ScenarioView, predictor: Predictor, plan_inputs: list, level: Any) -> None:
+    """Connect saving, removing and exporting to the page."""
+    export = export_handler(CsvFiles("campaign-scenarios"))
+    saved = view.save_button.click(
+        save_handler(predictor),
+        inputs=[view.name, *plan_inputs, level, view.state],
+        outputs=[view.table, view.remove_choice, view.name, view.state],
+        api_name="save_scenario",
+    )
+    saved.success(export, view.state, view.download, api_name="export_scenarios")
+    removed = view.remove_button.click(
+        remove_scenario,
+        inputs=[view.remove_choice, view.state],
+        outputs=[view.table, view.remove_choice, view.state],
+        api_name="remove_scenario",
+    )
+    removed.success(export, view.state, view.download, api_visibility="private")
