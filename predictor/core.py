@@ -197,6 +197,13 @@ class Predictor:
         """Verify and load the bundle now instead of on first use (e.g. to warm up in background)."""
         self._ensure_model()
 
+    def local_estimator(self) -> Any:
+        """The local bundle's fitted scikit-learn model (for explanations), loaded if needed."""
+        estimator = getattr(self._ensure_model(), "__self__", None)
+        if estimator is None:
+            raise BundleError("the local model is not a scikit-learn model, so it has no terms")
+        return estimator
+
     @property
     def metadata(self) -> dict[str, Any]:
         """A copy of the bundle's metadata (metrics, training_range, model_version, interval...)."""
