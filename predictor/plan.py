@@ -120,6 +120,17 @@ def _count(n: int) -> str:
     return f"{n:,} ad" if n == 1 else f"{n:,} ads"
 
 
+def mix_warning(name: str, total: int, total_ads: int) -> Notice | None:
+    """The warning for mix ``name`` adding up to ``total`` of ``total_ads``, or ``None``."""
+    if total == total_ads:
+        return None
+    more = "more" if total > total_ads else "fewer"
+    return Notice(
+        NoticeCode.MIX_MISMATCH,
+        f"{name} mix adds up to {_count(total)}, {more} than the {_count(total_ads)} in total.",
+    )
+
+
 @dataclass(frozen=True)
 class CampaignPlan:
     """The planner's inputs. Counts are whole numbers >= 0; the budget is finite and >= 0.
@@ -178,26 +189,11 @@ class CampaignPlan:
     @property
     def warnings(self) -> tuple[str, ...]:
         """Human-readable warnings for mixes whose counts do not add up to ``total_ads``."""
-        out = []
-        for name, fields in MIXES.items():
-            total = sum(getattr(self, f) for f in fields)
-            if total > self.total_ads:
-                out.append(
-                    Notice(
-                        NoticeCode.MIX_MISMATCH,
-                        f"{name} mix adds up to {_count(total)}, more than the "
-                        f"{_count(self.total_ads)} in total.",
-                    )
-                )
-            elif total < self.total_ads:
-                out.append(
-                    Notice(
-                        NoticeCode.MIX_MISMATCH,
-                        f"{name} mix adds up to {_count(total)}, fewer than the "
-                        f"{_count(self.total_ads)} in total.",
-                    )
-                )
-        return tuple(out)
+        out = (
+            mix_warning(name, sum(getattr(self, f) for f in fields), self.total_ads)
+            for name, fields in MIXES.items()
+        )
+        return tuple(w for w in out if w is not None)
 
     @property
     def oversized_mixes(self) -> tuple[str, ...]:
