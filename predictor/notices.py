@@ -19,6 +19,7 @@ class NoticeCode(StrEnum):
     GUARDRAIL = "guardrail"
     ENDPOINT_FAILED = "endpoint_failed"
     ENDPOINT_PAUSED = "endpoint_paused"
+    ADS_SPLIT_BUDGET = "ads_split_budget"
 
 
 # Notices that only say which backend answered (the answer's ``backend`` says it too).
