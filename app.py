@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
-from predictor import Predictor
+from predictor import ConfigError, Predictor
+from predictor.scenario_log import NullLog, ScenarioLog
 from ui import build_demo
 from ui.page import PAGE_CSS, THEME
 
@@ -25,6 +30,30 @@ log = logging.getLogger("app")
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 # Chosen well above the CPU count: requests mostly wait on a remote endpoint or on each other.
 CONCURRENCY_LIMIT = 32
+# Requests waiting beyond those running: past it a busy public Space says so instead of queueing.
+QUEUE_MAX_SIZE = 4 * CONCURRENCY_LIMIT
+BUSY_MESSAGE = "The planner is busy right now; try again in a few seconds."
+BUSY_RETRY_SECONDS = 5
+
+
+async def busy_answer(request: Request, exc: HTTPException) -> Response:
+    """Gradio's full-queue 503 as a 429 "busy, try again" with a Retry-After; others as usual."""
+    if exc.status_code == 503 and str(exc.detail).startswith("Queue is full"):
+        return JSONResponse(
+            {"detail": BUSY_MESSAGE},
+            status_code=429,
+            headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+        )
+    return await http_exception_handler(request, exc)
+
+
+def scenario_log_from_env() -> ScenarioLog | NullLog:
+    """The scenario log the environment describes; off, with a warning, if it is misconfigured."""
+    try:
+        return ScenarioLog.from_env()
+    except ConfigError as exc:
+        log.warning("scenario log off: %s", exc)
+        return NullLog()
 
 
 def warm_up(predictor: Predictor) -> None:
@@ -35,10 +64,16 @@ def warm_up(predictor: Predictor) -> None:
         log.warning("model warm-up failed: %s", exc)
 
 
-def launch(demo: gr.Blocks, **kwargs: Any) -> tuple[Any, str, str | None]:
+def launch(
+    demo: gr.Blocks,
+    concurrency_limit: int = CONCURRENCY_LIMIT,
+    queue_max_size: int = QUEUE_MAX_SIZE,
+    **kwargs: Any,
+) -> tuple[Any, str, str | None]:
     """Queue and launch ``demo`` with the app's theme and styles; ``kwargs`` go to ``launch``."""
-    kwargs.setdefault("max_threads", 2 * CONCURRENCY_LIMIT + 8)
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT)
+    kwargs.setdefault("max_threads", 2 * concurrency_limit + 8)
+    kwargs.setdefault("app_kwargs", {"exception_handlers": {HTTPException: busy_answer}})
+    demo.queue(default_concurrency_limit=concurrency_limit, max_size=queue_max_size)
     return demo.launch(theme=THEME, css=PAGE_CSS, **kwargs)
 
 
@@ -56,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     predictor = Predictor.from_env(args.model_dir)
     threading.Thread(target=warm_up, args=(predictor,), name="model-warm-up", daemon=True).start()
     launch(
-        build_demo(predictor),
+        build_demo(predictor, scenario_log_from_env()),
         share=args.share or None,
         server_name=args.host,
         server_port=args.port,

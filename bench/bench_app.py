@@ -1,6 +1,6 @@
 """Benchmark of the app's predict API against a bare Gradio app. Prints numbers and ratios only.
 
-    python bench/bench_app.py [--calls 200] [--seconds 10] [--cold-runs 3] [--model-dir DIR]
+    python -m bench.bench_app [--calls 200] [--seconds 10] [--cold-runs 3] [--model-dir DIR]
 
 Both servers run side by side, each in its own process, on the local model
 (``PREDICTOR_BACKEND=local``). The bare app has the same inputs and outputs as ``/predict`` and a

@@ -1,6 +1,6 @@
 """Benchmark of the prediction layer. Prints measurements and ratios; asserts nothing.
 
-    python bench/bench_predictor.py [--rows 100000] [--remote-calls 300]
+    python -m bench.bench_predictor [--rows 100000] [--remote-calls 300]   (from the project folder)
 
 1. ``predict_frame`` on 100,000 rows vs a bare scikit-learn ``pipeline.predict`` on the same rows
    (targets: at most 2 s, at most 1.5x).
@@ -13,24 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
-
-from predictor_support import MODEL_DIR, TOKEN, mlflow_server  # noqa: E402
-
-from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor  # noqa: E402
-from predictor.config import PredictorConfig, load_config  # noqa: E402
+from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
+from predictor.bundle import load_bundle
+from predictor.config import PredictorConfig, load_config
+from tests.predictor_support import MODEL_DIR, TOKEN, mlflow_server
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:
@@ -74,18 +68,8 @@ def sample_rows(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(data, columns=FEATURE_COLUMNS)
 
 
-def load_pipeline():
-    import mlflow.sklearn
-
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    try:
-        return mlflow.sklearn.load_model(str(MODEL_DIR))
-    finally:
-        del os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"]
-
-
 def bench_batch(predictor: Predictor, rows: int) -> None:
-    pipeline = load_pipeline()
+    pipeline = load_bundle(MODEL_DIR).pyfunc.get_raw_model()
     frame = sample_rows(predictor, rows)
     predictor.load()
     bare, ours, ratio = interleaved(

@@ -2,9 +2,13 @@
 
 Keys (the same in the environment and in the secrets file):
 
-- ``DATABRICKS_TOKEN``: the Bearer token of the serving endpoint.
-- ``DATABRICKS_ENDPOINT_URL``: the full ``.../serving-endpoints/NAME/invocations`` URL; or
-  ``DATABRICKS_HOST`` and ``DATABRICKS_SERVING_ENDPOINT`` (an endpoint name) to build it from.
+- The endpoint: ``DATABRICKS_ENDPOINT_URL``, the full ``.../serving-endpoints/NAME/invocations``
+  URL; or ``DATABRICKS_HOST`` and ``DATABRICKS_SERVING_ENDPOINT`` (an endpoint name); or only
+  ``DATABRICKS_SERVING_ENDPOINT`` when a profile names the host.
+- The credentials, one of: ``DATABRICKS_TOKEN`` (a personal access token);
+  ``DATABRICKS_CLIENT_ID`` and ``DATABRICKS_CLIENT_SECRET`` (OAuth machine-to-machine);
+  ``DATABRICKS_CONFIG_PROFILE`` (a profile of ``~/.databrickscfg``, or of
+  ``DATABRICKS_CONFIG_FILE``). databricks-sdk turns them into request headers.
 - ``PREDICTOR_BACKEND``: ``auto`` (default), ``databricks`` or ``local``.
 - ``PREDICTOR_TIMEOUT``: read timeout in seconds, or ``connect,read`` (default ``3,10``).
 - ``PREDICTOR_COOLDOWN_SECONDS``: how long a failed endpoint is skipped (default 60).
@@ -32,6 +36,10 @@ DEFAULT_SECRETS_FILE = "secrets.toml"
 
 KEYS = (
     "DATABRICKS_TOKEN",
+    "DATABRICKS_CLIENT_ID",
+    "DATABRICKS_CLIENT_SECRET",
+    "DATABRICKS_CONFIG_PROFILE",
+    "DATABRICKS_CONFIG_FILE",
     "DATABRICKS_ENDPOINT_URL",
     "DATABRICKS_HOST",
     "DATABRICKS_SERVING_ENDPOINT",
@@ -47,7 +55,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class PredictorConfig:
-    """Resolved settings. The token never appears in ``repr``."""
+    """Resolved settings. Secrets (token, OAuth client secret) never appear in ``repr``."""
 
     backend: str = "auto"
     endpoint_url: str | None = None
@@ -55,18 +63,34 @@ class PredictorConfig:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
     source: str = "defaults"
+    host: str | None = None
+    serving_endpoint: str | None = None
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    profile: str | None = None
+    config_file: str | None = None
+
+    @property
+    def credentials(self) -> str | None:
+        """Which credentials are configured: "token", "oauth-m2m", "profile" or None."""
+        if self.token:
+            return "token"
+        if self.client_id and self.client_secret:
+            return "oauth-m2m"
+        return "profile" if self.profile else None
 
     @property
     def has_endpoint(self) -> bool:
-        """Both an endpoint URL and a token are configured."""
-        return bool(self.endpoint_url and self.token)
+        """An endpoint (a URL, or a name with a profile for the host) and credentials."""
+        located = self.endpoint_url or (self.serving_endpoint and self.profile)
+        return bool(located and self.credentials)
 
     def __repr__(self) -> str:
-        token = "'***'" if self.token else "None"
         return (
             f"PredictorConfig(backend={self.backend!r}, endpoint_url={self.endpoint_url!r}, "
-            f"token={token}, timeout={self.timeout!r}, cooldown_seconds={self.cooldown_seconds!r}, "
-            f"source={self.source!r})"
+            f"serving_endpoint={self.serving_endpoint!r}, credentials={self.credentials!r}, "
+            f"profile={self.profile!r}, timeout={self.timeout!r}, "
+            f"cooldown_seconds={self.cooldown_seconds!r}, source={self.source!r})"
         )
 
 
@@ -184,6 +208,20 @@ def _endpoint_url(settings: Mapping[str, str]) -> str | None:
     return None
 
 
+def _credentials(settings: Mapping[str, str]) -> None:
+    """Refuse half an OAuth client or two kinds of credentials at once (names only, no values)."""
+    pair = ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET")
+    client = [k for k in pair if k in settings]
+    if len(client) == 1:
+        other = pair[1] if client[0] == pair[0] else pair[0]
+        raise ConfigError(f"{client[0]} is set without {other}; set both for OAuth, or neither")
+    if client and "DATABRICKS_TOKEN" in settings:
+        raise ConfigError(
+            "both DATABRICKS_TOKEN and DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET are set; "
+            "keep one kind of credentials"
+        )
+
+
 def load_config(
     environ: Mapping[str, str] | None = None, cwd: str | Path | None = None
 ) -> PredictorConfig:
@@ -201,7 +239,7 @@ def load_config(
 
     merged = {**file, **env}
     url = _endpoint_url(env) or _endpoint_url(file) or _endpoint_url(merged)
-    token = merged.get("DATABRICKS_TOKEN")
+    _credentials(merged)
 
     backend = merged.get("PREDICTOR_BACKEND", "auto").lower()
     if backend not in BACKENDS:
@@ -214,17 +252,25 @@ def load_config(
     )
     if url is not None:
         check_endpoint_url(url)
-    if backend == "databricks" and not (url and token):
-        raise ConfigError(
-            "PREDICTOR_BACKEND=databricks needs DATABRICKS_TOKEN and DATABRICKS_ENDPOINT_URL "
-            "(or DATABRICKS_HOST and DATABRICKS_SERVING_ENDPOINT)"
-        )
     sources = [name for name, found in (("environment", env), ("secrets file", file)) if found]
-    return PredictorConfig(
+    config = PredictorConfig(
         backend=backend,
         endpoint_url=url,
-        token=token,
+        token=merged.get("DATABRICKS_TOKEN"),
         timeout=timeout or DEFAULT_TIMEOUT,
         cooldown_seconds=cooldown,
         source=" + ".join(sources) or "defaults",
+        host=merged.get("DATABRICKS_HOST"),
+        serving_endpoint=merged.get("DATABRICKS_SERVING_ENDPOINT"),
+        client_id=merged.get("DATABRICKS_CLIENT_ID"),
+        client_secret=merged.get("DATABRICKS_CLIENT_SECRET"),
+        profile=merged.get("DATABRICKS_CONFIG_PROFILE"),
+        config_file=merged.get("DATABRICKS_CONFIG_FILE"),
     )
+    if backend == "databricks" and not config.has_endpoint:
+        raise ConfigError(
+            "PREDICTOR_BACKEND=databricks needs an endpoint (DATABRICKS_ENDPOINT_URL, or "
+            "DATABRICKS_HOST and DATABRICKS_SERVING_ENDPOINT) and credentials (DATABRICKS_TOKEN, "
+            "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or DATABRICKS_CONFIG_PROFILE)"
+        )
+    return config

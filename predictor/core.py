@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import numbers
-import os
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.bundle import BundleError, verify_manifest
+from predictor.answer import endpoint_answer, notice_local_range
+from predictor.bundle import (
+    DEFAULT_MODEL_DIR,
+    BundleError,
+    BundleMetadata,
+    load_bundle,
+    verify_bundle,
+)
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
 from predictor.honesty import (
@@ -29,7 +34,13 @@ from predictor.honesty import (
     refuse_absurd,
     score_with_edges,
 )
-from predictor.interval import DEFAULT_LEVEL, IntervalLevelError, level_key, quantile_for
+from predictor.interval import (
+    DEFAULT_LEVEL,
+    IntervalLevelError,
+    interval_bounds,
+    level_key,
+    quantile_for,
+)
 from predictor.matrix import feature_matrix
 from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
@@ -38,7 +49,12 @@ from predictor.plan import (
     PlanError,
     extrapolation_warnings,
 )
-from predictor.remote import CircuitBreaker, DatabricksClient, EndpointError
+from predictor.remote import (
+    CircuitBreaker,
+    DatabricksClient,
+    EndpointError,
+    EndpointWarmingError,
+)
 from predictor.whatif import Curves
 from predictor.whatif import curves as _curves
 
@@ -53,13 +69,21 @@ NOTICE_LOCAL_CHOSEN = Notice(
 NOTICE_GUARDRAIL = Notice(
     NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
 )
-_PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
-# Guards the process-wide deserialization flag while a bundle is loaded.
-_LOAD_LOCK = threading.Lock()
+WARMING_TEXT = "Databricks endpoint warming up; the local model answered."
+
+
+# Predictions, lower and upper bounds, and notices about how they were made.
+Scored = tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]
+
+
+def _noted(scored: Scored, notice: str) -> Scored:
+    return (*scored[:3], (*scored[3], notice))
 
 
 def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
+    if kind == EndpointWarmingError.kind:
+        return Notice(NoticeCode.ENDPOINT_FAILED, WARMING_TEXT)
     return Notice(
         NoticeCode.ENDPOINT_FAILED,
         f"Databricks endpoint failed ({kind}); the local model answered.",
@@ -68,6 +92,8 @@ def notice_failed(kind: str) -> Notice:
 
 def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
+    if kind == EndpointWarmingError.kind:
+        return Notice(NoticeCode.ENDPOINT_PAUSED, WARMING_TEXT)
     return Notice(
         NoticeCode.ENDPOINT_PAUSED,
         f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "
@@ -101,24 +127,24 @@ class Predictor:
     Thread-safe: the bundle is verified and loaded once, lazily, under a lock.
     """
 
-    def __init__(self, config: PredictorConfig | None = None, model_dir: str | Path = "model"):
+    def __init__(
+        self, config: PredictorConfig | None = None, model_dir: str | Path = DEFAULT_MODEL_DIR
+    ):
         self.config = config or PredictorConfig()
         self.model_dir = Path(model_dir).resolve()
         self._client: DatabricksClient | None = None
         if self.config.backend != "local" and self.config.has_endpoint:
-            self._client = DatabricksClient(
-                self.config.endpoint_url, self.config.token, timeout=self.config.timeout
-            )
+            self._client = DatabricksClient.from_config(self.config)
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
-        self._metadata: dict[str, Any] | None = None
-        self._model: Any = None  # the loaded model's predict function
+        self._metadata: BundleMetadata | None = None
+        self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
 
     @classmethod
     def from_env(
-        cls, model_dir: str | Path = "model", environ: Mapping[str, str] | None = None
+        cls, model_dir: str | Path = DEFAULT_MODEL_DIR, environ: Mapping[str, str] | None = None
     ) -> Predictor:
         """Build from environment variables, then ``secrets.toml`` / ``PREDICTOR_SECRETS_FILE``."""
         return cls(load_config(environ), model_dir=model_dir)
@@ -132,66 +158,21 @@ class Predictor:
 
     # -- bundle ---------------------------------------------------------------------------------
 
-    def _read_metadata(self) -> dict[str, Any]:
-        from mlflow.models import Model
-
-        verify_manifest(self.model_dir)
-        try:
-            metadata = Model.load(str(self.model_dir / "MLmodel")).metadata or {}
-        except Exception as exc:
-            raise BundleError(f"MLmodel in {self.model_dir} cannot be read ({exc})") from None
-        if list(metadata.get("features") or []) != FEATURE_COLUMNS:
-            raise BundleError(
-                "the bundle's model was trained on different features than FEATURE_COLUMNS; "
-                "retrain it or use a matching predictor version"
-            )
-        interval = metadata.get("interval")
-        if not isinstance(interval, dict) or not {"scale", "quantiles"} <= interval.keys():
-            raise BundleError("the bundle's MLmodel metadata has no interval calibration")
-        return metadata
-
-    def _ensure_metadata(self) -> dict[str, Any]:
+    def _ensure_metadata(self) -> BundleMetadata:
         if self._metadata is None:
             with self._lock:
                 if self._metadata is None:
-                    self._metadata = self._read_metadata()
+                    self._metadata = verify_bundle(self.model_dir)
         return self._metadata
 
-    def _ensure_model(self) -> Any:
+    def _ensure_model(self) -> Callable[[pd.DataFrame], np.ndarray]:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._metadata = self._read_metadata()
-                    self._model = self._load_model()
+                    bundle = load_bundle(self.model_dir)
+                    self._metadata = bundle.metadata
+                    self._model = bundle.predict_points
         return self._model
-
-    def _load_model(self) -> Any:
-        import mlflow.pyfunc
-
-        with _LOAD_LOCK:
-            previous = os.environ.get(_PICKLE_FLAG)
-            # Only a bundle whose manifest just verified is deserialized.
-            os.environ[_PICKLE_FLAG] = "true"
-            try:
-                model = mlflow.pyfunc.load_model(str(self.model_dir))
-            except Exception as exc:
-                raise BundleError(
-                    f"the model in {self.model_dir} cannot be loaded ({type(exc).__name__}: "
-                    f"{str(exc)[:200]})"
-                ) from exc
-            finally:
-                if previous is None:
-                    os.environ.pop(_PICKLE_FLAG, None)
-                else:
-                    os.environ[_PICKLE_FLAG] = previous
-        # The sklearn pipeline itself skips pyfunc's per-call schema conversion; the input is
-        # already validated to the signature's 19 double columns by feature_matrix.
-        if "sklearn" in (model.metadata.flavors or {}):
-            try:
-                return model.get_raw_model().predict
-            except (NotImplementedError, AttributeError):
-                pass
-        return model.predict
 
     def load(self) -> None:
         """Verify and load the bundle now instead of on first use (e.g. to warm up in background)."""
@@ -207,12 +188,17 @@ class Predictor:
     @property
     def metadata(self) -> dict[str, Any]:
         """A copy of the bundle's metadata (metrics, training_range, model_version, interval...)."""
-        return copy.deepcopy(self._ensure_metadata())
+        return self._ensure_metadata().to_dict()
+
+    @property
+    def bundle_metadata(self) -> BundleMetadata:
+        """The bundle's typed metadata record."""
+        return self._ensure_metadata()
 
     @property
     def levels(self) -> tuple[float, ...]:
         """Interval levels calibrated in the bundle, ascending."""
-        return tuple(sorted(float(k) for k in self._ensure_metadata()["interval"]["quantiles"]))
+        return tuple(sorted(float(k) for k in self._ensure_metadata().interval["quantiles"]))
 
     @property
     def call_counts(self) -> dict[str, int]:
@@ -226,7 +212,7 @@ class Predictor:
         with self._calls_lock:
             self._calls[backend] += 1
 
-    def _local(self, frame: pd.DataFrame) -> np.ndarray:
+    def _local(self, frame: pd.DataFrame, level: float) -> Scored:
         model = self._ensure_model()
         self._count("local")
         raw = np.asarray(model(frame), dtype=float).reshape(-1)
@@ -234,29 +220,38 @@ class Predictor:
             raise BundleError(
                 "the local model returned a wrong number of or non-finite predictions"
             )
-        return raw
+        return raw, *interval_bounds(raw, self._ensure_metadata().interval, level), ()
 
-    def _score(self, frame: pd.DataFrame) -> tuple[np.ndarray, str, tuple[str, ...]]:
-        """Raw predictions for ``frame`` (valid features), the backend that served, and notices."""
+    def _remote(self, frame: pd.DataFrame, level: float) -> Scored:
+        """The endpoint's answer; its own range when it sends one, else the local calibration's."""
+        assert self._client is not None
+        self._count("databricks")
+        raw, bounds = endpoint_answer(self._client.predict(frame), len(frame), level)
+        if bounds is None:
+            lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+            return raw, lower, upper, (notice_local_range(level),)
+        return raw, *bounds, ()
+
+    def _score(self, frame: pd.DataFrame, level: float) -> tuple[Scored, str]:
+        """Predictions, bounds and notices for ``frame`` (valid features), and the backend."""
         if self._client is None:
             notice = (
                 NOTICE_LOCAL_CHOSEN if self.config.backend == "local" else NOTICE_NOT_CONFIGURED
             )
-            return self._local(frame), "local", (notice,)
+            return _noted(self._local(frame, level), notice), "local"
         if self.config.backend == "databricks":
-            self._count("databricks")
-            return self._client.predict(frame), "databricks", ()
+            return self._remote(frame, level), "databricks"
         if not self._breaker.allow():
-            return self._local(frame), "local", (notice_paused(self._breaker.last_failure),)
+            notice = notice_paused(self._breaker.last_failure)
+            return _noted(self._local(frame, level), notice), "local"
         try:
-            self._count("databricks")
-            raw = self._client.predict(frame)
+            scored = self._remote(frame, level)
         except EndpointError as exc:
-            self._breaker.record_failure(exc.kind)
+            self._breaker.record_failure(exc.kind, exc.retry_after)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
-            return self._local(frame), "local", (notice_failed(exc.kind),)
+            return _noted(self._local(frame, level), notice_failed(exc.kind)), "local"
         self._breaker.record_success()
-        return raw, "databricks", ()
+        return scored, "databricks"
 
     def _check_level(self, level: float) -> float:
         if (
@@ -266,11 +261,11 @@ class Predictor:
         ):
             offered = ", ".join(f"{lv:.0%}" for lv in self.levels)
             raise IntervalLevelError(f"interval level must be a number; choose one of {offered}")
-        quantile_for(self._ensure_metadata()["interval"], level)
+        quantile_for(self._ensure_metadata().interval, level)
         return float(level_key(level))
 
     def _bounds(self) -> TrainingBounds:
-        return TrainingBounds.from_metadata(self._ensure_metadata().get("training_range"))
+        return TrainingBounds.from_metadata(self._ensure_metadata().training_range)
 
     def _frame_result(
         self, matrix: pd.DataFrame, level: float
@@ -289,20 +284,21 @@ class Predictor:
         lower = np.zeros(n, dtype=np.int64)
         upper = np.zeros(n, dtype=np.int64)
         backend, notices = "guardrail", ()
-        interval = self._ensure_metadata()["interval"]
+
+        def score(frame: pd.DataFrame) -> tuple[Scored, str]:
+            return self._score(frame, level)
+
         if active.all() and n:
-            scored = score_with_edges(self._score, matrix, outside, bounds, interval, level)
-            return (*scored, outside)
+            (scored, low, high, notices), backend = score_with_edges(score, matrix, outside, bounds)
+            return scored, low, high, backend, notices, outside
         if active.any():
             rows, out = matrix.loc[active], outside[active]
-            scored, low, high, backend, notices = score_with_edges(
-                self._score, rows, out, bounds, interval, level
-            )
+            (scored, low, high, notices), backend = score_with_edges(score, rows, out, bounds)
             raw[active], lower[active], upper[active] = scored, low, high
         return raw, lower, upper, backend, notices, outside
 
     def _range_notice(self, matrix: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
-        return range_notice(matrix, columns, self._ensure_metadata().get("training_range"))
+        return range_notice(matrix, columns, self._ensure_metadata().training_range)
 
     def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
         """Predict purchases for ``plan`` with a ``level`` interval (0.8, 0.9 or 0.95)."""
@@ -317,7 +313,7 @@ class Predictor:
             return Prediction(
                 0, 0.0, 0, 0, level, "guardrail", notices, features, False, unreliable
             )
-        ranges = self._ensure_metadata().get("training_range") or {}
+        ranges = self._ensure_metadata().training_range
         frame = pd.DataFrame([features], columns=FEATURE_COLUMNS, dtype=float)
         raw, lower, upper, backend, notices, outside = self._frame_result(frame, level)
         value = float(raw[0])

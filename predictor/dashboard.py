@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from predictor.formatting import spreadsheet_safe
 from predictor.plan import MIXES
 
 # Budget bands: left edges; each band runs up to the next edge.
@@ -30,7 +31,6 @@ COMMON_PLAN_COLUMNS = [
 HISTOGRAM_COLUMNS = ["bin", "low", "high", "count"]
 FREQUENCIES = {"D": "day", "h": "hour"}
 # Cells starting with these run as formulas in spreadsheets; the CSV neutralises them.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _short_money(value: float) -> str:
@@ -154,12 +154,6 @@ def predictions_over_time(frame: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
     return pd.DataFrame({"period": full, "predictions": counts.to_numpy(dtype=int)})
 
 
-def _neutralise(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def log_csv(frame: pd.DataFrame) -> str:
     """The log as CSV text; text cells that a spreadsheet would run as formulas get a ``'``."""
     safe = frame.copy()
@@ -168,7 +162,7 @@ def log_csv(frame: pd.DataFrame) -> str:
             pd.api.types.is_numeric_dtype(safe[column])
             or pd.api.types.is_datetime64_any_dtype(safe[column])
         ):
-            safe[column] = safe[column].map(_neutralise)
+            safe[column] = safe[column].map(spreadsheet_safe)
     buffer = io.StringIO()
     safe.to_csv(buffer, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
     return buffer.getvalue()

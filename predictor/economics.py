@@ -35,11 +35,6 @@ class Metric:
     high: float | None
     note: str = ""
 
-    @property
-    def defined(self) -> bool:
-        """Whether the expected value exists."""
-        return self.value is not None
-
 
 @dataclass(frozen=True)
 class Economics:

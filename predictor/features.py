@@ -9,37 +9,12 @@ import datetime as dt
 
 import numpy as np
 
-# Categories of the "Social Media Advertisement Performance" schema.
+# Categories of the ad columns that become features (the raw data's other vocabularies, used
+# only by training, are in training/schema.py).
 PLATFORMS: tuple[str, ...] = ("Facebook", "Instagram")
 AD_TYPES: tuple[str, ...] = ("Carousel", "Image", "Stories", "Video")
 GENDERS: tuple[str, ...] = ("All", "Female", "Male")
 AGE_GROUPS: tuple[str, ...] = ("18-24", "25-34", "35-44", "All")
-INTERESTS: tuple[str, ...] = (
-    "art",
-    "technology",
-    "travel",
-    "photography",
-    "news",
-    "finance",
-    "health",
-    "fashion",
-    "gaming",
-    "fitness",
-    "lifestyle",
-    "food",
-    "sports",
-)
-TIMES_OF_DAY: tuple[str, ...] = ("Morning", "Afternoon", "Evening", "Night")
-EVENT_TYPES: tuple[str, ...] = ("Impression", "Click", "Like", "Comment", "Share", "Purchase")
-DAYS_OF_WEEK: tuple[str, ...] = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-)
 
 # Ad-level categorical columns and the categories each one-hot count is built from.
 AD_CATEGORIES: dict[str, tuple[str, ...]] = {

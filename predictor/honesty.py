@@ -2,9 +2,10 @@
 
 - A row is *extrapolated* when any input lies outside the training data's ``[min, max]``.
 - Outside the range the interval is never relatively narrower than at the range's edge. The
-  edge of a row is the same row with every input clipped into the range; the half-width of an
-  extrapolated row is at least its edge's half-width per (purchases + 1), times its own
-  (purchases + 1). Inside the range nothing changes.
+  edge of a row is the same row with every input clipped into the range, scored in the same
+  call by whichever backend answers; the half-width of an extrapolated row is at least its
+  edge's half-width per (purchases + 1), times its own (purchases + 1). Inside the range
+  nothing changes.
 - An input more than :data:`ABSURD_FACTOR` times the training maximum is refused.
 - A row whose platform, format, gender or age counts add up to more than its total ads is
   *unreliable*: it is scored and flagged, not refused (the model never saw such a campaign, but
@@ -23,7 +24,7 @@ import pandas as pd
 
 from predictor.features import AD_CATEGORIES, FEATURE_COLUMNS
 from predictor.formatting import fmt_feature
-from predictor.interval import bounds_from_half, half_width
+from predictor.interval import bounds_from_half
 from predictor.notices import Notice, NoticeCode
 from predictor.plan import COLUMN_FIELDS, COLUMN_LABELS, PlanError
 
@@ -126,25 +127,27 @@ def mix_over_total(values: np.ndarray) -> np.ndarray:
     return over
 
 
-def honest_bounds(
+def widen_bounds(
     pred: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
     outside: np.ndarray,
-    edge_pred: np.ndarray,
-    calibration: Mapping,
-    level: float,
+    edge: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Whole-number bounds; rows in ``outside`` are at least as wide, relatively, as their edge.
+    """Bounds of ``outside`` rows widened to at least their edge's width per (purchases + 1).
 
-    ``edge_pred`` holds the predictions of the clipped rows, one per ``True`` in ``outside``.
+    ``edge`` holds the predictions and bounds of the clipped rows, one per ``True`` in
+    ``outside``; rows inside the range keep their bounds. Works on any backend's whole bounds.
     """
-    pred = np.asarray(pred, dtype=float)
-    half = half_width(pred, calibration, level)
+    lower, upper = np.array(lower, dtype=np.int64), np.array(upper, dtype=np.int64)
     if outside.any():
-        edge = np.clip(np.asarray(edge_pred, dtype=float), 0.0, None)
-        relative = half_width(edge, calibration, level) / (edge + 1.0)
-        grown = relative * (np.clip(pred[outside], 0.0, None) + 1.0)
-        half[outside] = np.maximum(half[outside], grown)
-    return bounds_from_half(pred, half)
+        edge_pred, edge_lower, edge_upper = (np.asarray(a, dtype=float) for a in edge)
+        relative = (edge_upper - edge_lower) / 2 / (np.clip(edge_pred, 0.0, None) + 1.0)
+        p = np.asarray(pred, dtype=float)[outside]
+        low, high = bounds_from_half(p, relative * (np.clip(p, 0.0, None) + 1.0))
+        lower[outside] = np.minimum(lower[outside], low)
+        upper[outside] = np.maximum(upper[outside], high)
+    return lower, upper
 
 
 def range_notice(
@@ -185,28 +188,21 @@ def range_notice(
     )
 
 
-Scorer = Callable[[pd.DataFrame], tuple[np.ndarray, str, tuple[str, ...]]]
+# Scores valid feature rows: ((predictions, lower, upper, notices), backend).
+Scorer = Callable[[pd.DataFrame], tuple[tuple[np.ndarray, np.ndarray, np.ndarray, tuple], str]]
 
 
 def score_with_edges(
-    score: Scorer,
-    rows: pd.DataFrame,
-    outside: np.ndarray,
-    bounds: TrainingBounds,
-    calibration: Mapping,
-    level: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[str, ...]]:
-    """Score ``rows`` and the range edges of its ``outside`` rows in one ``score`` call.
-
-    Returns the predictions, :func:`honest_bounds`, and the backend and notices of ``score``.
-    """
+    score: Scorer, rows: pd.DataFrame, outside: np.ndarray, bounds: TrainingBounds
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, tuple], str]:
+    """``score(rows)``, with the range edges of the ``outside`` rows scored in the same call and
+    their bounds widened by :func:`widen_bounds`."""
+    if not outside.any():
+        return score(rows)
     n = len(rows)
-    if outside.any():
-        edges = edge_rows(rows.to_numpy(dtype=float)[outside], bounds)
-        both = pd.concat([rows, pd.DataFrame(edges, columns=FEATURE_COLUMNS)], ignore_index=True)
-        scored, backend, notices = score(both)
-        scored, edge = scored[:n], scored[n:]
-    else:
-        (scored, backend, notices), edge = score(rows), np.zeros(0)
-    low, high = honest_bounds(scored, outside, edge, calibration, level)
-    return scored, low, high, backend, notices
+    edges = pd.DataFrame(edge_rows(rows.to_numpy(dtype=float)[outside], bounds))
+    edges.columns = FEATURE_COLUMNS
+    (raw, lower, upper, notices), backend = score(pd.concat([rows, edges], ignore_index=True))
+    edge = (raw[n:], lower[n:], upper[n:])
+    lower, upper = widen_bounds(raw[:n], lower[:n], upper[:n], outside, edge)
+    return (raw[:n], lower, upper, notices), backend

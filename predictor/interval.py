@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 CALIBRATED_LEVELS: tuple[float, ...] = (0.8, 0.9, 0.95)
+# The level answers use unless another is asked for, and the one the bars are measured at.
 DEFAULT_LEVEL = 0.9
 METHOD = "normalized-split-conformal"
 
@@ -48,7 +49,11 @@ def _thirds_coverage(
 
 
 def fit_residual_scale(
-    y: np.ndarray, pred: np.ndarray, n: int | None = None, level: float = 0.9, offset: float = 1.0
+    y: np.ndarray,
+    pred: np.ndarray,
+    n: int | None = None,
+    level: float = DEFAULT_LEVEL,
+    offset: float = 1.0,
 ) -> dict[str, float]:
     """Choose the power of :func:`residual_scale` that balances coverage across predicted size.
 

@@ -1,203 +1,217 @@
-"""The Databricks Model Serving client: one ``requests.Session``, typed errors, bounded retries.
+"""The Databricks Model Serving client: one ``requests.Session``, typed errors, library retries.
 
-The token lives only in the session's auth object; it never appears in a log line, an exception
-message or a ``repr``. Error text taken from a response is sanitized and truncated first.
+Retries are urllib3's ``Retry`` mounted on the session: 429 and 503 only, POST included, backoff
+with jitter, and a ``Retry-After`` honoured up to the retry budget. A longer ``Retry-After`` is
+not waited for: the error carries it, and the circuit breaker keeps the endpoint paused that long.
+Credentials come from :class:`predictor.auth.DatabricksAuth`; no secret appears in a log line, an
+exception message or a ``repr``.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import math
-import re
+import sys
 import threading
 import time
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
 
-from predictor.config import DEFAULT_TIMEOUT, check_endpoint_url
+from predictor.auth import DatabricksAuth, origin
+from predictor.config import (
+    DEFAULT_TIMEOUT,
+    PredictorConfig,
+    check_endpoint_url,
+    endpoint_url_from_host,
+)
+from predictor.responses import (  # noqa: F401 (re-exported: the public home of these names)
+    AuthError,
+    BadResponseError,
+    EndpointConnectionError,
+    EndpointError,
+    EndpointTimeoutError,
+    EndpointWarmingError,
+    NotFoundError,
+    RateLimitedError,
+    RequestRejectedError,
+    ServerError,
+    error_detail,
+    parse_predictions,
+    sanitize,
+)
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 503)
 MAX_RETRIES = 2
-MAX_RETRY_WAIT = 3.0  # seconds spent waiting between retries, in all
-MESSAGE_LIMIT = 200
+MAX_RETRY_WAIT = 3.0  # the longest single wait before a retry, in seconds
+BACKOFF_FACTOR = 0.25
+BACKOFF_JITTER = 0.25
+MAX_PAUSE = 3600.0  # the longest pause a Retry-After may impose on the endpoint
+
+_UNCAPPED = Retry(0, retry_after_max=sys.maxsize)
 
 
-class EndpointError(RuntimeError):
-    """The serving endpoint did not give a usable answer. ``kind`` is a short user-facing word."""
-
-    kind = "endpoint error"
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class AuthError(EndpointError):
-    """401/403: the token is missing, wrong or lacks permission."""
-
-    kind = "authentication"
-
-
-class NotFoundError(EndpointError):
-    """404: no such endpoint."""
-
-    kind = "not found"
-
-
-class RateLimitedError(EndpointError):
-    """429 after the retries allowed."""
-
-    kind = "rate limited"
-
-
-class ServerError(EndpointError):
-    """5xx after the retries allowed."""
-
-    kind = "server error"
-
-
-class RequestRejectedError(EndpointError):
-    """Another 4xx: the endpoint refused the request (e.g. a schema mismatch)."""
-
-    kind = "request rejected"
-
-
-class EndpointTimeoutError(EndpointError):
-    """No connection or no answer within the timeout."""
-
-    kind = "timeout"
-
-
-class EndpointConnectionError(EndpointError):
-    """The connection failed (refused, DNS, TLS...)."""
-
-    kind = "connection"
-
-
-class BadResponseError(EndpointError):
-    """The answer is not JSON, has the wrong shape or count, or holds a non-finite number."""
-
-    kind = "bad response"
-
-
-_BEARER = re.compile(r"(?i)\bbearer\s+\S+")
-_DATABRICKS_TOKEN = re.compile(r"\bdapi[0-9a-zA-Z]{16,}(?:-\d+)?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def sanitize(text: str, secrets: Iterable[str | None] = (), limit: int = MESSAGE_LIMIT) -> str:
-    """``text`` without secrets, token-like strings or control characters, at most ``limit`` long."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    text = _BEARER.sub("Bearer ***", text)
-    text = _DATABRICKS_TOKEN.sub("***", text)
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None if unusable."""
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (seconds or an HTTP date); None if unusable."""
     if not value:
         return None
-    value = value.strip()
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
+        return float(_UNCAPPED.parse_retry_after(value))
+    except (InvalidHeader, OverflowError, ValueError):
         return None
-    return max(seconds, 0.0)
 
 
-def parse_predictions(payload: object, expected: int) -> np.ndarray:
-    """Predictions from ``{"predictions": [...]}``: numbers, or one-key objects holding one."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("predictions"), list):
-        raise BadResponseError("the endpoint's answer has no 'predictions' list")
-    items = payload["predictions"]
-    if len(items) != expected:
-        raise BadResponseError(
-            f"the endpoint returned {len(items)} predictions for {expected} rows"
-        )
-    values = np.empty(expected, dtype=float)
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and len(item) == 1:
-            item = next(iter(item.values()))
-        if isinstance(item, bool) or not isinstance(item, int | float):
-            raise BadResponseError(f"prediction {i} from the endpoint is not a number")
+class BudgetRetry(Retry):
+    """urllib3 ``Retry`` that gives up at once when ``Retry-After`` exceeds ``retry_after_max``.
+
+    The stock class would wait the capped time and try again against an endpoint that asked for
+    longer; this one hands the answer back so the caller can pause the endpoint instead.
+    """
+
+    def get_retry_after(self, response: Any) -> float | None:
         try:
-            value = float(item)
-        except OverflowError:
-            value = math.inf
-        if not math.isfinite(value):
-            raise BadResponseError(f"prediction {i} from the endpoint is not a finite number")
-        values[i] = value
-    return values
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None  # an unreadable header: fall back to the backoff
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        if response is not None and error is None:
+            asked = parse_retry_after(response.headers.get("Retry-After"))
+            if asked is not None and asked > self.retry_after_max:
+                raise MaxRetryError(_pool, url, ResponseError(f"Retry-After {asked:g} s"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Adds the Bearer token to each request; its repr hides the token."""
+def retry_policy(max_retries: int = MAX_RETRIES, max_wait: float = MAX_RETRY_WAIT) -> BudgetRetry:
+    """The session's retries: 429/503 on any method, no retry of connection or read failures."""
+    return BudgetRetry(
+        total=max_retries,
+        status=max_retries,
+        connect=0,
+        read=False,
+        other=0,
+        redirect=0,
+        allowed_methods=None,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=BACKOFF_FACTOR,
+        backoff_jitter=BACKOFF_JITTER,
+        backoff_max=max_wait,
+        retry_after_max=max_wait,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        respect_retry_after_header=True,
+    )
 
-    def __init__(self, token: str) -> None:
-        self._token = token
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(token='***')"
+def _bearer(request: requests.PreparedRequest | None) -> str | None:
+    """The token the request carried (to scrub it from anything the server echoes)."""
+    header = (request.headers.get("Authorization") if request is not None else None) or ""
+    return header.partition(" ")[2] or None
 
 
 class DatabricksClient:
-    """Scores DataFrames on a Databricks Model Serving endpoint (or anything speaking its protocol)."""
+    """Scores DataFrames on a Databricks Model Serving endpoint (or anything speaking its protocol).
+
+    ``url`` is the invocations URL; it may be None with ``serving_endpoint`` when a profile names
+    the workspace host. ``token`` is a personal access token; pass ``auth`` for other credentials.
+    """
 
     def __init__(
         self,
-        url: str,
-        token: str,
+        url: str | None,
+        token: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         max_retries: int = MAX_RETRIES,
         max_retry_wait: float = MAX_RETRY_WAIT,
         pool_size: int = 32,
+        *,
+        auth: DatabricksAuth | None = None,
+        serving_endpoint: str | None = None,
     ) -> None:
-        self.url = check_endpoint_url(url)
-        self.host = urlsplit(url).netloc
+        if url is None and not serving_endpoint:
+            raise ValueError("DatabricksClient needs an invocations URL or a serving endpoint name")
+        self._url = check_endpoint_url(url) if url is not None else None
+        self._serving_endpoint = serving_endpoint
         self.timeout = timeout
-        self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
-        self._token = token
+        self._auth = auth or DatabricksAuth(
+            host=origin(url) if url else None, token=token, timeout=timeout
+        )
         self._session = requests.Session()
-        self._session.auth = _BearerAuth(token)
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self._session.auth = self._auth
+        adapter = HTTPAdapter(
+            pool_connections=1,
+            pool_maxsize=pool_size,
+            max_retries=retry_policy(max_retries, max_retry_wait),
+        )
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
 
+    @classmethod
+    def from_config(cls, config: PredictorConfig) -> DatabricksClient:
+        """A client for the endpoint and credentials of ``config`` (which must have an endpoint)."""
+        url = config.endpoint_url
+        auth = DatabricksAuth(
+            host=config.host or (origin(url) if url else None),
+            token=config.token,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            profile=config.profile,
+            config_file=config.config_file,
+            timeout=config.timeout,
+        )
+        return cls(url, timeout=config.timeout, auth=auth, serving_endpoint=config.serving_endpoint)
+
+    @property
+    def host(self) -> str:
+        """The endpoint's host, or the profile it comes from while that is not read yet."""
+        if self._url is not None:
+            return urlsplit(self._url).netloc
+        host = self._auth.host
+        return urlsplit(host).netloc if host else f"({self._auth.method})"
+
+    @property
+    def url(self) -> str:
+        """The invocations URL (built from the profile's host on first use if not given)."""
+        if self._url is None:
+            self._auth.config()  # reads the profile, or raises AuthError
+            self._url = check_endpoint_url(
+                endpoint_url_from_host(self._auth.host or "", self._serving_endpoint or "")
+            )
+        return self._url
+
     def __repr__(self) -> str:
-        return f"DatabricksClient(url={self.url!r}, token='***', timeout={self.timeout!r})"
+        return (
+            f"DatabricksClient(host={self.host!r}, credentials={self._auth.method!r}, "
+            f"timeout={self.timeout!r})"
+        )
 
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predictions for the rows of ``frame`` (all numeric), in one request plus bounded retries."""
+    def predict(self, frame: pd.DataFrame) -> np.ndarray | pd.DataFrame:
+        """Predictions for the rows of ``frame`` (all numeric), in one request plus retries.
+
+        A 1-D float array when the endpoint returns numbers; a DataFrame of ``prediction`` and
+        ``lower_XX``/``upper_XX`` columns when it returns ranges too (see ``parse_predictions``).
+        """
         body = json.dumps(
             {
                 "dataframe_split": {
@@ -207,78 +221,56 @@ class DatabricksClient:
             },
             allow_nan=False,
         ).encode()
-        waited = 0.0
-        attempt = 0
-        while True:
-            response = self._post(body)
-            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
-                delay = parse_retry_after(response.headers.get("Retry-After"))
-                if delay is None:
-                    delay = 0.25 * 2**attempt
-                if waited + delay <= self.max_retry_wait:
-                    log.info(
-                        "endpoint answered %s; retrying in %.2f s", response.status_code, delay
-                    )
-                    response.close()
-                    time.sleep(delay)
-                    waited += delay
-                    attempt += 1
-                    continue
+        response = self._post(body)
+        try:
             return self._read(response, len(frame))
+        finally:
+            response.close()
 
     def _post(self, body: bytes) -> requests.Response:
+        url = self.url
         try:
             return self._session.post(
-                self.url,
+                url,
                 data=body,
                 headers={"Content-Type": "application/json"},
                 timeout=self.timeout,
                 allow_redirects=False,
             )
-        except requests.Timeout as exc:
-            connect = isinstance(exc, requests.ConnectTimeout)
-            limit = self.timeout[0] if connect else self.timeout[1]
-            what = "could not connect" if connect else "did not answer"
+        except requests.ConnectTimeout:
             raise EndpointTimeoutError(
-                f"the endpoint at {self.host} {what} within {limit:g} s"
+                f"could not connect to the endpoint at {self.host} within {self.timeout[0]:g} s"
+            ) from None
+        except requests.Timeout:
+            raise EndpointWarmingError(
+                f"the endpoint at {self.host} did not answer within {self.timeout[1]:g} s "
+                "(an endpoint that scaled to zero takes minutes to start)"
             ) from None
         except requests.RequestException as exc:
             raise EndpointConnectionError(
                 f"could not connect to the endpoint at {self.host} ({type(exc).__name__})"
             ) from None
 
-    def _error_detail(self, response: requests.Response) -> str:
-        """`` (CODE: message)`` from a Databricks error body, sanitized; empty if there is none."""
-        try:
-            payload = json.loads(response.content[:65536])
-        except ValueError:
-            return ""
-        if not isinstance(payload, dict):
-            return ""
-        code = payload.get("error_code")
-        message = payload.get("message")
-        parts = [str(p) for p in (code, message) if isinstance(p, str) and p.strip()]
-        if not parts:
-            return ""
-        return f" ({sanitize(': '.join(parts), [self._token])})"
-
-    def _read(self, response: requests.Response, expected: int) -> np.ndarray:
+    def _read(self, response: requests.Response, expected: int) -> np.ndarray | pd.DataFrame:
         status = response.status_code
+        content_type = response.headers.get("Content-Type", "")
         if 200 <= status < 300:
             try:
                 payload = json.loads(response.content)
             except ValueError:
-                content_type = response.headers.get("Content-Type", "").lower()
-                if "html" in content_type or response.content.lstrip()[:1] == b"<":
+                if "html" in content_type.lower() or response.content.lstrip()[:1] == b"<":
                     raise BadResponseError(
                         "the endpoint answered with an HTML page instead of JSON", status
                     ) from None
                 raise BadResponseError("the endpoint's answer is not JSON", status) from None
             return parse_predictions(payload, expected)
-        detail = self._error_detail(response)
+        secrets = (*self._auth.secrets, _bearer(response.request))
+        detail = error_detail(response.content, content_type, secrets)
+        asked = parse_retry_after(response.headers.get("Retry-After"))
+        pause = min(asked, MAX_PAUSE) if asked is not None and asked > self.max_retry_wait else None
         if status in (401, 403):
             raise AuthError(
-                f"the endpoint refused the token (HTTP {status}){detail}; check DATABRICKS_TOKEN",
+                f"the endpoint refused the credentials ({self._auth.method}, HTTP {status}){detail}",
                 status,
             )
         if status == 404:
@@ -287,7 +279,13 @@ class DatabricksClient:
                 status,
             )
         if status == 429:
-            raise RateLimitedError(f"the endpoint is rate limiting (HTTP 429){detail}", status)
+            raise RateLimitedError(
+                f"the endpoint is rate limiting (HTTP 429){detail}", status, pause
+            )
+        if status == 503:
+            raise EndpointWarmingError(
+                f"the endpoint is not ready (HTTP 503){detail}", status, pause
+            )
         if status >= 500:
             raise ServerError(f"the endpoint had a server error (HTTP {status}){detail}", status)
         if 300 <= status < 400:
@@ -300,7 +298,8 @@ class DatabricksClient:
 
 
 class CircuitBreaker:
-    """After a failure, keeps the endpoint closed for ``cooldown`` seconds. Thread-safe."""
+    """After a failure, keeps the endpoint closed for ``cooldown`` seconds (or the pause the
+    endpoint asked for). Thread-safe."""
 
     def __init__(self, cooldown: float) -> None:
         self.cooldown = cooldown
@@ -318,10 +317,10 @@ class CircuitBreaker:
         """The kind of the last failure, or None after a success."""
         return self._last_kind
 
-    def record_failure(self, kind: str) -> None:
-        """Open the breaker for the cool-down period."""
+    def record_failure(self, kind: str, pause: float | None = None) -> None:
+        """Open the breaker for ``pause`` seconds if given, else for the cool-down period."""
         with self._lock:
-            self._open_until = time.monotonic() + self.cooldown
+            self._open_until = time.monotonic() + (self.cooldown if pause is None else pause)
             self._last_kind = kind
 
     def record_success(self) -> None:

@@ -13,7 +13,15 @@ from typing import Any
 import pandas as pd
 
 from predictor.core import Prediction
-from predictor.formatting import fmt_count, fmt_level, fmt_money, month_name, range_text, signed
+from predictor.formatting import (
+    fmt_count,
+    fmt_level,
+    fmt_money,
+    month_name,
+    range_text,
+    signed,
+    spreadsheet_safe,
+)
 from predictor.plan import MIXES, PLAN_FIELDS, CampaignPlan
 
 MAX_SCENARIOS = 12
@@ -28,9 +36,12 @@ class ScenarioError(ValueError):
     field = "scenario"
 
 
-def answer_record(prediction: Prediction, plan: CampaignPlan) -> dict[str, Any]:
+def answer_record(
+    prediction: Prediction, plan: CampaignPlan, model: str | None = None
+) -> dict[str, Any]:
     """The prediction as plain data: what the API returns and what scenarios store."""
     return {
+        "model": model,
         "purchases": prediction.purchases,
         "lower": prediction.lower,
         "upper": prediction.upper,
@@ -104,6 +115,7 @@ COMPARISON_ROWS: tuple[tuple[str, str], ...] = (
     ("Range", "range"),
     ("Purchases vs first", "diff"),
     ("Answered by", "backend"),
+    ("Model", "model"),
 )
 _NUMBERS = ("duration_days", "num_unique_interests", "total_ads", "total_budget")
 
@@ -134,7 +146,7 @@ def _cell(s: Mapping[str, Any], first: Mapping[str, Any], key: str) -> str:
         return f"{fmt_count(s['lower'])}–{fmt_count(s['upper'])} ({fmt_level(s['level'])})"
     if key == "diff":
         return "—" if s is first else diff_text(s["purchases"], first["purchases"])
-    return str(s[key])
+    return str(s.get(key) or "—")
 
 
 def comparison_table(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -143,11 +155,6 @@ def comparison_table(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     for s in scenarios:
         columns[s["name"]] = [_cell(s, scenarios[0], key) for _, key in COMPARISON_ROWS]
     return pd.DataFrame(columns)
-
-
-def csv_text(text: str) -> str:
-    """``text`` that a spreadsheet will not run as a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -159,6 +166,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "lower",
     "upper",
     "backend",
+    "model",
     "purchases_vs_first",
     "purchases_vs_first_pct",
 )
@@ -173,7 +181,7 @@ def csv_frame(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         diff = s["purchases"] - base
         rows.append(
             {
-                "scenario": csv_text(s["name"]),
+                "scenario": spreadsheet_safe(s["name"]),
                 **s["plan"],
                 "end_month": s["end_month"],
                 "level": s["level"],
@@ -181,6 +189,7 @@ def csv_frame(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "lower": s["lower"],
                 "upper": s["upper"],
                 "backend": s["backend"],
+                "model": s.get("model"),
                 "purchases_vs_first": diff,
                 "purchases_vs_first_pct": round(100 * diff / base, 1) if base else None,
             }

@@ -8,6 +8,7 @@ import pytest
 from app_support import MODEL_DIR, free_port
 
 from predictor import Predictor
+from predictor.scenario_log import ScenarioLog
 
 
 @pytest.fixture
@@ -23,12 +24,20 @@ def app_predictor() -> Predictor:
 
 
 @pytest.fixture(scope="session")
-def app_url(app_predictor: Predictor) -> Iterator[str]:
+def app_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioLog]:
+    """The test app's scenario log: a SQLite file of its own."""
+    store = ScenarioLog(f"sqlite:///{tmp_path_factory.mktemp('log') / 'scenario_log.sqlite'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_predictor: Predictor, app_log: ScenarioLog) -> Iterator[str]:
     """The app, launched in this process on a free loopback port; its URL."""
     import app
     from ui import build_demo
 
-    demo = build_demo(app_predictor)
+    demo = build_demo(app_predictor, app_log)
     port = free_port()
     app.launch(
         demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True

@@ -45,7 +45,9 @@ def free_port() -> int:
 def mlflow_server(model_dir: Path = MODEL_DIR, timeout: float = 90.0) -> Iterator[str]:
     """Run ``mlflow models serve`` on a free loopback port; yield its invocations URL."""
     port = free_port()
-    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+    # The server starts uvicorn by name: it must find the interpreter's own, venv activated or not.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir)]
     command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
     log = (REPO / "test-artifacts").joinpath("mlflow-serve.log")

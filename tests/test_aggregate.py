@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import csv
+import logging
+import shutil
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from aggregate_support import SAMPLE, copy_sample, replace_line, to_parquet, write_generated
 
 from predictor.features import AD_CATEGORIES, FEATURE_COLUMNS, TARGET_COLUMN
+from training import sources
 from training.aggregate import TABLE_COLUMNS, aggregate_campaigns, aggregate_dir, write_table
+from training.checks import DataError, Rows, to_int
 from training.data import load_dataset
-
-SAMPLE = Path(__file__).parent / "fixtures" / "kaggle_sample"
+from training.schema import EVENT_COLUMNS
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -239,3 +244,151 @@ def test_write_table_round_trip(tmp_path: Path, sample_table: pd.DataFrame) -> N
     back = pd.read_csv(path)
     assert list(back.columns) == TABLE_COLUMNS
     pd.testing.assert_frame_equal(back, sample_table, check_dtype=False)
+
+
+# --- data folders: streamed in batches, Parquet, bad rows deep in the log --------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_generated(tmp_path_factory.mktemp("generated"))
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of about 1,000 events, so that even small logs stream in many batches."""
+    monkeypatch.setattr(sources, "BLOCK_SIZE", 1 << 16)
+
+
+def test_streamed_table_equals_the_in_memory_table(generated: Path, small_batches: None) -> None:
+    events = sources.find_source(generated, "ad_events", EVENT_COLUMNS)
+    assert sum(1 for _ in sources.read_batches(events, EVENT_COLUMNS)) > 50
+    streamed = aggregate_dir(generated)
+    pd.testing.assert_frame_equal(streamed, aggregate_campaigns(load_dataset(generated)))
+    assert streamed[TARGET_COLUMN].sum() > 300
+
+
+def test_bad_event_in_a_late_batch_names_its_line(
+    generated: Path, tmp_path: Path, small_batches: None
+) -> None:
+    folder = shutil.copytree(generated, tmp_path / "data")
+    line = 150_001
+    old = replace_line(folder / "ad_events.csv", line, "")
+    new = old.rsplit(",", 1)[0] + ",Buy"
+    replace_line(folder / "ad_events.csv", line, new)
+    with pytest.raises(DataError) as caught:
+        aggregate_dir(folder)
+    error = caught.value
+    assert (error.column, error.line, error.value) == ("event_type", line, "Buy")
+    assert (folder / "ad_events.csv").read_text().splitlines()[error.line - 1] == new
+    assert "Allowed values: Impression, Click, Like, Comment, Share, Purchase" in str(error)
+
+
+def test_parquet_tables_give_the_same_table(generated: Path, tmp_path: Path) -> None:
+    single = to_parquet(generated, tmp_path / "single")
+    parts = to_parquet(generated, tmp_path / "parts", events_as_folder=True)
+    expected = aggregate_dir(generated)
+    pd.testing.assert_frame_equal(aggregate_dir(single), expected)
+    pd.testing.assert_frame_equal(aggregate_dir(parts), expected)
+
+
+def test_bad_parquet_value_is_named_without_a_line(generated: Path, tmp_path: Path) -> None:
+    folder = to_parquet(generated, tmp_path / "data")
+    ads = pd.read_parquet(folder / "ads.parquet")
+    ads["ad_platform"] = ads["ad_platform"].astype(str)
+    ads.loc[7, "ad_platform"] = "TikTok"
+    ads.to_parquet(folder / "ads.parquet")
+    with pytest.raises(DataError) as caught:
+        aggregate_dir(folder)
+    assert (caught.value.column, caught.value.line, caught.value.value) == (
+        "ad_platform",
+        None,
+        "TikTok",
+    )
+    assert str(caught.value).startswith(f"{folder / 'ads.parquet'}, column 'ad_platform': ")
+
+
+def shuffled_events(folder: Path, seed: int = 3) -> list[str]:
+    """Shuffle the rows of the event log (ids out of order); returns the new lines."""
+    lines = (folder / "ad_events.csv").read_text().splitlines()
+    body = lines[1:]
+    np.random.default_rng(seed).shuffle(body)
+    (folder / "ad_events.csv").write_text("\n".join([lines[0], *body]) + "\n")
+    return [lines[0], *body]
+
+
+def test_unsorted_event_ids_are_accepted_and_a_repeat_found(
+    generated: Path, tmp_path: Path, small_batches: None
+) -> None:
+    folder = shutil.copytree(generated, tmp_path / "data")
+    lines = shuffled_events(folder)
+    pd.testing.assert_frame_equal(aggregate_dir(folder), aggregate_dir(generated))
+
+    repeated_id = lines[1000 - 1].split(",", 1)[0]  # the id on line 1000
+    new = repeated_id + "," + lines[120_000 - 1].split(",", 1)[1]
+    replace_line(folder / "ad_events.csv", 120_000, new)
+    with pytest.raises(DataError) as caught:
+        aggregate_dir(folder)
+    assert (caught.value.column, caught.value.line) == ("event_id", 120_000)
+    assert f"duplicate event_id {int(repeated_id)}: already used on line 1000" in str(caught.value)
+
+
+def test_events_of_unknown_ads_dropped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, small_batches: None
+) -> None:
+    folder = copy_sample(tmp_path / "data")
+    old = replace_line(folder / "ad_events.csv", 700, "")
+    replace_line(folder / "ad_events.csv", 700, old.replace(old.split(",")[1], "99999", 1))
+    with caplog.at_level(logging.WARNING, logger="training.data"):
+        table = aggregate_dir(folder)
+    assert table[TARGET_COLUMN].sum() == sum(
+        e["event_type"] == "Purchase" for e in read_rows(folder / "ad_events.csv")
+    ) - ("Purchase" in old)
+    [message] = [r.getMessage() for r in caplog.records if r.name == "training.data"]
+    assert "dropped 1 event(s)" in message and "ad_id 99999 on line 700" in message
+
+
+def test_delta_table_needs_the_spark_engine(tmp_path: Path) -> None:
+    folder = copy_sample(tmp_path / "data")
+    (folder / "ad_events.csv").unlink()
+    (folder / "ad_events" / "_delta_log").mkdir(parents=True)
+    with pytest.raises(DataError, match="--engine spark"):
+        aggregate_dir(folder)
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="pandas, spark"):
+        aggregate_dir(SAMPLE, engine="dask")
+
+
+@pytest.mark.parametrize(
+    ("texts", "bad"),
+    [
+        (["42", "-7", "007", "0x1F"], "0x1F"),
+        (["42", "+5"], "+5"),
+        (["42", " 4"], " 4"),
+        (["4.0"], "4.0"),
+        (["9223372036854775808"], "9223372036854775808"),
+        (["1", ""], ""),
+    ],
+)
+def test_whole_numbers_are_plain_digits(texts: list[str], bad: str) -> None:
+    rows = Rows(pa.table({"n": texts}), "t.csv")
+    with pytest.raises(DataError) as caught:
+        to_int(rows, "n")
+    assert (caught.value.value, caught.value.line) == (bad, texts.index(bad) + 2)
+
+
+def test_whole_numbers_parse() -> None:
+    rows = Rows(pa.table({"n": ["42", "-7", "007"]}), "t.csv")
+    assert to_int(rows, "n").tolist() == [42, -7, 7]
+
+
+def test_cli_aggregates_parquet(generated: Path, tmp_path: Path) -> None:
+    from training.__main__ import main
+
+    folder = to_parquet(generated, tmp_path / "data")
+    assert main(["aggregate", "--data-dir", str(folder), "--out", str(tmp_path / "t.csv")]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "t.csv"), aggregate_dir(generated), check_dtype=False
+    )

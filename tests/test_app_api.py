@@ -18,9 +18,7 @@ from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
 from predictor.economics import campaign_economics
 from predictor.formatting import signed
 from predictor.plan import MIX_FIELDS, PLAN_FIELDS
-from predictor.whatif import ads_values, budget_values, scale_counts
 from ui.common import DEFAULT_PLAN
-from ui.plan_form import end_month_text, mix_status
 from ui.whatif import SERIES_COLORS
 
 PLAN: dict[str, Any] = dict(DEFAULT_PLAN)
@@ -64,8 +62,10 @@ def test_predict_returns_number_range_backend_and_feature_row(
     assert record["range"] == f"90% range: {expected.lower:,}–{expected.upper:,}"
     assert f">{expected.purchases:,}<" in card
     assert record["range"] in card
-    assert "the local model" in card
-    assert "Local model served" in notes
+    assert "the model built into this app" in card
+    # Which model answered is on the card in plain words, not repeated as jargon in the notes.
+    assert "Local model served" not in notes and "Databricks" not in notes
+    assert "Local model served" in record["notices"][-1]
 
 
 def test_level_changes_the_range(client: Client) -> None:
@@ -79,12 +79,13 @@ def test_level_changes_the_range(client: Client) -> None:
 def test_zero_ads_guardrail_skips_the_model(client: Client, predictor: Predictor) -> None:
     before = predictor.call_counts
     zero_mix = {f: 0 for f in MIX_FIELDS}
-    card, notes, record = call_predict(client, total_ads=0, **zero_mix)
+    card, _, record = call_predict(client, total_ads=0, **zero_mix)
     assert predictor.call_counts == before
     assert (record["purchases"], record["lower"], record["upper"]) == (0, 0, 0)
     assert record["backend"] == "guardrail"
-    assert "0–0" in card and "guardrail" in card
-    assert "model was not called" in notes
+    assert "0–0" in card and "a plan with no ads brings no purchases" in card
+    assert "guardrail" not in card
+    assert any("model was not called" in n for n in record["notices"])
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ def test_bad_input_is_an_error_event_not_an_http_500(server: str) -> None:
     values = [PLAN[f] for f in PLAN_FIELDS]
     values[PLAN_FIELDS.index("total_ads")] = -3
     post = requests.post(
-        f"{server}gradio_api/call/predict", json={"data": [*values, 0.9]}, timeout=30
+        f"{server}gradio_api/call/predict", json={"data": [*values, 0.9, "ridge"]}, timeout=30
     )
     assert post.status_code == 200
     event_id = post.json()["event_id"]
@@ -226,8 +227,8 @@ def test_curves_work_without_matplotlib() -> None:
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
         "from predictor import Predictor; from predictor.plan import PLAN_FIELDS; "
-        "from ui.common import DEFAULT_PLAN; from ui.whatif import curves_handler; "
-        f"curves = curves_handler(Predictor.from_env({str(MODEL_DIR)!r})); "
+        "from ui.common import DEFAULT_PLAN, Services; from ui.whatif import curves_handler; "
+        f"curves = curves_handler(Services({{'ridge': Predictor.from_env({str(MODEL_DIR)!r})}})); "
         "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "
         "budget, ads, notes, table = curves(*plan, 0.9); "
         "assert len(budget) > 40 and len(ads) > 8; "
@@ -366,48 +367,6 @@ def test_scenarios_are_per_session(server: str) -> None:
 def test_saving_an_invalid_plan_is_refused(client: Client) -> None:
     with pytest.raises(AppError, match="Total budget"):
         client.predict("", **{**PLAN, "total_budget": 1e300}, api_name="/save_scenario")
-
-
-# -- pure helpers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("counts", "total", "new_total", "expected"),
-    [
-        ([2, 2], 4, 8, [4, 4]),
-        ([1, 1, 1, 1], 4, 6, [2, 2, 1, 1]),
-        ([3, 1], 4, 1, [1, 0]),
-        ([1, 2, 1], 4, 4, [1, 2, 1]),
-        ([0, 0], 4, 10, [0, 0]),
-        ([2, 2], 0, 5, [0, 0]),
-    ],
-)
-def test_scale_counts_keeps_shares_and_sums(
-    counts: list[int], total: int, new_total: int, expected: list[int]
-) -> None:
-    scaled = scale_counts(counts, total, new_total)
-    assert scaled == expected
-    if total and sum(counts) == total:
-        assert sum(scaled) == new_total
-
-
-def test_mix_status_and_end_month() -> None:
-    assert mix_status(4, 2, 2).endswith("✓")
-    assert "1 more than the total" in mix_status(4, 3, 2)
-    assert "2 fewer than the total" in mix_status(4, 1, 1)
-    assert "enter whole numbers" in mix_status(None, 1, 1)
-    assert end_month_text(5, 60) == "June"
-    assert end_month_text(12, 31) == "January"
-    assert end_month_text(5, -1).startswith("—")
-
-
-def test_curve_values_include_the_plan() -> None:
-    budgets = budget_values(30_000)
-    assert budgets[0] == 0 and budgets[-1] == 60_000 and 30_000 in budgets
-    assert 12_345 in budget_values(12_345)
-    ads = ads_values(13)
-    assert ads[0] == 0 and ads[-1] == 26 and 13 in ads
-    assert len(ads_values(100_000)) <= 61
 
 
 # -- import and command line -------------------------------------------------------------------

@@ -173,3 +173,92 @@ def test_example_fills_the_form_and_bad_input_shows_a_message(server: str, brows
         assert "Traceback" not in page.inner_text("body")
     finally:
         page.close()
+
+
+# Labels and button texts cut short: wider content than box. Screen-reader-only labels (1 px
+# boxes) and accordion headers (whose box holds an icon beside the text) are measured by text.
+CLIPPED_LABELS_JS = """() => [...document.querySelectorAll(
+        '[data-testid="block-info"], label span, button:not(.label-wrap), .label-wrap > span,'
+        + ' .cpp-section-title h3')]
+    .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 2
+        && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.innerText.trim()).filter(t => t)"""
+
+
+@pytest.mark.parametrize("size", ["desktop-900", "phone"])
+def test_answers_go_stale_on_change_and_stay_in_view(
+    server: str, browser: object, size: str
+) -> None:
+    width, height = (1280, 900) if size == "desktop-900" else SIZES["phone"]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        stale = page.locator("#cpp-stale")
+        assert not stale.is_visible()
+        # Editing a field marks the shown answer out of date...
+        number_input(page, "total_budget").fill("64000")
+        stale.wait_for(state="visible", timeout=TIMEOUT_MS)
+        # ...and predicting clears the mark, with the answer in view.
+        page.get_by_role("button", name="Predict Purchases").click()
+        wait_for_text(page, "#cpp-plan", "budget 64,000")
+        stale.wait_for(state="hidden", timeout=TIMEOUT_MS)
+        if size == "desktop-900":
+            page.wait_for_timeout(600)  # let the scroll to the answer settle
+            box = page.locator("#cpp-purchases").bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height
+        # Clicking an example is a change of plan too.
+        page.get_by_text(EXAMPLES[2][0], exact=True).click()
+        stale.wait_for(state="visible", timeout=TIMEOUT_MS)
+        # Saving a scenario shows the saved plan's own answer.
+        page.get_by_role("button", name="Save current plan as scenario").click()
+        stale.wait_for(state="hidden", timeout=TIMEOUT_MS)
+        budget = EXAMPLES[2][1][PLAN_FIELDS.index("total_budget")]
+        wait_for_text(page, "#cpp-plan", f"budget {budget:,}")
+
+        clipped = page.evaluate(CLIPPED_LABELS_JS)
+        assert clipped == [], clipped
+        button = page.locator("#predict-button").bounding_box()
+        assert button["height"] <= 64
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"stale-{size}-{width}x{height}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_empty_scenarios_show_a_hint_not_a_table(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        assert page.locator("#scenario-hint").is_visible()
+        assert not page.locator("#scenario-table").is_visible()
+        download = page.locator("#download-scenarios")
+        assert "no scenarios saved yet" in download.inner_text()
+        page.get_by_role("button", name="Save current plan as scenario").click()
+        page.locator("#scenario-table").wait_for(state="visible", timeout=TIMEOUT_MS)
+        assert not page.locator("#scenario-hint").is_visible()
+        wait_for_text(page, "#download-scenarios", "Download CSV")
+        assert "no scenarios" not in download.inner_text()
+    finally:
+        page.close()
+
+
+def test_mix_inputs_line_up_on_a_phone(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        # Inputs side by side in a row start at the same height: no label wraps to two lines.
+        for row in (("male_ads", "all_gender_ads"), ("image_ads", "carousel_ads")):
+            tops = {round(number_input(page, f).bounding_box()["y"]) for f in row}
+            assert len(tops) == 1 or max(tops) - min(tops) > 40, (row, tops)
+            heights = {
+                f: page.locator(
+                    f"#in-{f.replace('_', '-')} [data-testid='block-info']"
+                ).bounding_box()["height"]
+                for f in row
+            }
+            assert max(heights.values()) < 30, heights
+    finally:
+        page.close()

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor.features import AD_TYPES, EVENT_TYPES, INTERESTS, PLATFORMS
 from training.data import (
     AD_COLUMNS,
     CAMPAIGN_COLUMNS,
@@ -20,6 +19,7 @@ from training.data import (
     Dataset,
     load_dataset,
 )
+from training.schema import AD_TYPES, EVENT_TYPES, INTERESTS, PLATFORMS
 
 SAMPLE = Path(__file__).parent / "fixtures" / "kaggle_sample"
 

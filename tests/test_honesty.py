@@ -12,10 +12,10 @@ from predictor.config import PredictorConfig
 from predictor.honesty import (
     TrainingBounds,
     absurd_rows,
-    honest_bounds,
     mix_over_total,
     outside_rows,
     refuse_absurd,
+    widen_bounds,
 )
 from predictor.interval import interval_bounds
 from predictor.plan import extrapolation_warnings
@@ -41,7 +41,6 @@ DEFAULT = CampaignPlan(
     age_35_44_ads=1,
     all_age_ads=1,
 )
-CALIBRATION = {"scale": {"offset": 1.0, "power": 0.5}, "quantiles": {"0.9": 1.0}}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +59,7 @@ def test_a_trillion_budget_was_answered_with_a_narrow_range_and_is_now_refused(p
     plan = DEFAULT.replace(total_budget=1e12)
     frame = pd.DataFrame([plan.to_features()], columns=FEATURE_COLUMNS)
     # What the model alone says, with the plain conformal interval: the issue's ±3%.
-    raw = predictor._local(frame)
+    raw = predictor.local_estimator().predict(frame)
     low, high = interval_bounds(raw, predictor.metadata["interval"], 0.9)
     assert round(raw[0]) == 805_425
     assert (high[0] - low[0]) / 2 / raw[0] < 0.03
@@ -164,16 +163,17 @@ def test_a_column_always_zero_in_training_is_never_absurd():
     )
 
 
-def test_honest_bounds_grow_to_the_edges_relative_width():
-    pred, outside, edge = np.array([100.0, 100.0]), np.array([True, False]), np.array([3.0])
-    low, high = honest_bounds(pred, outside, edge, CALIBRATION, 0.9)
-    # Edge: half 2 on 3 + 1 = 50%; row 0 gets 50% of 101 = 50.5. Row 1 keeps sqrt(101).
+def test_bounds_grow_to_the_edges_relative_width():
+    pred, outside = np.array([100.0, 100.0]), np.array([True, False])
+    lower, upper = np.array([90, 90]), np.array([110, 110])
+    # Edge: 3 purchases in 1-5, a half-width of 2 on 3 + 1 = 50%; row 0 gets 50% of 101 = 50.5.
+    edge = (np.array([3.0]), np.array([1]), np.array([5]))
+    low, high = widen_bounds(pred, lower, upper, outside, edge)
     assert (low[0], high[0]) == (50, 150)
-    assert (low[1], high[1]) == (90, 110)
+    assert (low[1], high[1]) == (90, 110)  # inside the range: unchanged
     # An edge already relatively narrower never narrows the row.
-    low, high = honest_bounds(
-        np.array([3.0]), np.array([True]), np.array([100.0]), CALIBRATION, 0.9
-    )
+    edge = (np.array([100.0]), np.array([95]), np.array([105]))
+    low, high = widen_bounds(np.array([3.0]), np.array([1]), np.array([5]), np.array([True]), edge)
     assert (low[0], high[0]) == (1, 5)
 
 

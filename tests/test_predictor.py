@@ -6,7 +6,6 @@ import itertools
 import os
 import threading
 
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +19,7 @@ from predictor import (
     Prediction,
     Predictor,
 )
+from predictor.bundle import load_bundle
 from predictor.config import PredictorConfig
 from predictor.interval import interval_bounds
 
@@ -54,16 +54,8 @@ def predictor() -> Predictor:
 
 @pytest.fixture(scope="module")
 def pipeline():
-    """The bundle's scikit-learn pipeline, loaded by MLflow directly (the reference)."""
-    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    try:
-        return mlflow.sklearn.load_model(str(MODEL_DIR))
-    finally:
-        if previous is None:
-            del os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"]
-        else:
-            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    """The bundle's scikit-learn pipeline (the reference)."""
+    return load_bundle(MODEL_DIR).pyfunc.get_raw_model()
 
 
 def in_range_plans(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:

@@ -5,13 +5,25 @@ from __future__ import annotations
 import hashlib
 import os
 
+import numpy as np
+import pandas as pd
 import pytest
 from predictor_support import MODEL_DIR, copy_bundle
 
-from predictor import BundleError, CampaignPlan, Predictor
-from predictor.bundle import MANIFEST_NAME, read_manifest, verify_manifest, write_manifest
+from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
+from predictor.bundle import (
+    ALTERNATIVES_DIR,
+    MANIFEST_NAME,
+    BundleMetadata,
+    load_bundle,
+    read_manifest,
+    verify_bundle,
+    verify_manifest,
+    write_manifest,
+)
 from predictor.config import PredictorConfig
 
+PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 PLAN = CampaignPlan(
     duration_days=30, total_budget=5000, start_month=4, num_unique_interests=2, total_ads=3
 )
@@ -111,5 +123,93 @@ def test_malformed_manifest_lines_are_refused(tmp_path, line):
     bundle = copy_bundle(tmp_path / "model")
     manifest = bundle / MANIFEST_NAME
     manifest.write_text(manifest.read_text() + line + "\n")
+    with pytest.raises(BundleError, match="malformed"):
+        verify_manifest(bundle)
+
+
+def _metadata_dict() -> dict:
+    return BundleMetadata(
+        features=list(FEATURE_COLUMNS),
+        interval={"scale": {"offset": 1.0, "power": 0.5}, "quantiles": {"0.9": 1.5}},
+    ).to_dict()
+
+
+def test_metadata_record_round_trips_and_ignores_unknown_keys():
+    data = {**_metadata_dict(), "added_later": 1}
+    record = BundleMetadata.from_dict(data)
+    assert record.interval["quantiles"] == {"0.9": 1.5}
+    assert record.to_dict() == _metadata_dict()
+    assert BundleMetadata.from_dict(record.to_dict()) == record
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"features": list(reversed(FEATURE_COLUMNS))}, "different features"),
+        ({"features": "duration_days"}, "different features"),
+        ({"interval": {"quantiles": {"0.9": 1.5}}}, "no valid interval"),
+        (
+            {"interval": {"scale": {"offset": 1, "power": 0.5}, "quantiles": {}}},
+            "no valid interval",
+        ),
+        (
+            {"interval": {"scale": {"offset": 1, "power": 0.5}, "quantiles": {"0.9": "x"}}},
+            "no valid interval",
+        ),
+    ],
+)
+def test_metadata_record_refuses_what_the_predictor_cannot_use(change, message):
+    with pytest.raises(BundleError, match=message):
+        BundleMetadata.from_dict({**_metadata_dict(), **change})
+
+
+def test_metadata_record_names_a_missing_entry():
+    data = _metadata_dict()
+    del data["interval"]
+    with pytest.raises(BundleError, match="no 'interval' entry"):
+        BundleMetadata.from_dict(data)
+
+
+def test_verify_bundle_reads_the_committed_record():
+    record = verify_bundle(MODEL_DIR)
+    assert isinstance(record, BundleMetadata)
+    assert record.features == FEATURE_COLUMNS
+    assert set(record.interval["quantiles"]) == {"0.8", "0.9", "0.95"}
+
+
+@pytest.mark.parametrize("preset", [None, "false", "true"])
+def test_load_bundle_turns_the_flag_on_only_while_loading(monkeypatch, preset):
+    if preset is None:
+        monkeypatch.delenv(PICKLE_FLAG, raising=False)
+    else:
+        monkeypatch.setenv(PICKLE_FLAG, preset)
+    bundle = load_bundle(MODEL_DIR)
+    assert os.environ.get(PICKLE_FLAG) == preset
+    frame = pd.DataFrame([PLAN.to_features()], columns=FEATURE_COLUMNS)
+    points = bundle.predict_points(frame)
+    assert points.shape == (1,) and np.isfinite(points).all()
+    assert bundle.metadata == verify_bundle(MODEL_DIR)
+
+
+def test_load_bundle_refuses_an_altered_bundle_before_loading(tmp_path, monkeypatch):
+    monkeypatch.delenv(PICKLE_FLAG, raising=False)
+    bundle = copy_bundle(tmp_path / "model")
+    _flip_one_byte(bundle / "model.skops")
+    with pytest.raises(BundleError, match=r"model\.skops was altered"):
+        load_bundle(bundle)
+    assert PICKLE_FLAG not in os.environ
+
+
+def test_other_bundles_under_alternatives_are_outside_the_manifest(tmp_path):
+    bundle = copy_bundle(tmp_path / "model")
+    original = (bundle / MANIFEST_NAME).read_text()
+    other = bundle / ALTERNATIVES_DIR / "other"
+    other.mkdir(parents=True, exist_ok=True)
+    (other / "MLmodel").write_text("another bundle\n")
+    verify_manifest(bundle)  # not "unlisted"
+    write_manifest(bundle)
+    assert (bundle / MANIFEST_NAME).read_text() == original
+    manifest = bundle / MANIFEST_NAME
+    manifest.write_text(original + f"{'0' * 64}  {ALTERNATIVES_DIR}/other/MLmodel\n")
     with pytest.raises(BundleError, match="malformed"):
         verify_manifest(bundle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from endpoint_support import CLIENT_ID, CLIENT_SECRET
 from predictor_support import TOKEN
 
 from predictor import ConfigError
@@ -197,4 +198,74 @@ def test_timeout_forms():
 def test_repr_hides_the_token():
     config = load_config({"DATABRICKS_TOKEN": TOKEN, "DATABRICKS_ENDPOINT_URL": URL})
     assert TOKEN not in repr(config) and TOKEN not in str(config)
-    assert "token='***'" in repr(config)
+    assert "credentials='token'" in repr(config)
+
+
+def test_oauth_client_from_the_environment_or_the_secrets_file(tmp_path):
+    settings = {
+        "DATABRICKS_ENDPOINT_URL": URL,
+        "DATABRICKS_CLIENT_ID": CLIENT_ID,
+        "DATABRICKS_CLIENT_SECRET": CLIENT_SECRET,
+    }
+    from_env = load_config(settings)
+    path = write_secrets(tmp_path / "s.toml", **settings)
+    from_file = load_config({"PREDICTOR_SECRETS_FILE": str(path)})
+    for config in (from_env, from_file):
+        assert config.has_endpoint and config.credentials == "oauth-m2m" and config.token is None
+        assert (config.client_id, config.client_secret) == (CLIENT_ID, CLIENT_SECRET)
+        assert CLIENT_SECRET not in repr(config) and CLIENT_SECRET not in str(config)
+        assert CLIENT_ID not in repr(config)
+
+
+def test_a_profile_with_an_endpoint_name_is_an_endpoint():
+    config = load_config(
+        {
+            "DATABRICKS_CONFIG_PROFILE": "prod",
+            "DATABRICKS_CONFIG_FILE": "/etc/databrickscfg",
+            "DATABRICKS_SERVING_ENDPOINT": "purchases",
+        }
+    )
+    assert config.has_endpoint and config.credentials == "profile"
+    assert (config.profile, config.config_file, config.endpoint_url) == (
+        "prod",
+        "/etc/databrickscfg",
+        None,
+    )
+    assert not load_config({"DATABRICKS_CONFIG_PROFILE": "prod"}).has_endpoint  # no endpoint name
+    assert not load_config({"DATABRICKS_SERVING_ENDPOINT": "purchases"}).has_endpoint  # no creds
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"DATABRICKS_CLIENT_ID": CLIENT_ID},
+            "DATABRICKS_CLIENT_ID is set without DATABRICKS_CLIENT_SECRET",
+        ),
+        (
+            {"DATABRICKS_CLIENT_SECRET": CLIENT_SECRET},
+            "DATABRICKS_CLIENT_SECRET is set without DATABRICKS_CLIENT_ID",
+        ),
+        (
+            {
+                "DATABRICKS_TOKEN": TOKEN,
+                "DATABRICKS_CLIENT_ID": CLIENT_ID,
+                "DATABRICKS_CLIENT_SECRET": CLIENT_SECRET,
+            },
+            "keep one kind of credentials",
+        ),
+        (
+            {"PREDICTOR_BACKEND": "databricks", "DATABRICKS_CONFIG_PROFILE": "p"},
+            "DATABRICKS_SERVING_ENDPOINT",
+        ),
+    ],
+)
+def test_incomplete_or_mixed_credentials_are_refused_without_values(settings, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(
+            {"DATABRICKS_ENDPOINT_URL": URL, **settings}
+            if "PREDICTOR_BACKEND" not in settings
+            else settings
+        )
+    for secret in (TOKEN, CLIENT_SECRET):
+        assert secret not in str(info.value)

@@ -6,9 +6,9 @@ the typed error), and the token must appear in no log line, output, notice, exce
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -23,14 +23,20 @@ from predictor import (
     ConfigError,
     EndpointConnectionError,
     EndpointError,
-    EndpointTimeoutError,
     NotFoundError,
     Predictor,
     RateLimitedError,
     ServerError,
 )
 from predictor.config import PredictorConfig
-from predictor.remote import DatabricksClient, parse_predictions, parse_retry_after, sanitize
+from predictor.core import WARMING_TEXT as NOTICE_WARMING
+from predictor.remote import (
+    DatabricksClient,
+    EndpointWarmingError,
+    parse_retry_after,
+    retry_policy,
+    sanitize,
+)
 
 PLAN = CampaignPlan(
     duration_days=45,
@@ -47,13 +53,13 @@ KINDS = {
     "404": (NotFoundError, "not found"),
     "429": (RateLimitedError, "rate limited"),
     "500": (ServerError, "server error"),
-    "503": (ServerError, "server error"),
+    "503": (EndpointWarmingError, "warming up"),
     "not-json": (BadResponseError, "bad response"),
     "html": (BadResponseError, "bad response"),
     "empty": (BadResponseError, "bad response"),
     "wrong-count": (BadResponseError, "bad response"),
     "nan": (BadResponseError, "bad response"),
-    "slow": (EndpointTimeoutError, "timeout"),
+    "slow": (EndpointWarmingError, "warming up"),
     "refused": (EndpointConnectionError, "connection"),
 }
 assert set(KINDS) == {*FAULTS, "refused"}
@@ -176,11 +182,16 @@ def test_each_fault_falls_back_to_the_local_model_with_its_notice(
 
     kind = KINDS[mode][1]
     assert answer.backend == "local"
-    assert answer.notices[-1] == f"Databricks endpoint failed ({kind}); the local model answered."
     assert answer.raw == local.predict(PLAN).raw
     assert batch.attrs["backend"] == "local"
-    assert "paused after a recent failure" in batch.attrs["notices"][-1]
-    assert kind in batch.attrs["notices"][-1]
+    if kind == "warming up":
+        assert answer.notices[-1] == batch.attrs["notices"][-1] == NOTICE_WARMING
+        assert NOTICE_WARMING == "Databricks endpoint warming up; the local model answered."
+    else:
+        failed = f"Databricks endpoint failed ({kind}); the local model answered."
+        assert answer.notices[-1] == failed
+        assert "paused after a recent failure" in batch.attrs["notices"][-1]
+        assert kind in batch.attrs["notices"][-1]
     assert any(r.levelno == logging.WARNING and kind in r.getMessage() for r in caplog.records)
     out = capsys.readouterr()
     assert_no_token(
@@ -263,10 +274,52 @@ def test_503_without_retry_after_is_retried_a_bounded_number_of_times(faults):
     )
     predictor.load()
     start = time.monotonic()
-    with pytest.raises(ServerError):
+    with pytest.raises(EndpointWarmingError) as info:
         predictor.predict(PLAN)
     assert faults.requests == before + 3
     assert time.monotonic() - start < 3.5
+    assert info.value.retry_after is None
+
+
+def test_the_retries_are_urllib3s_on_the_session():
+    client = DatabricksClient("https://h.example/serving-endpoints/x/invocations", TOKEN)
+    policy = client._session.get_adapter(client.url).max_retries
+    assert isinstance(policy, type(retry_policy())) and policy.total == 2
+    assert policy.is_retry("POST", 429) and policy.is_retry("POST", 503)
+    assert not policy.is_retry("POST", 500) and not policy.is_retry("POST", 401)
+    assert policy.backoff_jitter > 0 and policy.retry_after_max == client.max_retry_wait
+    assert policy.read is False and policy.connect == 0
+
+
+def test_a_retry_after_beyond_the_budget_becomes_the_pause(faults):
+    # 429 asks for 30 s: longer than the 0.2 s cool-down, so the endpoint stays paused.
+    predictor = Predictor.from_env(
+        MODEL_DIR, environ=settings(fault_url(faults, "429"), PREDICTOR_COOLDOWN_SECONDS="0.2")
+    )
+    assert predictor.predict(PLAN).backend == "local"
+    time.sleep(0.4)
+    faults.mode = "ok"
+    before = faults.requests
+    answer = predictor.predict(PLAN)
+    assert answer.backend == "local" and faults.requests == before
+    assert "paused after a recent failure (rate limited)" in answer.notices[-1]
+
+
+def test_a_short_retry_after_shortens_the_pause(faults):
+    # 503 asks for 4 s: beyond the 3 s retry budget (no wait), shorter than the 60 s cool-down.
+    predictor = Predictor.from_env(
+        MODEL_DIR,
+        environ=settings(fault_url(faults, "retry-after-4"), PREDICTOR_COOLDOWN_SECONDS="60"),
+    )
+    start = time.monotonic()
+    first = predictor.predict(PLAN)
+    assert first.backend == "local" and first.notices[-1] == NOTICE_WARMING
+    faults.mode = "ok"
+    assert predictor.predict(PLAN).backend == "local"  # still paused
+    time.sleep(max(0.0, 4.3 - (time.monotonic() - start)))
+    before = faults.requests
+    assert predictor.predict(PLAN).backend == "databricks"
+    assert faults.requests == before + 1
 
 
 # -- circuit breaker and backend choice ------------------------------------------------------------
@@ -325,33 +378,6 @@ def test_a_token_without_an_endpoint_serves_locally_with_the_notice():
 # -- pure helpers ----------------------------------------------------------------------------------
 
 
-def test_parse_predictions_accepts_numbers_and_one_key_objects():
-    assert parse_predictions({"predictions": [1, 2.5]}, 2).tolist() == [1.0, 2.5]
-    assert parse_predictions({"predictions": [{"0": 3.0}, {"purchases": 4}]}, 2).tolist() == [
-        3.0,
-        4.0,
-    ]
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        [1.0],
-        {"outputs": [1.0]},
-        {"predictions": 1.0},
-        {"predictions": [True]},
-        {"predictions": ["1"]},
-        {"predictions": [{"a": 1, "b": 2}]},
-        {"predictions": [float("inf")]},
-        {"predictions": [10**400]},
-        {"predictions": [[1.0]]},
-    ],
-)
-def test_parse_predictions_rejects_malformed_answers(payload):
-    with pytest.raises(BadResponseError):
-        parse_predictions(payload, 1)
-
-
 def test_sanitize_scrubs_tokens_control_characters_and_length():
     text = f"bad token {TOKEN}\n\x1b[31mAuthorization: Bearer abc.def\r\n" + "x" * 500
     clean = sanitize(text, [TOKEN])
@@ -362,16 +388,17 @@ def test_sanitize_scrubs_tokens_control_characters_and_length():
 
 
 def test_parse_retry_after_forms():
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    assert parse_retry_after("2", now) == 2.0
-    assert parse_retry_after("Wed, 01 Jan 2025 00:00:03 GMT", now) == 3.0
-    assert parse_retry_after("Tue, 31 Dec 2024 00:00:00 GMT", now) == 0.0
-    assert parse_retry_after("soon", now) is None and parse_retry_after(None) is None
-    assert parse_retry_after("inf", now) is None
+    assert parse_retry_after("2") == 2.0 and parse_retry_after(" 120 ") == 120.0
+    assert parse_retry_after("Tue, 31 Dec 2024 00:00:00 GMT") == 0.0
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= parse_retry_after(soon) <= 31
+    for unusable in ("soon", "inf", "-1", "", None):
+        assert parse_retry_after(unusable) is None
 
 
 def test_client_repr_and_refusal_of_plain_http():
     client = DatabricksClient("https://h.example/serving-endpoints/x/invocations", TOKEN)
     assert_no_token(repr(client), repr(client._session.auth))
+    assert "h.example" in repr(client) and "'token'" in repr(client)
     with pytest.raises(ConfigError, match="plain http://"):
         DatabricksClient("http://h.example/serving-endpoints/x/invocations", TOKEN)

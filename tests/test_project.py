@@ -50,6 +50,7 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
     assert names == {
         "gradio",
         "mlflow-skinny",
+        "databricks-sdk",
         "scikit-learn",
         "skops",
         "pandas",

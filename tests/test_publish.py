@@ -1,120 +1,28 @@
-"""Publishing commands: name validation, dry runs, the Space's file list, and registration.
+"""publish-databricks and the publishing CLI: names, dry runs, registration, endpoint, errors.
 
-Registration runs against a real local MLflow registry (SQLite). The Databricks endpoint and
-Hugging Face calls are checked through recording stand-ins for the remote services only.
+Registration runs against a real local MLflow registry (SQLite), once as is and once answering
+like Unity Catalog. The serving endpoints are a recording stand-in for the workspace.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import socket
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from publish_support import block_network, parse, run
 
 from predictor.bundle import verify_manifest, write_manifest
-from training import publish
-
-HF_TOKEN = "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123"
-
-# Files of the fake project the Space must get, sorted as space_files returns them.
-SPACE_RUNTIME = [
-    "LICENSE",
-    "README.md",
-    "app.py",
-    "model/MLmodel",
-    "model/manifest.sha256",
-    "model/model.skops",
-    "model/requirements.txt",
-    "predictor/__init__.py",
-    "predictor/core.py",
-    "predictor/sub/helpers.py",
-    "requirements.txt",
-]
-# Files that must never be uploaded.
-SPACE_EXCLUDED = [
-    "secrets.toml",
-    "prod.secrets.toml",
-    ".env",
-    ".env.local",
-    ".streamlit/secrets.toml",
-    "predictor/.env",
-    "predictor/secrets.toml",
-    "model/__pycache__/x.cpython-311.pyc",
-    "model/.DS_Store",
-    "predictor/__pycache__/core.cpython-311.pyc",
-    "predictor/notes.txt",
-    "__pycache__/app.cpython-311.pyc",
-    "data/x.csv",
-    "data/synthetic/ads.csv",
-    "mlruns/0/meta.yaml",
-    "mlruns/0/abc/artifacts/model/MLmodel",
-    "mlartifacts/1/x.bin",
-    "mlflow.db",
-    ".pytest_cache/v/cache/nodeids",
-    ".ruff_cache/0.1/x",
-    ".gradio/flagged/log.csv",
-    ".hypothesis/examples/x",
-    ".git/config",
-    ".databrickscfg",
-    "tests/test_app.py",
-    "training/train.py",
-    "training/__main__.py",
-    "bench/bench_app.py",
-    "reports/comparison.csv",
-    "secrets.toml.example",
-    "requirements-dev.txt",
-    "pyproject.toml",
-]
-
-
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training")
-    sub = parser.add_subparsers(dest="command")
-    publish.add_subcommands(sub)
-    return parser.parse_args(argv)
-
-
-def _run(argv: list[str]) -> int:
-    args = _parse(argv)
-    return args.func(args)
+from training.publish import databricks
+from training.publish.common import PublishError
 
 
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a network connection fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A fake project tree: the Space runtime plus everything that must stay behind."""
-    root = tmp_path / "project"
-    for rel in SPACE_RUNTIME + SPACE_EXCLUDED:
-        if rel == "model/manifest.sha256":
-            continue
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"content of {rel}\n", encoding="utf-8")
-    (root / "README.md").write_text("---\nsdk: gradio\napp_file: app.py\n---\n# App\n")
-    # The manifest covers the bundle as trained; caches and stray files appear after it.
-    for rel in ("model/__pycache__/x.cpython-311.pyc", "model/.DS_Store"):
-        (root / rel).unlink()
-    write_manifest(root / "model")
-    for rel in ("model/__pycache__/x.cpython-311.pyc", "model/.DS_Store"):
-        (root / rel).write_bytes(b"\x00cache")
-    return root
+    block_network(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +62,7 @@ def bundle(saved_bundle: Path, tmp_path: Path) -> Path:
     "name", ["main.default.campaign_purchases", "dev_cat.ml-team.model2", "A.B.C"]
 )
 def test_uc_model_name_accepts_three_parts(name: str) -> None:
-    assert publish.uc_model_name(name) == name
+    assert databricks.uc_model_name(name) == name
 
 
 @pytest.mark.parametrize(
@@ -173,7 +81,7 @@ def test_bad_uc_model_name_exits_2_with_message(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exc:
-        _parse(["publish-databricks", "--model-name", name, "--endpoint", "ep", "--dry-run"])
+        parse(["publish-databricks", "--model-name", name, "--endpoint", "ep", "--dry-run"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--model-name" in err
@@ -185,28 +93,9 @@ def test_bad_uc_model_name_exits_2_with_message(
 @pytest.mark.parametrize("name", ["", "-lead", "has space", "x" * 64, "a.b"])
 def test_bad_endpoint_name_exits_2(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        _parse(["publish-databricks", "--model-name", "a.b.c", "--endpoint", name])
+        parse(["publish-databricks", "--model-name", "a.b.c", "--endpoint", name])
     assert exc.value.code == 2
     assert "--endpoint" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    "repo_id", ["nouser", "a/b/c", "me/a--b", "me/-x", "me/x.git", "/x", "me/"]
-)
-def test_bad_space_repo_id_exits_2(repo_id: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc:
-        _parse(["publish-space", "--repo-id", repo_id, "--dry-run"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert "--repo-id" in err
-    assert "Traceback" not in err
-
-
-def test_good_space_repo_id_parses() -> None:
-    args = _parse(["publish-space", "--repo-id", "someone/campaign-planner", "--private"])
-    assert args.repo_id == "someone/campaign-planner"
-    assert args.private is True
-    assert args.func is publish.cmd_publish_space
 
 
 # --------------------------------------------------------------------------- Databricks
@@ -222,10 +111,10 @@ def test_register_bundle_in_local_registry(
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     name = "main.default.campaign_purchases"
 
-    first = publish.register_bundle(
+    first = databricks.register_bundle(
         bundle, name, tracking_uri=uri, registry_uri=uri, experiment_name="publish-test"
     )
-    second = publish.register_bundle(
+    second = databricks.register_bundle(
         bundle, name, tracking_uri=uri, registry_uri=uri, experiment_name="publish-test"
     )
 
@@ -263,8 +152,8 @@ def test_register_refuses_altered_bundle(
     monkeypatch.chdir(tmp_path)
     (bundle / "model.skops").write_bytes(b"tampered")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    with pytest.raises(publish.PublishError, match=r"model\.skops"):
-        publish.register_bundle(bundle, "a.b.c", tracking_uri=uri, registry_uri=uri)
+    with pytest.raises(PublishError, match=r"model\.skops"):
+        databricks.register_bundle(bundle, "a.b.c", tracking_uri=uri, registry_uri=uri)
     assert not (tmp_path / "mlflow.db").exists()
 
 
@@ -297,7 +186,7 @@ class _FakeWorkspace:
 
 def test_deploy_endpoint_creates_missing_endpoint() -> None:
     ws = _FakeWorkspace(existing=set())
-    outcome = publish.deploy_endpoint(
+    outcome = databricks.deploy_endpoint(
         ws, "cpp", "main.default.cpp", "3", workload_size="Medium", scale_to_zero=False
     )
     assert outcome == "created"
@@ -311,20 +200,21 @@ def test_deploy_endpoint_creates_missing_endpoint() -> None:
 
 def test_deploy_endpoint_updates_existing_endpoint() -> None:
     ws = _FakeWorkspace(existing={"cpp"})
-    outcome = publish.deploy_endpoint(ws, "cpp", "main.default.cpp", "4")
+    outcome = databricks.deploy_endpoint(ws, "cpp", "main.default.cpp", "4")
     assert outcome == "updated"
     assert [c[0] for c in ws.serving_endpoints.calls] == ["get", "update_config"]
     kwargs = ws.serving_endpoints.calls[1][1]
     assert kwargs["name"] == "cpp"
     (entity,) = kwargs["served_entities"]
     assert (entity.entity_name, entity.entity_version) == ("main.default.cpp", "4")
-    assert (entity.workload_size, entity.scale_to_zero_enabled) == ("Small", True)
+    # An interactive app should not meet a cold endpoint: scale to zero is off unless asked for.
+    assert (entity.workload_size, entity.scale_to_zero_enabled) == ("Small", False)
 
 
 def test_databricks_dry_run_prints_actions_offline(
     bundle: Path, offline: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc = _run(
+    rc = run(
         [
             "publish-databricks",
             "--model-name",
@@ -333,7 +223,6 @@ def test_databricks_dry_run_prints_actions_offline(
             "cpp-endpoint",
             "--model-dir",
             str(bundle),
-            "--no-scale-to-zero",
             "--dry-run",
         ]
     )
@@ -348,11 +237,18 @@ def test_databricks_dry_run_prints_actions_offline(
     assert "workload size Small" in out
 
 
+def test_scale_to_zero_is_a_flag_that_defaults_off() -> None:
+    argv = ["publish-databricks", "--model-name", "a.b.c", "--endpoint", "e"]
+    assert parse(argv).scale_to_zero is False
+    assert parse([*argv, "--scale-to-zero"]).scale_to_zero is True
+    assert parse([*argv, "--no-scale-to-zero"]).scale_to_zero is False
+
+
 def test_databricks_dry_run_refuses_broken_bundle(
     bundle: Path, offline: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (bundle / "manifest.sha256").unlink()
-    rc = _run(
+    rc = run(
         [
             *("publish-databricks", "--model-name", "a.b.c", "--endpoint", "e"),
             *("--model-dir", str(bundle), "--dry-run"),
@@ -373,7 +269,7 @@ def test_databricks_without_credentials_says_what_to_set(
     for var in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-such.databrickscfg"))
-    rc = _run(
+    rc = run(
         [
             *("publish-databricks", "--model-name", "a.b.c", "--endpoint", "e"),
             *("--model-dir", str(bundle)),
@@ -381,160 +277,89 @@ def test_databricks_without_credentials_says_what_to_set(
     )
     out, err = capsys.readouterr()
     assert rc == 2
-    assert "set DATABRICKS_HOST and DATABRICKS_TOKEN" in err
+    assert "set DATABRICKS_HOST with DATABRICKS_TOKEN" in err
+    assert "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET" in err
+    assert "DATABRICKS_CONFIG_PROFILE" in err
     assert "Traceback" not in err + out
 
 
-# --------------------------------------------------------------------------- Space
-
-
-def test_space_files_are_exactly_the_runtime(project: Path) -> None:
-    assert publish.space_files(project) == SPACE_RUNTIME
-
-
-def test_space_files_match_what_upload_folder_would_upload(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+def test_republishing_to_unity_catalog_accepts_already_exists(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from huggingface_hub import HfApi
+    """The registry answers a second create like Unity Catalog: ALREADY_EXISTS (HTTP 409)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException, RestException
 
-    api = HfApi(token=False)
-    monkeypatch.setattr(api, "_validate_yaml", lambda *a, **k: None)  # a network call otherwise
-    ignore = list(publish.SPACE_IGNORE_PATTERNS)
-    from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS
+    create = MlflowClient.create_registered_model
+    answers: list[str] = []
 
-    operations = api._prepare_upload_folder_additions(
-        project,
-        "",
-        allow_patterns=list(publish.SPACE_ALLOW_PATTERNS),
-        ignore_patterns=ignore + DEFAULT_IGNORE_PATTERNS,
-        repo_type="space",
-    )
-    assert [op.path_in_repo for op in operations] == publish.space_files(project)
+    def create_like_unity_catalog(self: MlflowClient, name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            self.get_registered_model(name)
+        except MlflowException:
+            answers.append("created")
+            return create(self, name, *args, **kwargs)
+        answers.append("ALREADY_EXISTS")
+        raise RestException(
+            {"error_code": "ALREADY_EXISTS", "message": f"Registered model '{name}' already exists"}
+        )
+
+    monkeypatch.setattr(MlflowClient, "create_registered_model", create_like_unity_catalog)
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    versions = [
+        databricks.register_bundle(bundle, "main.default.cpp", tracking_uri=uri, registry_uri=uri)
+        for _ in range(2)
+    ]
+    assert answers == ["created", "ALREADY_EXISTS"]
+    assert [v.version for v in versions] == ["1", "2"]
 
 
-def test_space_dry_run_lists_exactly_the_files_offline(
-    project: Path, offline: None, capsys: pytest.CaptureFixture[str]
+def test_other_registry_errors_still_fail_the_publication(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rc = _run(["publish-space", "--repo-id", "me/planner", "--root", str(project), "--dry-run"])
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    listed = [line.strip() for line in out.splitlines() if line.startswith("  ")]
-    assert listed == SPACE_RUNTIME
-    assert "would create Space me/planner (sdk gradio" in out
-    assert f"would upload {len(SPACE_RUNTIME)} files" in out
-    for name in SPACE_EXCLUDED:
-        assert name not in listed
+    from mlflow import MlflowClient
+    from mlflow.exceptions import RestException
+
+    def denied(self: MlflowClient, name: str, *args: Any, **kwargs: Any) -> Any:
+        raise RestException({"error_code": "PERMISSION_DENIED", "message": "no CREATE MODEL"})
+
+    monkeypatch.setattr(MlflowClient, "create_registered_model", denied)
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with pytest.raises(RestException, match="PERMISSION_DENIED"):
+        databricks.register_bundle(bundle, "a.b.c", tracking_uri=uri, registry_uri=uri)
+    run_ids = [r.info.run_id for r in MlflowClient(uri).search_runs(["0", "1"])]
+    assert [MlflowClient(uri).get_run(r).info.status for r in run_ids] == ["FAILED"]
 
 
-def test_space_dry_run_refuses_missing_app(
-    project: Path, offline: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (project / "app.py").unlink()
-    rc = _run(["publish-space", "--repo-id", "me/planner", "--root", str(project), "--dry-run"])
-    assert rc == 2
-    assert "app.py is missing" in capsys.readouterr().err
-
-
-def test_space_refuses_altered_bundle(
-    project: Path, offline: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (project / "model" / "model.skops").write_text("tampered")
-    rc = _run(["publish-space", "--repo-id", "me/planner", "--root", str(project), "--dry-run"])
-    assert rc == 2
-    assert "model.skops was altered" in capsys.readouterr().err
-
-
-def test_space_refuses_unlisted_bundle_file(
-    project: Path, offline: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (project / "model" / "stale.json").write_text("{}")
-    rc = _run(["publish-space", "--repo-id", "me/planner", "--root", str(project), "--dry-run"])
-    assert rc == 2
-    assert "model/stale.json is not listed" in capsys.readouterr().err
-
-
-class _RecordingHfApi:
-    """Records Hub calls instead of sending them."""
-
-    calls: ClassVar[list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        type(self).calls = []
-
-    def create_repo(self, *args: Any, **kwargs: Any) -> str:
-        self.calls.append(("create_repo", args, kwargs))
-        return f"https://huggingface.co/spaces/{args[0]}"
-
-    def update_repo_settings(self, *args: Any, **kwargs: Any) -> None:
-        self.calls.append(("update_repo_settings", args, kwargs))
-
-    def upload_folder(self, *args: Any, **kwargs: Any) -> None:
-        self.calls.append(("upload_folder", args, kwargs))
-
-
-@pytest.mark.parametrize("private", [False, True])
-def test_publish_space_creates_and_uploads_with_patterns(
-    project: Path,
-    private: bool,
+def test_a_remote_failure_is_one_scrubbed_line_with_exit_1(
+    bundle: Path,
     offline: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import huggingface_hub
-    from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
+    from mlflow.exceptions import RestException
 
-    monkeypatch.setattr(huggingface_hub, "HfApi", _RecordingHfApi)
-    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
-    argv = ["publish-space", "--repo-id", "me/planner", "--root", str(project)]
-    rc = _run(argv + (["--private"] if private else []))
+    secret, token = "dose" + "a1" * 16, "dapi" + "b2" * 16
+    monkeypatch.setenv("DATABRICKS_HOST", "https://adb-1.azuredatabricks.net")
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", secret)
+    monkeypatch.setenv("DATABRICKS_TOKEN", token)
+    monkeypatch.setattr(databricks, "_workspace_client", lambda: object())
+    import mlflow
+
+    # _publish sets the process-wide URIs; keep them out of the other tests.
+    monkeypatch.setattr(mlflow, "set_tracking_uri", lambda uri: None)
+    monkeypatch.setattr(mlflow, "set_registry_uri", lambda uri: None)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RestException({"error_code": "PERMISSION_DENIED", "message": f"{token} {secret}"})
+
+    monkeypatch.setattr(databricks, "register_bundle", refuse)
+    argv = ["publish-databricks", "--model-name", "a.b.c", "--endpoint", "e"]
+    rc = run([*argv, "--model-dir", str(bundle)])
     out, err = capsys.readouterr()
-    assert rc == 0, err
-    assert HF_TOKEN not in out + err
-
-    calls = _RecordingHfApi.calls
-    names = [c[0] for c in calls]
-    assert names == (
-        ["create_repo", "update_repo_settings", "upload_folder"]
-        if private
-        else ["create_repo", "upload_folder"]
-    )
-    _, args, kwargs = calls[0]
-    assert args == ("me/planner",)
-    assert kwargs["repo_type"] == "space"
-    assert kwargs["space_sdk"] == "gradio"
-    assert kwargs["exist_ok"] is True
-    assert kwargs["private"] is (True if private else None)
-
-    upload = calls[-1][2]
-    assert upload["repo_id"] == "me/planner"
-    assert upload["repo_type"] == "space"
-    assert Path(upload["folder_path"]) == project.resolve()
-    # The patterns handed to upload_folder select exactly the listed runtime files.
-    every_file = sorted(
-        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
-    )
-    selected = filter_repo_objects(
-        every_file,
-        allow_patterns=upload["allow_patterns"],
-        ignore_patterns=upload["ignore_patterns"] + DEFAULT_IGNORE_PATTERNS,
-    )
-    assert sorted(selected) == SPACE_RUNTIME
-    assert f"uploaded {len(SPACE_RUNTIME)} files" in out
-
-
-def test_publish_space_without_token_says_what_to_set(
-    project: Path,
-    offline: None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    import huggingface_hub
-
-    monkeypatch.setattr(huggingface_hub, "HfApi", _RecordingHfApi)
-    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
-    _RecordingHfApi.calls = []
-    rc = _run(["publish-space", "--repo-id", "me/planner", "--root", str(project)])
-    err = capsys.readouterr().err
-    assert rc == 2
-    assert "set HF_TOKEN" in err
-    assert _RecordingHfApi.calls == []
+    assert rc == 1
+    assert err.startswith("error: publishing to Databricks failed: PERMISSION_DENIED")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert secret not in out + err and token not in out + err

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from predictor.bundle import load_bundle
 from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
 from training.aggregate import aggregate_dir
 from training.generate import generate, write_dataset
@@ -23,7 +24,10 @@ SAMPLE = REPO / "tests" / "fixtures" / "kaggle_sample"
 
 
 def run_training(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m training ARGS`` in ``workdir`` with its own MLflow store."""
+    """``python -m training ARGS`` in ``workdir`` with its own MLflow store.
+
+    The child runs outside the repository, so it is told where the packages are.
+    """
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -44,7 +48,7 @@ def run_training(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 def quick_run(tmp_path_factory):
     """One ``--quick`` run, shared by the tests of this module."""
     workdir = tmp_path_factory.mktemp("quick")
-    proc = run_training(workdir, "--quick", "--model-dir", "model")
+    proc = run_training(workdir, "train", "--quick", "--model-dir", "model")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return workdir, proc
 
@@ -104,7 +108,6 @@ def test_purchases_only_log_has_the_same_purchases():
 
 
 def test_quick_run_exports_a_bundle_that_round_trips(quick_run):
-    import mlflow.pyfunc
     from mlflow.models import Model
 
     workdir, _ = quick_run
@@ -134,11 +137,10 @@ def test_quick_run_exports_a_bundle_that_round_trips(quick_run):
         "numpy",
     }
 
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    loaded = mlflow.pyfunc.load_model(str(model_dir))
+    loaded = load_bundle(model_dir)
     table = pd.read_csv(workdir / "reports" / "campaigns.csv")
     X = table[FEATURE_COLUMNS].astype(float)
-    pred = np.asarray(loaded.predict(X))
+    pred = np.asarray(loaded.predict_points(X))
     assert pred.shape == (len(table),) and np.isfinite(pred).all()
     example = pd.read_json(model_dir / "input_example.json", orient="split")
     assert list(example.columns) == FEATURE_COLUMNS
@@ -176,17 +178,11 @@ def test_comparison_tracks_every_candidate_and_beats_the_baseline(quick_run):
 
 
 def test_quick_run_interval_covers_fresh_campaigns(quick_run):
-    from mlflow.models import Model
-
     from training.evaluate import evaluate
 
     workdir, _ = quick_run
-    import mlflow.pyfunc
-
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    model = mlflow.pyfunc.load_model(str(workdir / "model"))
-    meta = Model.load(str(workdir / "model" / "MLmodel")).metadata
-    ev = evaluate(model.predict, meta["interval"], seed=999, n_campaigns=1500)
+    bundle = load_bundle(workdir / "model")
+    ev = evaluate(bundle.predict_points, bundle.metadata.interval, seed=999, n_campaigns=1500)
     # A quick model is trained on few campaigns; its interval must still keep its promise.
     assert 0.85 <= ev["coverage"]["0.9"] <= 0.95, ev["coverage"]
     assert ev["coverage"]["0.8"] < ev["coverage"]["0.9"] < ev["coverage"]["0.95"]
@@ -197,7 +193,7 @@ def test_quick_run_interval_covers_fresh_campaigns(quick_run):
 
 def test_same_seed_gives_the_same_model_and_metrics(quick_run, tmp_path):
     workdir, _ = quick_run
-    proc = run_training(tmp_path, "--quick", "--model-dir", "model")
+    proc = run_training(tmp_path, "train", "--quick", "--model-dir", "model")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _sha(tmp_path / "model" / "model.skops") == _sha(workdir / "model" / "model.skops")
     assert _sha(tmp_path / "reports" / "campaigns.csv") == _sha(
@@ -218,7 +214,7 @@ def test_trains_on_real_files_of_the_schema(tmp_path):
     write_dataset(generate(60, seed=8), data)
     (data / "ground_truth.csv").unlink()
     proc = run_training(
-        tmp_path, "--data-dir", "data", "--quick", "--no-evaluate", "--model-dir", "m"
+        tmp_path, "train", "--data-dir", "data", "--quick", "--no-evaluate", "--model-dir", "m"
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "m" / "manifest.sha256").is_file()
@@ -230,7 +226,7 @@ def test_bad_data_dir_gives_one_clear_line(tmp_path):
         (tmp_path / "bad" / name).write_text((SAMPLE / name).read_text())
     ads = (tmp_path / "bad" / "ads.csv").read_text().replace("Instagram", "Tiktok", 1)
     (tmp_path / "bad" / "ads.csv").write_text(ads)
-    proc = run_training(tmp_path, "--data-dir", "bad", "--quick")
+    proc = run_training(tmp_path, "train", "--data-dir", "bad", "--quick")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "ads.csv" in proc.stderr and "ad_platform" in proc.stderr and "Tiktok" in proc.stderr
@@ -257,7 +253,7 @@ def test_sample_metadata_is_json_serializable(quick_run):
 
 
 def test_too_few_campaigns_and_missing_bundle_are_clear_errors(tmp_path):
-    proc = run_training(tmp_path, "--campaigns", "5")
+    proc = run_training(tmp_path, "train", "--campaigns", "5")
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "--campaigns 5 is too few" in proc.stderr
     assert not (tmp_path / "data").exists()  # refused before generating anything
@@ -272,3 +268,56 @@ def test_experiment_is_a_workspace_path_on_databricks():
     assert experiment_name("databricks") == "/Shared/campaign-purchase-predictor"
     assert experiment_name("databricks://profile") == "/Shared/campaign-purchase-predictor"
     assert experiment_name("sqlite:///mlflow.db") == "campaign-purchase-predictor"
+
+
+def test_every_command_is_named_and_shares_its_options():
+    from training.__main__ import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == {
+        "train", "generate", "aggregate", "evaluate", "publish-databricks", "publish-space",
+    }  # fmt: skip
+    with pytest.raises(SystemExit):
+        parser.parse_args([])  # no implied command
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--quick"])  # options belong to a command
+    train = parser.parse_args(["train", "--seed", "7", "--model-dir", "m"])
+    assert (train.command, train.seed, train.model_dir, train.campaigns) == (
+        "train",
+        7,
+        Path("m"),
+        None,
+    )
+    evaluate = parser.parse_args(["evaluate"])
+    assert (evaluate.seed, evaluate.campaigns, evaluate.model_dir) == (2026, 3000, Path("model"))
+    generate = parser.parse_args(["generate"])
+    assert (generate.seed, generate.campaigns) == (42, 1000)
+
+
+def test_no_command_is_a_usage_error(tmp_path):
+    proc = run_training(tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "COMMAND" in proc.stderr and "required" in proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_mutual_information_cache_belongs_to_its_scorer():
+    from sklearn.base import clone
+    from sklearn.feature_selection import mutual_info_regression
+
+    from training.models import memoized_mutual_info, served_model
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), rng.normal(size=60)
+    score = memoized_mutual_info()
+    first = score(X, y, random_state=1)
+    assert score(X.copy(), y.copy(), random_state=1) is first  # remembered
+    np.testing.assert_array_equal(first, mutual_info_regression(X, y, random_state=1))
+    assert score(X, y, random_state=2) is not first
+    assert memoized_mutual_info()(X, y, random_state=1) is not first  # another scorer, own cache
+    model = served_model(k=3, seed=1, mutual_info=score)
+    cloned = clone(model).regressor.named_steps["select"].score_func
+    assert cloned.func is score  # clones share the tuning run's cache
+    plain = served_model(k=3, seed=1).regressor.named_steps["select"].score_func
+    assert plain.func is mutual_info_regression

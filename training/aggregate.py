@@ -1,4 +1,9 @@
-"""Turn ads and events into one row per campaign: the model's 19 features and the target."""
+"""Turn ads and events into one row per campaign: the model's 19 features and the target.
+
+The campaign-level rules live in :func:`campaign_table`, written once: every engine reduces the
+event log to purchases per ad (pandas in memory, Arrow batches streamed from disk, or Spark) and
+hands that to the same function together with the checked campaigns and ads.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.features import AD_CATEGORIES, FEATURE_COLUMNS, TARGET_COLUMN
-from training.data import Dataset, load_dataset, split_interests
+from training.checks import split_interests
+from training.data import (
+    Dataset,
+    find_tables,
+    load_ads,
+    load_campaigns,
+    load_users,
+    stream_purchases,
+)
+from training.schema import AD_CATEGORIES, FLOAT_COLUMNS, PURCHASE, TABLE_COLUMNS, TARGET_COLUMN
 
-TABLE_COLUMNS: list[str] = ["campaign_id", *FEATURE_COLUMNS, TARGET_COLUMN]
+__all__ = ["TABLE_COLUMNS", "aggregate_campaigns", "aggregate_dir", "campaign_table", "write_table"]
+
+ENGINES: tuple[str, ...] = ("pandas", "spark")
 
 Frames = Dataset | Mapping[str, pd.DataFrame]
 
@@ -24,6 +39,17 @@ def aggregate_campaigns(data: Frames) -> pd.DataFrame:
     counts; ads of unknown campaigns and events of unknown ads are not counted.
     """
     campaigns, ads, events = _frames(data)
+    purchases = events.loc[(events["event_type"] == PURCHASE).to_numpy(), "ad_id"]
+    return campaign_table(campaigns, ads, purchases.value_counts())
+
+
+def campaign_table(
+    campaigns: pd.DataFrame, ads: pd.DataFrame, purchases_by_ad: pd.Series
+) -> pd.DataFrame:
+    """The campaign table from campaigns, ads and the number of purchases of each ad_id.
+
+    ``purchases_by_ad`` is indexed by ad_id; ad_ids that are not among ``ads`` are not counted.
+    """
     ids = pd.Index(np.sort(campaigns["campaign_id"].to_numpy(dtype=np.int64)), name="campaign_id")
     by_id = campaigns.set_index("campaign_id").reindex(ids)
     ad_campaign = ads["campaign_id"].to_numpy(dtype=np.int64)
@@ -53,17 +79,34 @@ def aggregate_campaigns(data: Frames) -> pd.DataFrame:
         for category in categories:
             table[f"{column}_{category}"] = _count(pd.Series(ad_campaign[values == category]), ids)
 
-    purchases = events.loc[(events["event_type"] == "Purchase").to_numpy(), "ad_id"]
-    ad_to_campaign = pd.Series(ad_campaign, index=ads["ad_id"].to_numpy(dtype=np.int64))
-    purchase_campaigns = purchases.map(ad_to_campaign).dropna().astype(np.int64)
-    table[TARGET_COLUMN] = _count(purchase_campaigns, ids)
+    purchases = purchases_by_ad.reindex(ads["ad_id"].to_numpy(dtype=np.int64), fill_value=0)
+    per_campaign = pd.Series(purchases.to_numpy(dtype=np.int64)).groupby(ad_campaign).sum()
+    table[TARGET_COLUMN] = per_campaign.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
 
-    return table.reset_index()[TABLE_COLUMNS]
+    table = table.reset_index()[TABLE_COLUMNS]
+    return table.astype({c: np.int64 for c in TABLE_COLUMNS if c not in FLOAT_COLUMNS})
 
 
-def aggregate_dir(data_dir: str | Path) -> pd.DataFrame:
-    """Load and validate the CSV files in ``data_dir`` and aggregate them per campaign."""
-    return aggregate_campaigns(load_dataset(data_dir))
+def aggregate_dir(data_dir: str | Path, engine: str = "pandas", spark=None) -> pd.DataFrame:
+    """Check the tables in ``data_dir`` and aggregate them per campaign.
+
+    ``engine`` "pandas" streams the event log in Arrow batches on this machine (memory stays
+    flat); "spark" reduces it with Spark: ``spark`` or the active session, else ``local[2]``.
+    Both give the same table and refuse bad data with the same :class:`DataError`.
+    """
+    if engine == "spark":
+        from training.aggregate_spark import aggregate_spark
+
+        return aggregate_spark(data_dir, spark)
+    if engine != "pandas":
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
+    tables = find_tables(data_dir)
+    campaigns = load_campaigns(tables.campaigns)
+    ads = load_ads(tables.ads, campaign_ids=campaigns["campaign_id"])
+    purchases = stream_purchases(tables.events, ads["ad_id"])
+    if tables.users:
+        load_users(tables.users)
+    return campaign_table(campaigns, ads, purchases)
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from predictor.bundle import BundleMetadata
 from training import config
 from training.models import SERVED_NAME, selected_features
 
@@ -15,7 +16,7 @@ def _row(comparison: pd.DataFrame, name: str) -> str:
 
 
 def model_card(
-    result, metadata: dict, evaluation: dict | None, command: str, synthetic: bool = True
+    result, metadata: BundleMetadata, evaluation: dict | None, command: str, synthetic: bool = True
 ) -> str:
     """Markdown model card: metrics, coefficients, measured interval coverage, limitations."""
     comp = result.comparison
@@ -31,8 +32,8 @@ def model_card(
     lines = [
         "# Model card: campaign purchases",
         "",
-        f"Version {metadata['model_version']}, created {metadata['created_at']}, seed {metadata['seed']}, "
-        f"training data fingerprint `{metadata['data_fingerprint'][:16]}…`. Built by `{command}`.",
+        f"Version {metadata.model_version}, created {metadata.created_at}, seed {metadata.seed}, "
+        f"training data fingerprint `{metadata.data_fingerprint[:16]}…`. Built by `{command}`.",
         "",
         "## What it predicts",
         "",

@@ -12,7 +12,6 @@ EVAL_CAMPAIGNS = 3000
 
 DATA_DIR = Path("data")
 SYNTHETIC_DIR = DATA_DIR / "synthetic"
-MODEL_DIR = Path("model")
 REPORTS_DIR = Path("reports")
 
 EXPERIMENT_NAME = "campaign-purchase-predictor"

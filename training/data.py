@@ -1,120 +1,80 @@
 """Load and validate ad data in the "Social Media Advertisement Performance" schema.
 
-Four CSV files live in one folder: ``campaigns.csv``, ``ads.csv`` and ``ad_events.csv`` are
-required, ``users.csv`` is optional. Every problem found is raised as a :class:`DataError`
-that names the file, the column and, where possible, the line and the offending value.
-Validation is vectorized so that millions of events load in a few seconds.
+Four tables live in one folder: ``campaigns``, ``ads`` and ``ad_events`` are required, ``users``
+is optional; each is a CSV file (as in the dataset) or Parquet (see :mod:`training.sources`).
+Every problem found is raised as a :class:`DataError` that names the file, the column and, where
+possible, the line and the offending value. The checks on a table's rows are the ``check_*``
+functions, shared by every engine; validation is vectorized so that millions of events load in
+a few seconds, and events can be streamed in batches (:func:`stream_purchases`).
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from predictor.features import (
-    AD_TYPES,
-    AGE_GROUPS,
-    DAYS_OF_WEEK,
-    EVENT_TYPES,
-    GENDERS,
-    INTERESTS,
-    PLATFORMS,
-    TIMES_OF_DAY,
+from training.checks import (
+    DataError,
+    Rows,
+    check_interests,
+    check_unique,
+    is_increasing,
+    more,
+    split_interests,
+    to_category,
+    to_codes,
+    to_datetime,
+    to_float,
+    to_int,
 )
+from training.schema import (
+    AD_CATEGORIES,
+    AD_COLUMNS,
+    ADS,
+    CAMPAIGN_COLUMNS,
+    CAMPAIGNS,
+    DATE_EXAMPLE,
+    EVENT_CATEGORIES,
+    EVENT_COLUMNS,
+    EVENT_TYPES,
+    EVENTS,
+    PURCHASE,
+    TIMESTAMP_EXAMPLE,
+    USER_COLUMNS,
+    USERS,
+)
+from training.sources import CSV, PARQUET, Source, data_folder, find_source, read_batches, read_rows
+
+__all__ = [
+    "AD_COLUMNS",
+    "CAMPAIGN_COLUMNS",
+    "EVENT_COLUMNS",
+    "USER_COLUMNS",
+    "DataError",
+    "Dataset",
+    "load_dataset",
+    "split_interests",
+]
 
 logger = logging.getLogger(__name__)
 
-CAMPAIGNS_FILE = "campaigns.csv"
-ADS_FILE = "ads.csv"
-EVENTS_FILE = "ad_events.csv"
-USERS_FILE = "users.csv"
-
-CAMPAIGN_COLUMNS: tuple[str, ...] = (
-    "campaign_id",
-    "name",
-    "start_date",
-    "end_date",
-    "duration_days",
-    "total_budget",
-)
-AD_COLUMNS: tuple[str, ...] = (
-    "ad_id",
-    "campaign_id",
-    "ad_platform",
-    "ad_type",
-    "target_gender",
-    "target_age_group",
-    "target_interests",
-)
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "ad_id",
-    "user_id",
-    "timestamp",
-    "day_of_week",
-    "time_of_day",
-    "event_type",
-)
-USER_COLUMNS: tuple[str, ...] = (
-    "user_id",
-    "user_gender",
-    "user_age",
-    "age_group",
-    "country",
-    "location",
-    "interests",
-)
-
-# Dates and timestamps are ISO 8601, as in the dataset.
-DATE_EXAMPLE = "2025-05-25"
-TIMESTAMP_EXAMPLE = "2025-07-26 00:19:56"
-
-# The header is line 1, so the row at position 0 is line 2.
-_FIRST_DATA_LINE = 2
-
-
-class DataError(ValueError):
-    """A data file that cannot be used, with the place of the problem and how to fix it."""
-
-    def __init__(
-        self,
-        file: str | Path,
-        problem: str,
-        *,
-        column: str | None = None,
-        line: int | None = None,
-        value: object = None,
-        hint: str | None = None,
-    ) -> None:
-        self.file = str(file)
-        self.column = column
-        self.line = line
-        self.value = value
-        self.problem = problem
-        self.hint = hint
-        place = [self.file]
-        if column is not None:
-            place.append(f"column '{column}'")
-        if line is not None:
-            place.append(f"line {line}")
-        message = f"{', '.join(place)}: {problem}"
-        if hint:
-            message += f". {hint}"
-        super().__init__(message)
+CAMPAIGNS_FILE = f"{CAMPAIGNS}.csv"
+ADS_FILE = f"{ADS}.csv"
+EVENTS_FILE = f"{EVENTS}.csv"
+USERS_FILE = f"{USERS}.csv"
+_PURCHASE_CODE = EVENT_TYPES.index(PURCHASE)
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """The validated tables of one data folder (``users`` is None when users.csv is absent)."""
+    """The validated tables of one data folder (``users`` is None when there are no users)."""
 
     campaigns: pd.DataFrame
     ads: pd.DataFrame
@@ -122,354 +82,267 @@ class Dataset:
     users: pd.DataFrame | None = None
 
 
-def load_dataset(data_dir: str | Path) -> Dataset:
-    """Read and validate the CSV files in ``data_dir``; raise :class:`DataError` on bad data.
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The sources of a data folder's tables (``users`` is None when absent)."""
 
-    Events whose ad_id is not in ads.csv are dropped with a warning that gives their count.
+    campaigns: Source
+    ads: Source
+    events: Source
+    users: Source | None
+
+
+def find_tables(data_dir: str | Path) -> Tables:
+    """Locate the four tables of ``data_dir``; a DataError names the first one missing."""
+    folder = data_folder(data_dir)
+    return Tables(
+        campaigns=find_source(folder, CAMPAIGNS, CAMPAIGN_COLUMNS),
+        ads=find_source(folder, ADS, AD_COLUMNS),
+        events=find_source(folder, EVENTS, EVENT_COLUMNS),
+        users=find_source(folder, USERS, USER_COLUMNS, required=False),
+    )
+
+
+def load_dataset(data_dir: str | Path) -> Dataset:
+    """Read and validate the tables in ``data_dir``; raise :class:`DataError` on bad data.
+
+    Events whose ad_id is not in the ads are dropped with a warning that gives their count.
     """
-    folder = Path(data_dir)
-    if not folder.is_dir():
-        raise DataError(
-            folder,
-            "data folder not found",
-            hint=f"Pass a folder that holds {CAMPAIGNS_FILE}, {ADS_FILE} and {EVENTS_FILE}",
-        )
-    campaigns = load_campaigns(folder / CAMPAIGNS_FILE)
-    ads = load_ads(folder / ADS_FILE, campaign_ids=campaigns["campaign_id"])
-    events = load_events(folder / EVENTS_FILE, ad_ids=ads["ad_id"])
-    users_path = folder / USERS_FILE
-    users = load_users(users_path) if users_path.exists() else None
+    tables = find_tables(data_dir)
+    campaigns = load_campaigns(tables.campaigns)
+    ads = load_ads(tables.ads, campaign_ids=campaigns["campaign_id"])
+    events = load_events(tables.events, ad_ids=ads["ad_id"])
+    users = load_users(tables.users) if tables.users else None
     return Dataset(campaigns=campaigns, ads=ads, events=events, users=users)
 
 
-def load_campaigns(path: str | Path) -> pd.DataFrame:
-    """Read campaigns.csv: unique integer ids, ISO dates, non-negative duration and budget."""
-    path = Path(path)
-    raw = _read_csv(path, CAMPAIGN_COLUMNS)
-    if raw.empty:
-        raise DataError(path, "the file has no campaigns", hint="Add at least one campaign row")
-    campaign_id = _to_int(raw, "campaign_id", path)
-    _check_unique(campaign_id, "campaign_id", path)
-    start = _to_datetime(raw, "start_date", path, DATE_EXAMPLE)
-    end = _to_datetime(raw, "end_date", path, DATE_EXAMPLE)
+def load_campaigns(path: str | Path | Source) -> pd.DataFrame:
+    """Read and check the campaigns table."""
+    return check_campaigns(_read(path, CAMPAIGNS, CAMPAIGN_COLUMNS))
+
+
+def load_ads(path: str | Path | Source, campaign_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Read and check the ads table; ``campaign_ids`` are the valid campaigns (None: no check)."""
+    return check_ads(_read(path, ADS, AD_COLUMNS), campaign_ids)
+
+
+def load_users(path: str | Path | Source) -> pd.DataFrame:
+    """Read and check the users table."""
+    return check_users(_read(path, USERS, USER_COLUMNS))
+
+
+def load_events(path: str | Path | Source, ad_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Read ad_events: unique ids, timestamps, known categories; user_id stays a string.
+
+    Events whose ad_id is not in ``ad_ids`` are dropped with a logged warning (None keeps all).
+    """
+    rows = _read(path, EVENTS, EVENT_COLUMNS)
+    parsed = check_events(rows)
+    check_unique(parsed["event_id"], "event_id", rows.file, rows.first_line)
+    events = pd.DataFrame(
+        {
+            "event_id": parsed["event_id"],
+            "ad_id": parsed["ad_id"],
+            "user_id": pd.Series(rows.values("user_id").to_pylist(), dtype=str),
+            "timestamp": parsed["timestamp"],
+            **{
+                column: pd.Categorical.from_codes(parsed[column], categories=list(allowed))
+                for column, allowed in EVENT_CATEGORIES.items()
+            },
+        }
+    )
+    if ad_ids is not None:
+        known = np.isin(parsed["ad_id"], pd.Index(ad_ids).to_numpy())
+        orphans = Orphans()
+        orphans.add(parsed["ad_id"], known, rows.line(0))
+        orphans.warn(rows.file)
+        if orphans.count:
+            events = events[known].reset_index(drop=True)
+    return events
+
+
+# --- the checks of each table, shared by every engine ---------------------------------------
+
+
+def check_campaigns(rows: Rows) -> pd.DataFrame:
+    """Campaigns: unique integer ids, ISO dates, end not before start, non-negative numbers."""
+    if not len(rows):
+        raise DataError(
+            rows.file, "the file has no campaigns", hint="Add at least one campaign row"
+        )
+    campaign_id = to_int(rows, "campaign_id")
+    check_unique(campaign_id, "campaign_id", rows.file, rows.first_line)
+    start = to_datetime(rows, "start_date", DATE_EXAMPLE)
+    end = to_datetime(rows, "end_date", DATE_EXAMPLE)
     before = np.flatnonzero(end < start)
     if before.size:
         row = int(before[0])
         raise DataError(
-            path,
-            f"end_date {raw['end_date'].iat[row]!r} is before start_date "
-            f"{raw['start_date'].iat[row]!r}",
+            rows.file,
+            f"end_date {rows.value('end_date', row)!r} is before start_date "
+            f"{rows.value('start_date', row)!r}",
             column="end_date",
-            line=row + _FIRST_DATA_LINE,
-            value=raw["end_date"].iat[row],
+            line=rows.line(row),
+            value=rows.value("end_date", row),
             hint="Swap or correct the dates",
         )
     return pd.DataFrame(
         {
             "campaign_id": campaign_id,
-            "name": raw["name"],
+            "name": pd.Series(rows.values("name").to_pylist(), dtype=str),
             "start_date": start,
             "end_date": end,
-            "duration_days": _to_int(raw, "duration_days", path, non_negative=True),
-            "total_budget": _to_float(raw, "total_budget", path, non_negative=True),
+            "duration_days": to_int(rows, "duration_days", non_negative=True),
+            "total_budget": to_float(rows, "total_budget", non_negative=True),
         }
     )
 
 
-def load_ads(path: str | Path, campaign_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """Read ads.csv: unique ids, known categories and interests, existing campaigns.
-
-    ``campaign_ids`` are the valid campaigns; None skips that check.
-    """
-    path = Path(path)
-    raw = _read_csv(path, AD_COLUMNS)
-    ad_id = _to_int(raw, "ad_id", path)
-    _check_unique(ad_id, "ad_id", path)
-    campaign_id = _to_int(raw, "campaign_id", path)
+def check_ads(rows: Rows, campaign_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Ads: unique ids, existing campaigns (unless ``campaign_ids`` is None), known categories."""
+    ad_id = to_int(rows, "ad_id")
+    check_unique(ad_id, "ad_id", rows.file, rows.first_line)
+    campaign_id = to_int(rows, "campaign_id")
     if campaign_ids is not None:
-        known = pd.Index(campaign_ids)
-        missing = ~np.isin(campaign_id, known.to_numpy())
+        missing = ~np.isin(campaign_id, pd.Index(campaign_ids).to_numpy())
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
+            value = rows.value("campaign_id", row)
             raise DataError(
-                path,
-                f"campaign_id {raw['campaign_id'].iat[row]!r} does not exist in {CAMPAIGNS_FILE}"
-                + _more(int(missing.sum()) - 1, "unknown campaigns"),
+                rows.file,
+                f"campaign_id {value!r} does not exist in {CAMPAIGNS_FILE}"
+                + more(int(missing.sum()) - 1, "unknown campaigns"),
                 column="campaign_id",
-                line=row + _FIRST_DATA_LINE,
-                value=raw["campaign_id"].iat[row],
+                line=rows.line(row),
+                value=value,
                 hint=f"Add that campaign to {CAMPAIGNS_FILE} or remove the ad",
             )
-    _check_interests(raw, "target_interests", path)
+    interests = check_interests(rows, "target_interests")
     return pd.DataFrame(
         {
             "ad_id": ad_id,
             "campaign_id": campaign_id,
-            "ad_platform": _to_category(raw, "ad_platform", path, PLATFORMS),
-            "ad_type": _to_category(raw, "ad_type", path, AD_TYPES),
-            "target_gender": _to_category(raw, "target_gender", path, GENDERS),
-            "target_age_group": _to_category(raw, "target_age_group", path, AGE_GROUPS),
-            "target_interests": raw["target_interests"],
+            **{
+                column: to_category(rows, column, allowed)
+                for column, allowed in AD_CATEGORIES.items()
+            },
+            "target_interests": interests,
         }
     )
 
 
-def load_events(path: str | Path, ad_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """Read ad_events.csv: unique ids, timestamps, known categories; user_id stays a string.
+def check_events(rows: Rows) -> dict[str, np.ndarray]:
+    """Events (uniqueness aside): integer ids, timestamps, known categories, as arrays.
 
-    Events whose ad_id is not in ``ad_ids`` are dropped with a logged warning (None keeps all).
+    Categories come back as codes: positions in their :data:`EVENT_CATEGORIES` list.
     """
-    path = Path(path)
-    raw = _read_csv(path, EVENT_COLUMNS)
-    event_id = _to_int(raw, "event_id", path)
-    _check_unique(event_id, "event_id", path)
-    events = pd.DataFrame(
-        {
-            "event_id": event_id,
-            "ad_id": _to_int(raw, "ad_id", path),
-            "user_id": raw["user_id"],
-            "timestamp": _to_datetime(raw, "timestamp", path, TIMESTAMP_EXAMPLE),
-            "day_of_week": _to_category(raw, "day_of_week", path, DAYS_OF_WEEK),
-            "time_of_day": _to_category(raw, "time_of_day", path, TIMES_OF_DAY),
-            "event_type": _to_category(raw, "event_type", path, EVENT_TYPES),
-        }
-    )
-    if ad_ids is not None:
-        known = events["ad_id"].isin(pd.Index(ad_ids))
-        dropped = int((~known).sum())
-        if dropped:
-            logger.warning(
-                "%s: dropped %d event(s) whose ad_id is not in %s (first: ad_id %d on line %d)",
-                path,
-                dropped,
-                ADS_FILE,
-                events["ad_id"].to_numpy()[~known.to_numpy()][0],
-                int(np.flatnonzero(~known.to_numpy())[0]) + _FIRST_DATA_LINE,
-            )
-            events = events[known.to_numpy()].reset_index(drop=True)
-    return events
+    return {
+        "event_id": to_int(rows, "event_id"),
+        "ad_id": to_int(rows, "ad_id"),
+        "timestamp": to_datetime(rows, "timestamp", TIMESTAMP_EXAMPLE),
+        **{column: to_codes(rows, column, allowed) for column, allowed in EVENT_CATEGORIES.items()},
+    }
 
 
-def load_users(path: str | Path) -> pd.DataFrame:
-    """Read users.csv: unique non-empty user_id strings and non-negative integer ages."""
-    path = Path(path)
-    raw = _read_csv(path, USER_COLUMNS)
-    empty = np.flatnonzero((raw["user_id"] == "").to_numpy())
+def check_users(rows: Rows) -> pd.DataFrame:
+    """Users: unique non-empty user_id strings and non-negative integer ages."""
+    user_id = pd.Series(rows.values("user_id").to_pylist(), dtype=str)
+    empty = np.flatnonzero((user_id == "").to_numpy())
     if empty.size:
         raise DataError(
-            path,
+            rows.file,
             "user_id is empty",
             column="user_id",
-            line=int(empty[0]) + _FIRST_DATA_LINE,
+            line=rows.line(int(empty[0])),
             value="",
             hint="Give every user an id",
         )
-    _check_unique(raw["user_id"], "user_id", path)
-    users = raw.copy()
-    users["user_age"] = _to_int(raw, "user_age", path, non_negative=True)
+    check_unique(user_id, "user_id", rows.file, rows.first_line)
+    users = pd.DataFrame(
+        {column: pd.Series(rows.values(column).to_pylist(), dtype=str) for column in USER_COLUMNS}
+    )
+    users["user_age"] = to_int(rows, "user_age", non_negative=True)
     return users
 
 
-# --- reading -------------------------------------------------------------------------------
+# --- streaming the event log ----------------------------------------------------------------
 
 
-def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    """The required ``columns`` of a CSV file as strings, in that order; extra columns dropped."""
-    if not path.is_file():
+class Orphans:
+    """Events whose ad_id is not among the ads: counted, then reported in one warning."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: tuple[int, int | None] | None = None  # (ad_id, line)
+
+    def add(self, ad_id: np.ndarray, known: np.ndarray, first_line: int | None) -> None:
+        """Count the events of one batch whose ad is unknown (``known`` False)."""
+        unknown = np.flatnonzero(~known)
+        if unknown.size:
+            row = int(unknown[0])
+            line = None if first_line is None else first_line + row
+            self.record(unknown.size, int(ad_id[row]), line)
+
+    def record(self, count: int, ad_id: int, line: int | None) -> None:
+        """Count ``count`` events of unknown ads, the first (if none came before) on ``line``."""
+        if self.first is None:
+            self.first = (ad_id, line)
+        self.count += count
+
+    def warn(self, file: str) -> None:
+        if self.count and self.first:
+            ad_id, line = self.first
+            logger.warning(
+                "%s: dropped %d event(s) whose ad_id is not in %s (first: ad_id %d%s)",
+                file,
+                self.count,
+                ADS_FILE,
+                ad_id,
+                "" if line is None else f" on line {line}",
+            )
+
+
+def stream_purchases(source: Source, ad_ids: Iterable[int]) -> pd.Series:
+    """Purchases per ad_id of an event log read in batches, every event checked on the way.
+
+    Memory stays flat however long the log is: only the purchases' ad_ids are kept. Events of
+    unknown ads are dropped with one warning, as :func:`load_events` does.
+    """
+    known_ads = pa.array(pd.Index(ad_ids).to_numpy(dtype=np.int64))
+    orphans = Orphans()
+    purchased: list[np.ndarray] = []
+    last_id: int | None = None
+    increasing = True
+    for rows in read_batches(source, EVENT_COLUMNS):
+        parsed = check_events(rows)
+        ids = parsed["event_id"]
+        increasing = increasing and is_increasing(ids, last_id)
+        if ids.size:
+            last_id = int(ids[-1])
+        known = pc.is_in(parsed["ad_id"], value_set=known_ads).to_numpy(zero_copy_only=False)
+        orphans.add(parsed["ad_id"], known, rows.line(0))
+        purchased.append(parsed["ad_id"][known & (parsed["event_type"] == _PURCHASE_CODE)])
+    if not increasing:  # ids out of order: a second pass over the ids alone finds a repeat
+        check_unique(_all_ids(source), "event_id", source.file, source.first_line)
+    orphans.warn(source.file)
+    ad_of_purchase = np.concatenate(purchased) if purchased else np.zeros(0, np.int64)
+    return pd.Series(ad_of_purchase).value_counts()
+
+
+def _all_ids(source: Source) -> np.ndarray:
+    parts = [to_int(rows, "event_id") for rows in read_batches(source, ("event_id",))]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _read(path: str | Path | Source, name: str, columns: Sequence[str]) -> Rows:
+    """The rows of a table given by its source or path (a CSV file unless it ends in .parquet)."""
+    if isinstance(path, Source):
+        return read_rows(path, columns)
+    path = Path(path)
+    if not path.exists():
         raise DataError(
             path,
             "required file is missing",
             hint=f"Put {path.name} with the columns {', '.join(columns)} in {path.parent}",
         )
-    header = _read_header(path)
-    missing = [column for column in columns if column not in header]
-    if missing:
-        raise DataError(
-            path,
-            f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-            f"(found: {', '.join(header) or 'no header'})",
-            column=missing[0],
-            line=1,
-            hint=f"The header line must contain {', '.join(columns)}",
-        )
-    try:
-        frame = pd.read_csv(
-            path,
-            usecols=list(columns),
-            dtype=str,
-            keep_default_na=False,
-            engine="pyarrow",
-        )
-    except (pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError) as error:
-        raise DataError(
-            path,
-            f"not a readable CSV file ({error})",
-            hint="Save it as UTF-8 CSV with one value per column on every row",
-        ) from None
-    return frame[list(columns)]
-
-
-def _read_header(path: Path) -> list[str]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        raise DataError(
-            path, "the header is not UTF-8 text", hint="Save the file as UTF-8"
-        ) from None
-
-
-# --- vectorized checks ---------------------------------------------------------------------
-
-
-def _more(count: int, what: str = "this problem") -> str:
-    """Suffix telling how many more rows share the problem."""
-    if count <= 0:
-        return ""
-    return f" ({count} more row{'s' if count > 1 else ''} with {what})"
-
-
-def _describe(value: str) -> str:
-    return "an empty value" if value == "" else repr(value)
-
-
-def _first_bad(
-    raw: pd.DataFrame, column: str, bad: np.ndarray, path: Path, problem: str, hint: str
-) -> NoReturn:
-    """Raise a DataError for the first True in ``bad``, counting the others."""
-    rows = np.flatnonzero(bad)
-    row = int(rows[0])
-    value = raw[column].iat[row]
-    raise DataError(
-        path,
-        f"{problem}: {_describe(value)}" + _more(rows.size - 1),
-        column=column,
-        line=row + _FIRST_DATA_LINE,
-        value=value,
-        hint=hint,
-    )
-
-
-def _arrow(raw: pd.DataFrame, column: str) -> pa.Array:
-    return pa.array(raw[column], type=pa.large_string())
-
-
-def _first_cast_failure(values: pa.Array, target: pa.DataType) -> int:
-    """Position of the first value that cannot be cast, found by bisection (all vectorized)."""
-    low, high = 0, len(values)  # the first failure lies in values[low:high]
-    while high - low > 1:
-        middle = (low + high) // 2
-        try:
-            pc.cast(values.slice(low, middle - low), target)
-        except pa.ArrowException:
-            high = middle
-        else:
-            low = middle
-    return low
-
-
-def _cast(
-    raw: pd.DataFrame, column: str, path: Path, target: pa.DataType, problem: str, hint: str
-) -> np.ndarray:
-    """Cast a string column with Arrow; on failure, name the first value that does not parse."""
-    values = _arrow(raw, column)
-    try:
-        return pc.cast(values, target).to_numpy(zero_copy_only=False)
-    except pa.ArrowException:
-        row = _first_cast_failure(values, target)
-        bad = np.zeros(len(values), dtype=bool)
-        bad[row] = True
-        _first_bad(raw, column, bad, path, problem, hint)
-
-
-def _to_int(
-    raw: pd.DataFrame, column: str, path: Path, *, non_negative: bool = False
-) -> np.ndarray:
-    """Parse a column of whole numbers into int64."""
-    hint = "Write it as digits, like 42"
-    values = _cast(raw, column, path, pa.int64(), "not a whole number", hint)
-    if non_negative and (values < 0).any():
-        _first_bad(raw, column, values < 0, path, "must not be negative", hint)
-    return values.astype(np.int64, copy=False)
-
-
-def _to_float(
-    raw: pd.DataFrame, column: str, path: Path, *, non_negative: bool = False
-) -> np.ndarray:
-    """Parse a column of finite numbers into float64."""
-    hint = "Write it as a plain number, like 24021.32"
-    values = _cast(raw, column, path, pa.float64(), "not a number", hint)
-    not_finite = ~np.isfinite(values)
-    if not_finite.any():
-        _first_bad(raw, column, not_finite, path, "not a finite number", hint)
-    if non_negative and (values < 0).any():
-        _first_bad(raw, column, values < 0, path, "must not be negative", hint)
-    return values.astype(np.float64, copy=False)
-
-
-def _to_datetime(raw: pd.DataFrame, column: str, path: Path, example: str) -> np.ndarray:
-    """Parse ISO 8601 dates or timestamps (impossible dates such as 2025-02-30 are rejected)."""
-    kind = "date" if len(example) == len("2025-05-25") else "timestamp"
-    return _cast(
-        raw, column, path, pa.timestamp("us"), f"not a valid {kind}", f"Write it like {example}"
-    )
-
-
-def _to_category(
-    raw: pd.DataFrame, column: str, path: Path, allowed: Sequence[str]
-) -> pd.Categorical:
-    """Check a column against its allowed values and return it as a categorical."""
-    codes = pc.index_in(_arrow(raw, column), value_set=pa.array(allowed, type=pa.large_string()))
-    if codes.null_count:
-        unknown = codes.is_null().to_numpy(zero_copy_only=False)
-        _first_bad(
-            raw, column, unknown, path, "unknown value", f"Allowed values: {', '.join(allowed)}"
-        )
-    return pd.Categorical.from_codes(codes.to_numpy(zero_copy_only=False), categories=list(allowed))
-
-
-def _check_unique(ids: np.ndarray | pd.Series, column: str, path: Path) -> None:
-    """Raise on the first id that appears a second time, naming both lines."""
-    series = pd.Series(ids)
-    duplicated = series.duplicated().to_numpy()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated)[0])
-        value = series.iat[row]
-        value = value if isinstance(value, str) else int(value)
-        first = int(np.flatnonzero((series == value).to_numpy())[0])
-        raise DataError(
-            path,
-            f"duplicate {column} {value!r}: already used on line {first + _FIRST_DATA_LINE}",
-            column=column,
-            line=row + _FIRST_DATA_LINE,
-            value=value,
-            hint=f"Every {column} must be unique; renumber or remove one of the rows",
-        )
-
-
-def split_interests(interests: pd.Series) -> pd.Series:
-    """One row per interest of a comma-separated interests column (index kept, text stripped)."""
-    return interests.str.split(",").explode().str.strip()
-
-
-def _check_interests(raw: pd.DataFrame, column: str, path: Path) -> None:
-    """Every comma-separated interest must be known; no ad may have none."""
-    parts = split_interests(raw[column])
-    bad = ~parts.isin(INTERESTS).to_numpy()
-    if bad.any():
-        rows = np.unique(parts.index.to_numpy()[bad])
-        row = int(rows[0])
-        interest = parts.to_numpy()[bad][0]
-        problem = (
-            "an empty interest"
-            if interest == ""
-            else f"unknown interest {interest!r} in {raw[column].iat[row]!r}"
-        )
-        raise DataError(
-            path,
-            problem + _more(rows.size - 1, "bad interests"),
-            column=column,
-            line=row + _FIRST_DATA_LINE,
-            value=raw[column].iat[row],
-            hint=f"Use 1 or more comma-separated interests from: {', '.join(INTERESTS)}",
-        )
+    return read_rows(Source(name, path, PARQUET if path.suffix == ".parquet" else CSV), columns)

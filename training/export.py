@@ -6,14 +6,18 @@ import datetime as dt
 import importlib.metadata
 import re
 import shutil
+import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from predictor.bundle import write_manifest
+from predictor import pyfunc
+from predictor.bundle import DEFAULT_MODEL_DIR, BundleMetadata, write_manifest
 from predictor.features import FEATURE_COLUMNS
+from predictor.pyfunc import interval_frame
 from training import config
 
 # Everything in the served pipeline beyond skops' default trusted set, listed on purpose.
@@ -23,6 +27,9 @@ SKOPS_TRUSTED_TYPES: list[str] = [
     "sklearn.feature_selection._mutual_info.mutual_info_regression",
 ]
 RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "pandas", "numpy")
+# The bundle's own code: the pyfunc wrapper and the interval arithmetic, copied verbatim.
+SERVING_PACKAGE = "campaign_model"
+SERVING_MODULES: tuple[str, ...] = ("interval.py", "pyfunc.py")
 
 
 def pip_requirements() -> list[str]:
@@ -61,11 +68,45 @@ def normalize_skops(path: Path) -> None:
     tmp.replace(path)
 
 
+def serving_package(parent: Path) -> Path:
+    """Write the ``campaign_model`` package (the bundle's code) into ``parent``; return its folder."""
+    package = parent / SERVING_PACKAGE
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""The served model\'s pyfunc wrapper and interval arithmetic (from predictor/)."""\n',
+        encoding="utf-8",
+    )
+    for name in SERVING_MODULES:
+        shutil.copyfile(Path(pyfunc.__file__).with_name(name), package / name)
+    return package
+
+
+def use_serving_pyfunc(bundle: Path) -> None:
+    """Point the bundle's ``python_function`` flavor at :mod:`predictor.pyfunc` (as copied).
+
+    The ``sklearn`` flavor stays as saved, so the pipeline itself can still be loaded directly.
+    """
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    mlmodel = Model.load(str(bundle / "MLmodel"))
+    conf = mlmodel.flavors[mlflow.pyfunc.FLAVOR_NAME]
+    mlflow.pyfunc.add_to_model(
+        mlmodel,
+        loader_module=f"{SERVING_PACKAGE}.pyfunc",
+        data=conf["model_path"],
+        code=conf["code"],
+        conda_env=conf["env"]["conda"],
+        python_env=conf["env"]["virtualenv"],
+    )
+    mlmodel.save(str(bundle / "MLmodel"))
+
+
 def save_bundle(
     model,
     X: pd.DataFrame,
-    metadata: dict,
-    model_dir: str | Path = config.MODEL_DIR,
+    metadata: BundleMetadata,
+    model_dir: str | Path = DEFAULT_MODEL_DIR,
     card: str | None = None,
 ) -> Path:
     """Save ``model`` as an MLflow sklearn/pyfunc bundle in ``model_dir`` (replaced atomically).
@@ -82,17 +123,24 @@ def save_bundle(
         shutil.rmtree(staging)
     X = X[FEATURE_COLUMNS].astype(float)
     example = X.head(3)
-    signature = infer_signature(example, np.asarray(model.predict(example), dtype=float))
-    mlflow.sklearn.save_model(
-        model,
-        str(staging),
-        serialization_format="skops",
-        skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        signature=signature,
-        input_example=example,
-        pip_requirements=pip_requirements(),
-        metadata=metadata,
-    )
+    answer = interval_frame(np.asarray(model.predict(example), dtype=float), metadata.interval)
+    with warnings.catch_warnings():
+        # The bounds are whole numbers and never missing: integer columns are what they are.
+        warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer", UserWarning)
+        signature = infer_signature(example, answer)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.sklearn.save_model(
+            model,
+            str(staging),
+            serialization_format="skops",
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            signature=signature,
+            input_example=example,
+            pip_requirements=pip_requirements(),
+            metadata=metadata.to_dict(),
+            code_paths=[str(serving_package(Path(tmp)))],
+        )
+    use_serving_pyfunc(staging)
     normalize_skops(staging / "model.skops")
     if card is not None:
         (staging / "README.md").write_text(card, encoding="utf-8")
@@ -108,20 +156,20 @@ def save_bundle(
     return target
 
 
-def build_metadata(result, seed: int, evaluation: dict | None) -> dict:
+def build_metadata(result, seed: int, evaluation: dict | None) -> BundleMetadata:
     """The bundle's metadata record (see predictor/ for its readers)."""
     metrics = dict(result.metrics)
     metrics.pop("mlflow_run_id", None)
     if evaluation:
         metrics["evaluation"] = evaluation
-    return {
-        "features": list(FEATURE_COLUMNS),
-        "model_version": config.MODEL_VERSION,
-        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "seed": seed,
-        "data_fingerprint": result.fingerprint,
-        "served_params": result.best_params,
-        "metrics": metrics,
-        "interval": result.calibration,
-        "training_range": result.training_range,
-    }
+    return BundleMetadata(
+        features=list(FEATURE_COLUMNS),
+        interval=result.calibration,
+        training_range=result.training_range,
+        model_version=config.MODEL_VERSION,
+        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        seed=seed,
+        data_fingerprint=result.fingerprint,
+        served_params=result.best_params,
+        metrics=metrics,
+    )

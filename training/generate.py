@@ -15,15 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.features import (
-    AD_TYPES,
-    AGE_GROUPS,
-    DAYS_OF_WEEK,
-    GENDERS,
-    INTERESTS,
-    PLATFORMS,
-    TIMES_OF_DAY,
-)
+from predictor.features import AD_TYPES, AGE_GROUPS, GENDERS, PLATFORMS
+from training.schema import DAYS_OF_WEEK, EVENT_TYPES, INTERESTS, TIMES_OF_DAY
 
 YEAR = 2025
 
@@ -190,7 +183,7 @@ def generate(
     engagement = [rng.binomial(impressions, r) for r in fx.engagement_rates]
 
     counts = np.stack([impressions, clicks, engagement[0], engagement[1], engagement[2], purchases])
-    type_order = ("Impression", "Click", "Like", "Comment", "Share", "Purchase")
+    type_order = EVENT_TYPES  # the order of the rows of counts
     if purchases_only:
         counts[:-1] = 0
     events = _events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -58,34 +59,42 @@ def log_target(regressor: RegressorMixin) -> TransformedTargetRegressor:
     return TransformedTargetRegressor(regressor, func=np.log1p, inverse_func=np.expm1)
 
 
-_MI_CACHE: dict[tuple[str, str, int], np.ndarray] = {}
+MutualInfo = Callable[..., np.ndarray]
 
 
-def cached_mutual_info(X: np.ndarray, y: np.ndarray, random_state: int = 0) -> np.ndarray:
-    """``mutual_info_regression`` memoized on the data, so a grid over k and alpha scores each fold once."""
-    key = (
-        hashlib.sha1(np.ascontiguousarray(X, dtype=float).tobytes()).hexdigest(),
-        hashlib.sha1(np.ascontiguousarray(y, dtype=float).tobytes()).hexdigest(),
-        random_state,
-    )
-    if key not in _MI_CACHE:
-        if len(_MI_CACHE) > 512:
-            _MI_CACHE.clear()
-        _MI_CACHE[key] = mutual_info_regression(X, y, random_state=random_state)
-    return _MI_CACHE[key]
+def memoized_mutual_info(max_entries: int = 512) -> MutualInfo:
+    """``mutual_info_regression`` remembering its scores per data set, in its own cache.
+
+    A grid over k and alpha then scores each fold once. The cache lives in the returned function
+    (a closure): cloning a pipeline copies parameters deeply, but a function is copied as itself,
+    so every clone of one tuning run shares it, and nothing outlives the run.
+    """
+    cache: dict[tuple[str, str, int], np.ndarray] = {}
+
+    def score(X: np.ndarray, y: np.ndarray, random_state: int = 0) -> np.ndarray:
+        key = (
+            hashlib.sha1(np.ascontiguousarray(X, dtype=float).tobytes()).hexdigest(),
+            hashlib.sha1(np.ascontiguousarray(y, dtype=float).tobytes()).hexdigest(),
+            random_state,
+        )
+        if key not in cache:
+            if len(cache) >= max_entries:
+                cache.clear()
+            cache[key] = mutual_info_regression(X, y, random_state=random_state)
+        return cache[key]
+
+    return score
 
 
 def served_model(
-    k: int | str = "all", alpha: float = 1.0, seed: int = 0, cache: bool = False
+    k: int | str = "all", alpha: float = 1.0, seed: int = 0, mutual_info: MutualInfo | None = None
 ) -> TransformedTargetRegressor:
     """Ridge on standardized log features, after SelectKBest(mutual information).
 
-    ``cache`` memoizes the feature scores (for tuning only: the exported model uses the plain
-    scikit-learn function, with the same scores).
+    ``mutual_info`` replaces scikit-learn's scorer while tuning (a :func:`memoized_mutual_info`);
+    the exported model uses the plain scikit-learn function, which gives the same scores.
     """
-    score = functools.partial(
-        cached_mutual_info if cache else mutual_info_regression, random_state=seed
-    )
+    score = functools.partial(mutual_info or mutual_info_regression, random_state=seed)
     return log_target(
         Pipeline(
             [

@@ -23,9 +23,11 @@ from sklearn.model_selection import (
 from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
 from predictor.interval import calibrate
 from training import config
-from training.models import SERVED_NAME, candidates, served_model
+from training.models import SERVED_NAME, candidates, memoized_mutual_info, served_model
 
 SCORING = {"rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error", "r2": "r2"}
+# Everything runs in one process: each fit takes a fraction of a second, and worker processes
+# cost more than they save (measured).
 
 
 @dataclass
@@ -37,7 +39,6 @@ class TrainResult:
     best_params: dict
     calibration: dict
     metrics: dict
-    test_predictions: pd.DataFrame
     fingerprint: str
     training_range: dict[str, list[float]]
 
@@ -67,18 +68,13 @@ def _cv_scores(model, X: pd.DataFrame, y: np.ndarray, cv) -> dict[str, float]:
     """Mean and sd over folds of RMSE, MAE and R², computed fold by fold."""
     from sklearn.model_selection import cross_validate
 
-    res = cross_validate(model, X, y, cv=cv, scoring=SCORING, n_jobs=_jobs())
+    res = cross_validate(model, X, y, cv=cv, scoring=SCORING)
     out = {}
     for name in SCORING:
         vals = res[f"test_{name}"] * (-1 if name != "r2" else 1)
         out[f"cv_{name}_mean"] = float(np.mean(vals))
         out[f"cv_{name}_sd"] = float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0
     return out
-
-
-def _jobs() -> int:
-    # Each fit takes a fraction of a second: worker processes cost more than they save (measured).
-    return 1
 
 
 def _scalar_params(model) -> dict[str, str]:
@@ -115,23 +111,23 @@ def train(
     repeats = config.QUICK_CV_REPEATS if quick else config.CV_REPEATS
     cv = RepeatedKFold(n_splits=config.CV_SPLITS, n_repeats=repeats, random_state=seed)
 
+    mutual_info = memoized_mutual_info()
     task = progress.add_task("tuning served model", total=None) if progress else None
     search = GridSearchCV(
-        served_model(seed=seed, cache=True),
+        served_model(seed=seed, mutual_info=mutual_info),
         {
             "regressor__select__k": list(config.SERVED_K_GRID),
             "regressor__ridge__alpha": list(config.SERVED_ALPHA_GRID),
         },
         scoring="neg_root_mean_squared_error",
         cv=cv,
-        n_jobs=_jobs(),
     )
     search.fit(X_tr, y_tr)
     best = {
         "k": search.best_params_["regressor__select__k"],
         "alpha": search.best_params_["regressor__ridge__alpha"],
     }
-    tuned = served_model(k=best["k"], alpha=best["alpha"], seed=seed, cache=True)
+    tuned = served_model(k=best["k"], alpha=best["alpha"], seed=seed, mutual_info=mutual_info)
     if progress:
         progress.update(
             task,
@@ -211,7 +207,6 @@ def train(
                     X,
                     y,
                     cv=KFold(config.CV_SPLITS, shuffle=True, random_state=seed + r),
-                    n_jobs=_jobs(),
                 )
                 for r in range(repeats)
             ]
@@ -258,7 +253,6 @@ def train(
         best_params=best,
         calibration=calibration,
         metrics=metrics,
-        test_predictions=test_frame,
         fingerprint=fingerprint(table),
         training_range=training_range,
     )

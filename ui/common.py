@@ -5,16 +5,18 @@ from __future__ import annotations
 import html
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
-from predictor import BundleError, CampaignPlan, ConfigError, EndpointError, PlanError
+from predictor import BundleError, CampaignPlan, ConfigError, EndpointError, PlanError, Predictor
 from predictor.economics import EconomicsError
 from predictor.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL
 from predictor.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.scenario_log import NullLog, ScenarioLog
 
 log = logging.getLogger("app")
 
@@ -154,6 +156,43 @@ def parameter(name: str, default: Any = inspect.Parameter.empty) -> inspect.Para
 
 
 LEVEL_PARAMETER = parameter("level", DEFAULT_LEVEL)
+DEFAULT_MODEL = "ridge"
+MODEL_PARAMETER = parameter("model", DEFAULT_MODEL)
+MODEL_LABELS: dict[str, str] = {
+    "ridge": "Ridge regression",
+    "boosting": "Gradient boosting",
+}
+
+
+def model_label(model: str) -> str:
+    """The words for a model key on the page."""
+    return MODEL_LABELS.get(model, model)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the page's handlers call: one predictor per model (the first is the default) and
+    the anonymous scenario log."""
+
+    predictors: Mapping[str, Predictor]
+    log: ScenarioLog | NullLog = field(default_factory=NullLog)
+
+    @property
+    def default_model(self) -> str:
+        return next(iter(self.predictors))
+
+    def predictor(self, model: Any) -> Predictor:
+        """The predictor of ``model`` (empty means the default); :class:`gr.Error` if unknown."""
+        if model is None or model == "":
+            model = self.default_model
+        if not isinstance(model, str) or model not in self.predictors:
+            choices = ", ".join(self.predictors)
+            raise input_error(f"Model {model!r} is not offered; choose one of {choices}.")
+        return self.predictors[model]
+
+    def model_name(self, model: Any) -> str:
+        """``model``, or the default model's key when empty."""
+        return model if isinstance(model, str) and model else self.default_model
 
 
 def parse_plan(values: Sequence[Any]) -> CampaignPlan:
@@ -173,9 +212,15 @@ def parse_level(level: Any) -> float:
 
 
 def plan_and_level(args: Sequence[Any]) -> tuple[CampaignPlan, float]:
-    """The plan and level from a handler's ``(*plan values, level)`` arguments."""
+    """The plan and level from a handler's ``(*plan values, level, ...)`` arguments."""
     n = len(PLAN_FIELDS)
     return parse_plan(args[:n]), parse_level(args[n] if len(args) > n else None)
+
+
+def model_arg(args: Sequence[Any]) -> Any:
+    """The model from a handler's ``(*plan values, level, model)`` arguments (``None`` if absent)."""
+    n = len(PLAN_FIELDS) + 1
+    return args[n] if len(args) > n else None
 
 
 def markdown_escape(text: str) -> str:

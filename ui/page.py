@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import gradio as gr
 
 from predictor import Predictor
+from predictor.interval import DEFAULT_LEVEL
+from predictor.scenario_log import NullLog, ScenarioLog
+from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
+from ui.dashboard import build_dashboard_view, wire_dashboard
 from ui.economics import build_economics_view, roas
 from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
@@ -13,6 +19,17 @@ from ui.scenarios import build_scenario_view, wire_scenarios
 from ui.whatif import build_whatif_view, curves_handler
 
 PAGE_CSS = """
+.cpp-stale-note { display: none; }
+.cpp-plan-changed .cpp-stale-note { display: block !important; margin-top: 0.6rem; font-weight: 600;
+  color: var(--color-accent); }
+.cpp-plan-changed #result .cpp-number, .cpp-plan-changed #result .cpp-range,
+.cpp-plan-changed #econ, .cpp-plan-changed #plot-budget, .cpp-plan-changed #plot-ads {
+  opacity: 0.4; }
+@media (min-width: 1024px) {
+  #result-column { position: sticky; top: 0.75rem; align-self: flex-start; }
+}
+.cpp-actions { align-items: flex-end !important; }
+.cpp-actions button { max-height: 3rem; }
 .cpp-predict-button { min-height: 3.2rem; font-size: 1.1rem !important; }
 .cpp-section-title { margin-top: 0.2rem; }
 .cpp-mix-total p { margin: 0 !important; font-size: 0.9rem; }
@@ -28,34 +45,76 @@ THEME = gr.themes.Soft(
 )
 
 
-def build_demo(predictor: Predictor) -> gr.Blocks:
-    """Build the page on ``predictor``. Nothing is predicted or loaded until a user opens it."""
-    predict = predict_handler(predictor)
-    curves = curves_handler(predictor)
+MARK_STALE_JS = "() => { document.body.classList.add('cpp-plan-changed'); }"
+CLEAR_STALE_JS = "() => { document.body.classList.remove('cpp-plan-changed'); }"
+# Gradio's own scroll_to_output aims at the last output (the details, folded away): bring the
+# card itself into view instead.
+SHOW_ANSWER_JS = """() => { document.body.classList.remove('cpp-plan-changed');
+  document.querySelector('#result')?.scrollIntoView({block: 'nearest', behavior: 'instant'}); }"""
+
+# What the "Use via API" page shows for /roas's prediction: the shape /predict returns.
+SAMPLE_ANSWER = {
+    "purchases": 94,
+    "lower": 55,
+    "upper": 132,
+    "level": 0.9,
+    "plan": {"total_budget": 50_000},
+}
+
+
+def _api_example(component: gr.components.Component, value: object) -> None:
+    """Show ``value`` for ``component`` in the generated API snippets (Gradio's defaults, such as
+    ``3`` for a budget or ``{"foo": "bar"}`` for a prediction, would fail or mislead)."""
+    component.example_payload = lambda: value  # type: ignore[method-assign]
+
+
+def build_demo(
+    predictor: Predictor | Mapping[str, Predictor],
+    scenario_log: ScenarioLog | NullLog | None = None,
+) -> gr.Blocks:
+    """Build the page on ``predictor`` (or one predictor per model name, the default first).
+
+    Answers are logged to ``scenario_log`` (none by default). Nothing is predicted or loaded
+    until a user opens the page.
+    """
+    predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
+    services = Services(dict(predictors), scenario_log or NullLog())
+    predict = predict_handler(services)
+    curves = curves_handler(services)
     with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=340):
-                form = build_plan_form()
-            with gr.Column(scale=4, min_width=320):
+                form = build_plan_form(list(services.predictors))
+            with gr.Column(scale=4, min_width=320, elem_id="result-column"):
                 answer = build_prediction_view()
                 econ = build_economics_view()
         whatif = build_whatif_view()
         scenarios = build_scenario_view()
+        dashboard = build_dashboard_view()
         with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
             gr.Markdown(NOTES)
 
-        plan_level = [*form.plan_inputs, form.level]
+        plan_level = [*form.plan_inputs, form.level, form.model]
         econ_inputs = [answer.record, econ.order_value, econ.margin]
         econ_outputs = [econ.summary, econ.record]
+        # Any change to the plan greys the shown answer out until it is predicted again.
+        gr.on(
+            [c.change for c in form.plan_inputs],
+            fn=None,
+            js=MARK_STALE_JS,
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
         predicted = form.predict_button.click(
             predict,
             inputs=plan_level,
             outputs=answer.outputs,
             api_name="predict",
             show_progress="minimal",
-            scroll_to_output=True,
         )
+        predicted.success(fn=None, js=SHOW_ANSWER_JS, api_visibility="private", queue=False)
         predicted.success(roas, econ_inputs, econ_outputs, api_name="roas")
         predicted.success(
             curves, plan_level, whatif.outputs, api_name="curves", show_progress="minimal"
@@ -69,9 +128,19 @@ def build_demo(predictor: Predictor) -> gr.Blocks:
             show_progress="hidden",
             trigger_mode="always_last",
         )
-        # Opening the page and changing the range level predict again, outside the public API.
+        # Opening the page and changing the range level or model predict again, outside the
+        # public API; the answer on opening the page is not a planner's choice, so not logged.
+        blocks.load(
+            predict_handler(services, log=False),
+            inputs=plan_level,
+            outputs=answer.outputs,
+            api_visibility="private",
+            show_progress="minimal",
+        ).success(roas, econ_inputs, econ_outputs, api_visibility="private").success(
+            curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
+        )
         repredicted = gr.on(
-            [blocks.load, form.level.change],
+            [form.level.change, form.model.change],
             fn=predict,
             inputs=plan_level,
             outputs=answer.outputs,
@@ -79,9 +148,30 @@ def build_demo(predictor: Predictor) -> gr.Blocks:
             show_progress="minimal",
             trigger_mode="always_last",
         )
+        repredicted.success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False)
         repredicted.success(roas, econ_inputs, econ_outputs, api_visibility="private")
         repredicted.success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
-        wire_scenarios(scenarios, predictor, form.plan_inputs, form.level)
+        saved = wire_scenarios(scenarios, services, form.plan_inputs, form.level, form.model)
+        # The saved plan is the one on screen: show its answer.
+        saved.success(
+            predict_handler(services, log=False),
+            plan_level,
+            answer.outputs,
+            api_visibility="private",
+            show_progress="hidden",
+        ).success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False).success(
+            roas, econ_inputs, econ_outputs, api_visibility="private"
+        ).success(curves, plan_level, whatif.outputs, api_visibility="private")
+        for field, component in form.inputs.items():
+            _api_example(component, DEFAULT_PLAN[field])
+        _api_example(form.level, DEFAULT_LEVEL)
+        _api_example(form.model, services.default_model)
+        _api_example(answer.record, SAMPLE_ANSWER)
+        _api_example(econ.order_value, 60)
+        _api_example(econ.margin, 40)
+        _api_example(scenarios.name, "A")
+        _api_example(scenarios.remove_choice, "A")
+        wire_dashboard(dashboard, services)
     return blocks

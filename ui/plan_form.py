@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from predictor.features import end_month
 from predictor.formatting import MONTHS, fmt_level, month_name
 from predictor.interval import DEFAULT_LEVEL
 from predictor.plan import MIXES, PLAN_FIELDS
-from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS
+from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS, model_label
 
 
 @dataclass
@@ -22,6 +22,7 @@ class PlanForm:
 
     inputs: dict[str, gr.components.Component]
     level: gr.Radio
+    model: gr.Radio
     predict_button: gr.Button
 
     @property
@@ -67,7 +68,7 @@ def _mix_label(mix: str) -> Callable[..., str]:
     return label
 
 
-def _count_input(field: str, min_width: int = 72, **kwargs: Any) -> gr.Number:
+def _count_input(field: str, min_width: int = 130, **kwargs: Any) -> gr.Number:
     return gr.Number(
         value=DEFAULT_PLAN[field],
         label=FIELD_LABELS[field],
@@ -93,8 +94,11 @@ def _live(triggers: list, fn: Callable, inputs: list, output: gr.components.Comp
     )
 
 
-def build_plan_form() -> PlanForm:
-    """Draw the form in the current column; wire the end month and the mixes' running totals."""
+def build_plan_form(models: Sequence[str]) -> PlanForm:
+    """Draw the form in the current column; wire the end month and the mixes' running totals.
+
+    ``models`` are the models offered, the default first; the choice shows only with two or more.
+    """
     inputs: dict[str, gr.components.Component] = {}
     gr.Markdown("### 1 · Core settings", elem_classes="cpp-section-title")
     with gr.Row():
@@ -122,9 +126,13 @@ def build_plan_form() -> PlanForm:
             min_width=140,
             elem_id="in-total-budget",
         )
-        inputs["total_ads"] = _count_input("total_ads", min_width=140)
+        inputs["total_ads"] = _count_input(
+            "total_ads", min_width=140, info="Different ads the campaign runs."
+        )
         inputs["num_unique_interests"] = _count_input(
-            "num_unique_interests", min_width=140, info="travel, gaming, food…"
+            "num_unique_interests",
+            min_width=140,
+            info="Audience interests targeted (travel, gaming, food…).",
         )
     gr.Markdown("### 2 · Ad mixes (number of ads)", elem_classes="cpp-section-title")
     mix_totals: dict[str, gr.Markdown] = {}
@@ -146,6 +154,14 @@ def build_plan_form() -> PlanForm:
         info="How sure the range should be: wider for 95%.",
         elem_id="in-level",
     )
+    model = gr.Radio(
+        choices=[(model_label(m), m) for m in models],
+        value=models[0],
+        label="Model",
+        info="Which trained model answers; compare them by saving a scenario with each.",
+        visible=len(models) > 1,
+        elem_id="in-model",
+    )
     button = gr.Button(
         "Predict Purchases",
         variant="primary",
@@ -153,7 +169,7 @@ def build_plan_form() -> PlanForm:
         elem_id="predict-button",
         elem_classes="cpp-predict-button",
     )
-    form = PlanForm(inputs=inputs, level=level, predict_button=button)
+    form = PlanForm(inputs=inputs, level=level, model=model, predict_button=button)
     gr.Examples(
         examples=[[*values, DEFAULT_LEVEL] for _, values in EXAMPLES],
         example_labels=[label for label, _ in EXAMPLES],

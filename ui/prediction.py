@@ -9,22 +9,38 @@ from typing import Any
 
 import gradio as gr
 
-from predictor import Predictor
 from predictor.formatting import fmt_count, fmt_money, month_name
+from predictor.notices import NoticeCode, code_of
 from predictor.scenarios import answer_record
 from ui.common import (
     LEVEL_PARAMETER,
+    MODEL_PARAMETER,
+    Services,
     markdown_escape,
+    model_arg,
+    model_label,
     plan_and_level,
     user_errors,
     with_plan_parameters,
 )
 
 BACKEND_LABELS: dict[str, str] = {
-    "databricks": "the Databricks endpoint",
-    "local": "the local model",
-    "guardrail": "the 0-ads guardrail (no model call)",
+    "databricks": "the online model (Databricks)",
+    "local": "the model built into this app",
+    "guardrail": "no model: a plan with no ads brings no purchases",
 }
+# Plain words for notices whose own text is meant for developers; None hides a notice that the
+# card already says. The notice's own text stays in the technical details.
+PLAIN_NOTICES: dict[NoticeCode, str | None] = {
+    NoticeCode.NOT_CONFIGURED: None,
+    NoticeCode.LOCAL_CHOSEN: None,
+    NoticeCode.GUARDRAIL: None,
+    NoticeCode.ENDPOINT_FAILED: "The online model did not answer, so the model built into this "
+    "app answered instead.",
+    NoticeCode.ENDPOINT_PAUSED: "The online model failed a moment ago and is being left alone "
+    "for a while, so the model built into this app answered.",
+}
+STALE_NOTE = "The plan changed: press Predict Purchases to update this answer."
 
 RESULT_CSS = """
 .cpp-card { padding: 1.1rem 1.25rem; border-radius: 14px;
@@ -61,6 +77,8 @@ def render_result(record: Mapping[str, Any]) -> str:
         f"{fmt_count(plan['total_ads'])} ads"
     )
     backend = BACKEND_LABELS.get(record["backend"], record["backend"])
+    if record.get("model") and record["backend"] != "guardrail":
+        backend += f" ({model_label(record['model'])})"
     return (
         '<div class="cpp-card" role="status" aria-live="polite">'
         '<div class="cpp-label">Predicted purchases</div>'
@@ -68,29 +86,45 @@ def render_result(record: Mapping[str, Any]) -> str:
         f'<div class="cpp-range" id="cpp-range">{html.escape(record["range"])}</div>'
         f'<div class="cpp-meta" id="cpp-plan">{html.escape(summary)}</div>'
         f'<div class="cpp-meta" id="cpp-backend">Answered by {html.escape(backend)}</div>'
+        f'<div class="cpp-stale-note" id="cpp-stale">{html.escape(STALE_NOTE)}</div>'
         "</div>"
     )
 
 
+def plain_notice(notice: str) -> str | None:
+    """The words a planner reads for ``notice`` (``None`` when the card says it already)."""
+    code = code_of(notice)
+    return PLAIN_NOTICES.get(code, notice) if code is not None else notice
+
+
 def render_notes(record: Mapping[str, Any]) -> str:
-    """The plan warnings and backend notices as a Markdown list."""
-    notices = record["notices"]
+    """The plan warnings and backend notices, in plain words, as a Markdown list."""
+    notices = [n for n in map(plain_notice, record["notices"]) if n]
     if not notices:
         return ""
     lines = "\n".join(f"- {markdown_escape(n)}" for n in notices)
     return f"**Notes on this answer**\n\n{lines}"
 
 
-def predict_handler(predictor: Predictor) -> Callable[..., tuple[str, str, dict[str, Any]]]:
-    """The ``/predict`` handler: the result card, notes, and the answer as data."""
+def predict_handler(
+    services: Services, log: bool = True
+) -> Callable[..., tuple[str, str, dict[str, Any]]]:
+    """The ``/predict`` handler: the result card, notes, and the answer as data.
 
-    @with_plan_parameters(LEVEL_PARAMETER)
+    With ``log``, each answer is written to the anonymous scenario log.
+    """
+
+    @with_plan_parameters(LEVEL_PARAMETER, MODEL_PARAMETER)
     def predict(*args: Any) -> tuple[str, str, dict[str, Any]]:
         """Predict purchases for a plan: the result card, notes, and the prediction as data."""
         plan, level = plan_and_level(args)
+        model = services.model_name(model_arg(args))
+        predictor = services.predictor(model)
         with user_errors():
             prediction = predictor.predict(plan, level)
-        record = answer_record(prediction, plan)
+        if log:
+            services.log.record(plan, prediction, model=model)
+        record = answer_record(prediction, plan, model)
         return render_result(record), render_notes(record), record
 
     return predict
@@ -107,6 +141,6 @@ def build_prediction_view() -> PredictionView:
         elem_id="result",
     )
     notes = gr.Markdown(label="Notes", elem_id="result-notes")
-    with gr.Accordion("Feature row sent to the model", open=False):
+    with gr.Accordion("Technical details", open=False):
         record = gr.JSON(label="Prediction", elem_id="prediction-json")
     return PredictionView(card=card, notes=notes, record=record)

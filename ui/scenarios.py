@@ -13,10 +13,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from predictor import Predictor
 from predictor import scenarios as sc
 from ui.common import (
     LEVEL_PARAMETER,
+    MODEL_PARAMETER,
+    Services,
     parameter,
     plan_and_level,
     user_errors,
@@ -31,10 +32,14 @@ class ScenarioView:
     state: gr.State
     name: gr.Textbox
     save_button: gr.Button
+    hint: gr.Markdown
     table: gr.Dataframe
     remove_choice: gr.Dropdown
     remove_button: gr.Button
     download: gr.DownloadButton
+
+
+EMPTY_DOWNLOAD = "Download CSV (no scenarios saved yet)"
 
 
 class CsvFiles:
@@ -47,7 +52,11 @@ class CsvFiles:
 
     def write(self, frame: pd.DataFrame) -> str:
         """The path of a CSV file holding ``frame``."""
-        data = frame.to_csv(index=False).encode()
+        return self.write_text(frame.to_csv(index=False))
+
+    def write_text(self, text: str) -> str:
+        """The path of a CSV file holding ``text``."""
+        data = text.encode()
         with self._lock:
             if self._folder is None:
                 self._folder = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
@@ -69,19 +78,27 @@ def _outputs(scenarios: list[dict[str, Any]]) -> tuple[pd.DataFrame, Any, list]:
     return sc.comparison_table(scenarios), dropdown, scenarios
 
 
-def save_handler(predictor: Predictor) -> Callable[..., tuple]:
+def save_handler(services: Services) -> Callable[..., tuple]:
     """The ``/save_scenario`` handler."""
 
-    @with_plan_parameters(LEVEL_PARAMETER, parameter("scenarios", None), before=[parameter("name")])
+    @with_plan_parameters(
+        LEVEL_PARAMETER,
+        parameter("scenarios", None),
+        MODEL_PARAMETER,
+        before=[parameter("name")],
+    )
     def save_scenario(name: Any, *args: Any) -> tuple[pd.DataFrame, Any, str, list[dict]]:
         """Save the plan (predicted now) as a named scenario; empty name means the next letter."""
-        *values, scenarios = args
+        *values, scenarios, model = args
         scenarios = _session_list(scenarios)
         plan, level = plan_and_level(values)
+        model = services.model_name(model)
+        predictor = services.predictor(model)
         with user_errors():
             name = sc.check_name(scenarios, name)
-            record = sc.answer_record(predictor.predict(plan, level), plan)
-            scenarios = sc.add(scenarios, name, record)
+            prediction = predictor.predict(plan, level)
+            scenarios = sc.add(scenarios, name, sc.answer_record(prediction, plan, model))
+        services.log.record(plan, prediction, model=model, scenario_name=name)
         table, dropdown, state = _outputs(scenarios)
         return table, dropdown, "", state
 
@@ -111,7 +128,7 @@ def build_scenario_view() -> ScenarioView:
     """Draw the scenario section."""
     gr.Markdown("### 6 · Compare scenarios", elem_classes="cpp-section-title")
     state = gr.State([])
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         name = gr.Textbox(
             label="Scenario name",
             placeholder="optional: A, B, C… by default",
@@ -125,8 +142,13 @@ def build_scenario_view() -> ScenarioView:
             min_width=180,
             elem_id="save-scenario",
         )
+    hint = gr.Markdown(
+        "Save a plan to compare it with others; saved plans appear here side by side.",
+        elem_id="scenario-hint",
+    )
     table = gr.Dataframe(
         value=sc.comparison_table([]),
+        visible=False,
         interactive=False,
         wrap=True,
         pinned_columns=1,
@@ -135,7 +157,7 @@ def build_scenario_view() -> ScenarioView:
         label="Saved scenarios (differences from the first in brackets)",
         elem_id="scenario-table",
     )
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         remove_choice = gr.Dropdown(
             choices=[], label="Scenario to remove", min_width=160, elem_id="in-remove"
         )
@@ -143,17 +165,25 @@ def build_scenario_view() -> ScenarioView:
             "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
         )
         download = gr.DownloadButton(
-            "Download CSV", value=None, min_width=160, elem_id="download-scenarios"
+            EMPTY_DOWNLOAD,
+            value=None,
+            interactive=False,
+            min_width=160,
+            elem_id="download-scenarios",
         )
-    return ScenarioView(state, name, save_button, table, remove_choice, remove_button, download)
+    return ScenarioView(
+        state, name, save_button, hint, table, remove_choice, remove_button, download
+    )
 
 
-def wire_scenarios(view: ScenarioView, predictor: Predictor, plan_inputs: list, level: Any) -> None:
-    """Connect saving, removing and exporting to the page."""
+def wire_scenarios(
+    view: ScenarioView, services: Services, plan_inputs: list, level: Any, model: Any
+) -> Any:
+    """Connect saving, removing and exporting to the page; return the save event."""
     export = export_handler(CsvFiles("campaign-scenarios"))
     saved = view.save_button.click(
-        save_handler(predictor),
-        inputs=[view.name, *plan_inputs, level, view.state],
+        save_handler(services),
+        inputs=[view.name, *plan_inputs, level, view.state, model],
         outputs=[view.table, view.remove_choice, view.name, view.state],
         api_name="save_scenario",
     )
@@ -165,3 +195,22 @@ def wire_scenarios(view: ScenarioView, predictor: Predictor, plan_inputs: list, 
         api_name="remove_scenario",
     )
     removed.success(export, view.state, view.download, api_visibility="private")
+    for event in (saved, removed):
+        event.success(
+            _show_when_saved,
+            view.state,
+            [view.table, view.hint, view.download],
+            api_visibility="private",
+            queue=False,
+        )
+    return saved
+
+
+def _show_when_saved(scenarios: Any) -> tuple[Any, Any, Any]:
+    """The table only with scenarios in it, the hint only without; the download says which."""
+    saved = bool(_session_list(scenarios))
+    return (
+        gr.Dataframe(visible=saved),
+        gr.Markdown(visible=not saved),
+        gr.DownloadButton(label="Download CSV" if saved else EMPTY_DOWNLOAD, interactive=saved),
+    )

@@ -11,13 +11,15 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from predictor import Predictor
 from predictor.formatting import fmt_level
 from predictor.whatif import Curves
 from ui.common import (
     LEVEL_PARAMETER,
     LEVELS,
+    MODEL_PARAMETER,
+    Services,
     markdown_escape,
+    model_arg,
     plan_and_level,
     user_errors,
     with_plan_parameters,
@@ -107,10 +109,10 @@ def curve_table(curves: Curves) -> pd.DataFrame:
     return table
 
 
-def curves_handler(predictor: Predictor) -> Callable[..., tuple]:
+def curves_handler(services: Services) -> Callable[..., tuple]:
     """The ``/curves`` handler."""
 
-    @with_plan_parameters(LEVEL_PARAMETER)
+    @with_plan_parameters(LEVEL_PARAMETER, MODEL_PARAMETER)
     def curves(*args: Any) -> tuple[pd.DataFrame, pd.DataFrame, str, pd.DataFrame]:
         """What-if curves: purchases against total budget and against the number of ads.
 
@@ -118,6 +120,7 @@ def curves_handler(predictor: Predictor) -> Callable[..., tuple]:
         a note, and both curves in one table (curve, x, prediction, lower, upper).
         """
         plan, level = plan_and_level(args)
+        predictor = services.predictor(model_arg(args))
         with user_errors():
             result = predictor.curves(plan, level)
         note = (

@@ -1,0 +1,61 @@
+"""Reading a served model's answer: expected purchases, and the range when the model sends one.
+
+A bundle exported by this project answers a DataFrame with ``prediction`` and the bounds of
+every calibrated level (see :mod:`predictor.pyfunc`); an older model answers numbers only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from predictor.notices import Notice, NoticeCode
+from predictor.pyfunc import PREDICTION_COLUMN, bound_columns
+from predictor.remote import BadResponseError
+
+Bounds = tuple[np.ndarray, np.ndarray]
+
+
+def notice_local_range(level: float) -> Notice:
+    """Notice for an endpoint answer without a range at ``level``."""
+    return Notice(
+        NoticeCode.LOCAL_RANGE,
+        f"The endpoint answered without a {level:.0%} range (an older model); "
+        "the range comes from the local model's calibration.",
+    )
+
+
+def endpoint_answer(answer: object, rows: int, level: float) -> tuple[np.ndarray, Bounds | None]:
+    """Point predictions and, if the answer holds them, the whole-number bounds at ``level``.
+
+    ``answer`` is a 1-D array of numbers or a DataFrame with ``prediction`` and bound columns.
+    Raises :class:`BadResponseError` for a wrong row count, non-finite points or invalid bounds.
+    """
+    bounds: Bounds | None = None
+    if isinstance(answer, pd.DataFrame):
+        if PREDICTION_COLUMN not in answer.columns:
+            raise BadResponseError(f"the endpoint's answer has no '{PREDICTION_COLUMN}' column")
+        raw = pd.to_numeric(answer[PREDICTION_COLUMN], errors="coerce").to_numpy(dtype=float)
+        columns = bound_columns(level)
+        if set(columns) <= set(answer.columns):
+            lower, upper = (
+                pd.to_numeric(answer[c], errors="coerce").to_numpy(dtype=float) for c in columns
+            )
+            valid = np.isfinite(lower) & np.isfinite(upper) & (lower >= 0) & (lower <= upper)
+            if not (
+                valid.all() and (lower == np.rint(lower)).all() and (upper == np.rint(upper)).all()
+            ):
+                raise BadResponseError(
+                    f"the endpoint's {level:.0%} range is not whole numbers 0 <= lower <= upper"
+                )
+            bounds = lower.astype(np.int64), upper.astype(np.int64)
+    else:
+        try:
+            raw = np.asarray(answer, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise BadResponseError("the endpoint's predictions are not numbers") from None
+    if raw.shape[0] != rows or not np.isfinite(raw).all():
+        raise BadResponseError(
+            f"the endpoint returned {raw.shape[0]} predictions for {rows} rows, or non-finite ones"
+        )
+    return raw, bounds

@@ -1,0 +1,159 @@
+"""The app's anonymous scenario log, its dashboard, the model choice, and a full queue."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+import pandas as pd
+import pytest
+import requests
+from app_support import free_port
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import app
+from predictor import CampaignPlan, Predictor
+from predictor.plan import PLAN_FIELDS
+from predictor.scenario_log import ScenarioLog
+from ui import build_demo
+from ui.common import DEFAULT_PLAN
+
+PLAN: dict[str, Any] = dict(DEFAULT_PLAN)
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False, analytics_enabled=False)
+
+
+def logged(app_log: ScenarioLog) -> pd.DataFrame:
+    assert app_log.flush(timeout=10)
+    return app_log.read_frame()
+
+
+def test_each_prediction_is_logged_without_who_made_it(
+    client: Client, app_log: ScenarioLog
+) -> None:
+    before = len(logged(app_log))
+    budget = 31_234
+    record = client.predict(**{**PLAN, "total_budget": budget}, api_name="/predict")[2]
+    frame = logged(app_log)
+    assert len(frame) == before + 1
+    row = frame.iloc[-1]
+    assert row["total_budget"] == budget
+    assert (row["purchases"], row["lower"], row["upper"]) == (
+        record["purchases"],
+        record["lower"],
+        record["upper"],
+    )
+    assert row["model"] == "ridge" and row["backend"] == "local"
+    assert pd.isna(row["scenario_name"])
+    columns = {c.lower() for c in frame.columns}
+    assert not columns & {"ip", "ip_address", "user_agent", "session", "host"}
+
+
+def test_saved_scenarios_are_logged_with_their_name(client: Client, app_log: ScenarioLog) -> None:
+    session = Client(client.src, verbose=False, analytics_enabled=False)
+    session.predict("Spring test", **PLAN, api_name="/save_scenario")
+    row = logged(app_log).iloc[-1]
+    assert row["scenario_name"] == "Spring test"
+
+
+def test_dashboard_shows_the_logged_plans(client: Client, app_log: ScenarioLog) -> None:
+    for budget in (5_500, 5_500, 77_000):
+        client.predict(**{**PLAN, "total_budget": budget}, api_name="/predict")
+    total = len(logged(app_log))
+    summary, common, budgets, purchases, over_time, csv_path = client.predict(api_name="/dashboard")
+    assert f"{total:,} predictions" in summary
+    common = pd.DataFrame(common["data"], columns=common["headers"])
+    assert common["Predictions"].sum() <= total and common["Predictions"].iloc[0] >= 2
+    budget_bins = pd.DataFrame(budgets["data"], columns=budgets["columns"])
+    assert budget_bins["count"].sum() == total
+    answers = pd.DataFrame(purchases["data"], columns=purchases["columns"])
+    assert answers["count"].sum() == total
+    days = pd.DataFrame(over_time["data"], columns=over_time["columns"])
+    assert days["predictions"].sum() == total
+    csv = pd.read_csv(csv_path)
+    assert len(csv) == total and 77_000 in set(csv["total_budget"])
+
+
+def test_an_unknown_model_is_refused(client: Client) -> None:
+    with pytest.raises(AppError, match=r"'gbm'.*not in the list of choices: \['ridge'\]"):
+        client.predict(**PLAN, model="gbm", api_name="/predict")
+
+
+def test_two_models_answer_side_by_side(app_predictor: Predictor) -> None:
+    # A second name for the same bundle stands in for a second model: the page routes by name.
+    demo = build_demo({"ridge": app_predictor, "boosting": app_predictor})
+    port = free_port()
+    app.launch(
+        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+    )
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False)
+        card = client.predict(**PLAN, model="boosting", api_name="/predict")[0]
+        assert "(Gradient boosting)" in card
+        client.predict("A", **PLAN, model="ridge", api_name="/save_scenario")
+        table = client.predict("B", **PLAN, model="boosting", api_name="/save_scenario")[0]
+        rows = {row[0]: row[1:] for row in table["data"]}
+        assert rows["Model"] == ["ridge", "boosting"]
+    finally:
+        demo.close()
+
+
+class SlowPredictor(Predictor):
+    """The bundled predictor, taking a second per answer: enough to fill a small queue."""
+
+    def predict(self, plan: CampaignPlan, level: float = 0.9):  # type: ignore[override]
+        time.sleep(1.0)
+        return super().predict(plan, level)
+
+
+def test_a_full_queue_answers_busy_not_a_server_error(app_predictor: Predictor) -> None:
+    demo = build_demo(SlowPredictor(app_predictor.config, app_predictor.model_dir))
+    port = free_port()
+    app.launch(
+        demo,
+        concurrency_limit=1,
+        queue_max_size=1,
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+    )
+    url = f"http://127.0.0.1:{port}/gradio_api/queue/join"
+    fn_index = next(i for i, f in demo.fns.items() if f.api_name == "predict")
+    data = [*(PLAN[f] for f in PLAN_FIELDS), 0.9, "ridge"]
+
+    def join(i: int) -> requests.Response:
+        body = {"data": data, "fn_index": fn_index, "session_hash": f"s{i}", "event_data": None}
+        return requests.post(url, json=body, timeout=30)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(join, range(8)))
+    finally:
+        demo.close()
+    codes = [a.status_code for a in answers]
+    assert all(code < 500 for code in codes), codes
+    busy = [a for a in answers if a.status_code == 429]
+    assert busy and 200 in codes
+    assert busy[0].json()["detail"] == app.BUSY_MESSAGE
+    assert busy[0].headers["Retry-After"] == str(app.BUSY_RETRY_SECONDS)
+
+
+def test_the_api_page_examples_work_when_copied(app_url: str) -> None:
+    info = requests.get(f"{app_url}gradio_api/info", timeout=30).json()["named_endpoints"]
+    client = Client(app_url, verbose=False, analytics_enabled=False)
+    # Removing needs a saved scenario of that name in the session: save the example first.
+    order = ["/save_scenario", *sorted(set(info) - {"/save_scenario"})]
+    answers = {}
+    for name in order:
+        examples = [p["example_input"] for p in info[name]["parameters"]]
+        answers[name] = client.predict(*examples, api_name=name)
+    assert answers["/predict"][2]["purchases"] >= 0
+    assert "ROAS" in answers["/roas"][0] and answers["/roas"][1]["roas"]["value"] > 0
+    assert answers["/save_scenario"][0]["headers"] == ["Setting", "A"]
+    assert answers["/remove_scenario"][0]["headers"] == ["Setting"]

@@ -1,0 +1,167 @@
+"""A training run from data to bundle: generate or load, aggregate, compare, calibrate, export, evaluate."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from predictor.bundle import DEFAULT_MODEL_DIR, load_bundle
+from training import config
+
+# Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.
+MIN_CAMPAIGNS = 20
+
+
+class PipelineError(ValueError):
+    """A training run cannot go on; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What a training run does. ``data_dir=None`` means synthetic data from ``seed``."""
+
+    seed: int = config.SEED
+    data_dir: Path | None = None
+    campaigns: int | None = None
+    quick: bool = False
+    model_dir: Path = DEFAULT_MODEL_DIR
+    reports_dir: Path = config.REPORTS_DIR
+    synthetic_dir: Path = config.SYNTHETIC_DIR
+    evaluate: bool = True
+
+    @property
+    def n_campaigns(self) -> int:
+        """Synthetic campaigns to generate."""
+        if self.campaigns is not None:
+            return self.campaigns
+        return config.QUICK_CAMPAIGNS if self.quick else config.DEFAULT_CAMPAIGNS
+
+    @property
+    def command(self) -> str:
+        """The command line that reproduces this run (for the model card)."""
+        return (
+            "python -m training train"
+            + (" --quick" if self.quick else "")
+            + (f" --seed {self.seed}" if self.seed != config.SEED else "")
+        )
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """Where a run's bundle went, and the bars measured on it (None if not measured)."""
+
+    model_dir: Path
+    evaluation: dict | None
+    run_id: str
+
+
+def generate_data(campaigns: int, seed: int, out: Path) -> Path:
+    """Write ``campaigns`` synthetic campaigns (the dataset's CSV files) to ``out``."""
+    from training.generate import generate, write_dataset
+
+    return write_dataset(generate(campaigns, seed), out)
+
+
+def aggregate_data(data_dir: Path, out: Path, engine: str = "pandas") -> tuple[int, Path]:
+    """Write the one-row-per-campaign table of ``data_dir`` to ``out``; return its size and path."""
+    from training.aggregate import aggregate_dir, write_table
+
+    table = aggregate_dir(data_dir, engine=engine)
+    return len(table), write_table(table, out)
+
+
+def evaluate_bundle(model_dir: Path, seed: int, campaigns: int) -> dict:
+    """Measure the bars of the bundle in ``model_dir`` on ``campaigns`` fresh campaigns."""
+    from training.evaluate import evaluate
+
+    bundle = load_bundle(model_dir)
+    return evaluate(bundle.predict_points, bundle.metadata.interval, seed, campaigns)
+
+
+def _campaign_data(options: TrainOptions, console) -> tuple[Path, pd.DataFrame | None]:
+    """The data folder to train on, and the oracle's expected purchases when known."""
+    from training.generate import generate, write_dataset
+
+    if options.data_dir is not None:
+        gt_path = options.data_dir / "ground_truth.csv"
+        return options.data_dir, pd.read_csv(gt_path) if gt_path.exists() else None
+    n = options.n_campaigns
+    with console.status(f"generating {n} synthetic campaigns (seed {options.seed})"):
+        tables = generate(n, options.seed)
+        data_dir = write_dataset(tables, options.synthetic_dir)
+    console.log(f"generated {n} campaigns, {len(tables['ad_events']):,} events into {data_dir}/")
+    return data_dir, tables["ground_truth"]
+
+
+def run_training(options: TrainOptions, console=None) -> TrainOutcome:
+    """The whole run; progress goes to ``console`` (a rich Console; stderr by default)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from training.aggregate import aggregate_dir, write_table
+    from training.card import model_card
+    from training.evaluate import evaluate
+    from training.export import build_metadata, save_bundle
+    from training.train import train
+
+    console = console or Console(stderr=True)
+    if options.data_dir is None and options.n_campaigns < MIN_CAMPAIGNS:
+        raise PipelineError(
+            f"--campaigns {options.n_campaigns} is too few to compare models; "
+            f"give at least {MIN_CAMPAIGNS}"
+        )
+    start = time.perf_counter()
+    data_dir, ground_truth = _campaign_data(options, console)
+    with console.status(f"loading and aggregating {data_dir}/"):
+        table = aggregate_dir(data_dir)
+    options.reports_dir.mkdir(parents=True, exist_ok=True)
+    write_table(table, options.reports_dir / "campaigns.csv")
+    console.log(
+        f"aggregated {len(table)} campaigns, {int(table['num_purchases'].sum()):,} purchases"
+    )
+    if len(table) < MIN_CAMPAIGNS:
+        raise PipelineError(
+            f"{len(table)} campaigns are too few to compare models; give at least {MIN_CAMPAIGNS}"
+        )
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with progress:
+        result = train(
+            table,
+            seed=options.seed,
+            quick=options.quick,
+            ground_truth=ground_truth,
+            progress=progress,
+            reports_dir=options.reports_dir,
+        )
+    console.print(result.comparison.round(3).to_string(index=False))
+
+    evaluation = None
+    # The bars compare against the generator's oracle, so they apply to synthetic training data only.
+    if options.evaluate and options.data_dir is None:
+        with console.status("measuring the bars on fresh synthetic campaigns"):
+            n_eval = config.EVAL_CAMPAIGNS // (3 if options.quick else 1)
+            evaluation = evaluate(
+                result.model.predict, result.calibration, config.EVAL_SEED, n_eval
+            )
+    metadata = build_metadata(result, options.seed, evaluation)
+    card = model_card(
+        result, metadata, evaluation, options.command, synthetic=options.data_dir is None
+    )
+    path = save_bundle(result.model, table, metadata, options.model_dir, card)
+    run_id = result.metrics["mlflow_run_id"]
+    console.log(
+        f"bundle written to {path}/ (MLflow run {run_id}); reports in {options.reports_dir}/"
+    )
+    console.log(f"total time {time.perf_counter() - start:.1f} s")
+    return TrainOutcome(path, evaluation, run_id)

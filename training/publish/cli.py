@@ -1,0 +1,114 @@
+"""The ``publish-databricks`` and ``publish-space`` subcommands of ``python -m training``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from training.publish.databricks import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_REGISTRY_URI,
+    DEFAULT_TRACKING_URI,
+    WORKLOAD_SIZES,
+    cmd_publish_databricks,
+    endpoint_name,
+    uc_model_name,
+)
+from training.publish.space import cmd_publish_space, secret_names, space_repo_id
+
+
+def add_command(
+    subparsers: Any, name: str, help_text: str, func: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """A subcommand parser that runs ``func``."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Add ``publish-databricks`` and ``publish-space`` to the ``python -m training`` CLI."""
+    _add_databricks(subparsers)
+    _add_space(subparsers)
+
+
+def _add_databricks(subparsers: Any) -> None:
+    db = add_command(
+        subparsers,
+        "publish-databricks",
+        "register the bundle in Unity Catalog and create or update its serving endpoint",
+        cmd_publish_databricks,
+    )
+    db.add_argument(
+        "--model-name",
+        required=True,
+        type=uc_model_name,
+        metavar="CATALOG.SCHEMA.NAME",
+        help="Unity Catalog model name",
+    )
+    db.add_argument(
+        "--endpoint", required=True, type=endpoint_name, metavar="NAME", help="serving endpoint"
+    )
+    db.add_argument(
+        "--model-dir", type=Path, default=Path("model"), help="bundle folder (default %(default)s)"
+    )
+    db.add_argument(
+        "--workload-size",
+        choices=WORKLOAD_SIZES,
+        default="Small",
+        help="serving workload size (default %(default)s)",
+    )
+    db.add_argument(
+        "--scale-to-zero",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="let the endpoint scale to zero when idle: cheaper, but the first calls after an "
+        "idle spell time out while it starts (default off)",
+    )
+    db.add_argument(
+        "--experiment",
+        default=DEFAULT_EXPERIMENT,
+        help="MLflow experiment that records the publication (default %(default)s)",
+    )
+    db.add_argument(
+        "--tracking-uri",
+        default=DEFAULT_TRACKING_URI,
+        help="MLflow tracking URI (default %(default)s)",
+    )
+    db.add_argument(
+        "--registry-uri",
+        default=DEFAULT_REGISTRY_URI,
+        help="MLflow model registry URI (default %(default)s)",
+    )
+    db.add_argument("--dry-run", action="store_true", help="print the actions; send nothing")
+
+
+def _add_space(subparsers: Any) -> None:
+    space = add_command(
+        subparsers,
+        "publish-space",
+        "create or update the Hugging Face Space with the app, predictor/ and model/",
+        cmd_publish_space,
+    )
+    space.add_argument(
+        "--repo-id", required=True, type=space_repo_id, metavar="USER/NAME", help="Space id"
+    )
+    space.add_argument(
+        "--root", type=Path, default=Path("."), help="project folder (default: current folder)"
+    )
+    space.add_argument(
+        "--private", action="store_true", help="make the Space private (also if it exists)"
+    )
+    space.add_argument(
+        "--secrets-from-env",
+        type=secret_names,
+        default=(),
+        metavar="NAME,...",
+        help="set these environment variables as Space secrets, e.g. "
+        "DATABRICKS_ENDPOINT_URL,DATABRICKS_CLIENT_ID,DATABRICKS_CLIENT_SECRET (values never shown)",
+    )
+    space.add_argument(
+        "--dry-run", action="store_true", help="list the files it would upload; send nothing"
+    )
