@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from predictor_support import MODEL_DIR, REPO
 
-from predictor import CampaignPlan, PlanError, Predictor
+from predictor import CampaignPlan, PlanError
 from predictor.__main__ import main
 from predictor.batch import (
     PLAN_FIELDS,
@@ -24,7 +24,6 @@ from predictor.batch import (
     score_plans,
     write_scored,
 )
-from predictor.config import PredictorConfig
 from predictor.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.honesty import TrainingBounds
 
@@ -39,11 +38,6 @@ CSV = HEADER + (
     "012,,50000,5,3,4,,,\n"  # empty duration
     "013,30,20000,5,3,0,,,\n"  # good, no ads
 )
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor(PredictorConfig(), model_dir=MODEL_DIR)
 
 
 @pytest.fixture(scope="module")

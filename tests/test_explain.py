@@ -7,13 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR
+from predictor_support import APP_PLAN
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from predictor import FEATURE_COLUMNS, CampaignPlan, PlanError, Predictor
-from predictor.config import PredictorConfig
+from predictor import FEATURE_COLUMNS, PlanError
 from predictor.explain import (
     GROUPS,
     LOCAL_COPY_NOTE,
@@ -25,31 +24,7 @@ from predictor.explain import (
 )
 from training.models import served_model
 
-PLAN = CampaignPlan(
-    duration_days=60,
-    total_budget=50_000,
-    start_month=5,
-    num_unique_interests=3,
-    total_ads=4,
-    facebook_ads=2,
-    instagram_ads=2,
-    image_ads=1,
-    video_ads=1,
-    carousel_ads=1,
-    stories_ads=1,
-    male_ads=1,
-    female_ads=1,
-    all_gender_ads=2,
-    age_18_24_ads=1,
-    age_25_34_ads=1,
-    age_35_44_ads=1,
-    all_age_ads=1,
-)
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor(PredictorConfig(), model_dir=MODEL_DIR)
+PLAN = APP_PLAN
 
 
 def _product(explanation) -> float:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR
+from predictor_support import APP_PLAN
 
-from predictor import FEATURE_COLUMNS, CampaignPlan, PlanError, Predictor
-from predictor.config import PredictorConfig
+from predictor import FEATURE_COLUMNS, PlanError
 from predictor.honesty import (
     TrainingBounds,
     absurd_rows,
@@ -21,31 +20,7 @@ from predictor.interval import interval_bounds
 from predictor.plan import extrapolation_warnings
 
 # The app's default plan, with which the issue saw a budget of 1e12 answered 805,425 ± 3%.
-DEFAULT = CampaignPlan(
-    duration_days=60,
-    total_budget=50_000,
-    start_month=5,
-    num_unique_interests=3,
-    total_ads=4,
-    facebook_ads=2,
-    instagram_ads=2,
-    image_ads=1,
-    video_ads=1,
-    carousel_ads=1,
-    stories_ads=1,
-    male_ads=1,
-    female_ads=1,
-    all_gender_ads=2,
-    age_18_24_ads=1,
-    age_25_34_ads=1,
-    age_35_44_ads=1,
-    all_age_ads=1,
-)
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor(PredictorConfig(), model_dir=MODEL_DIR)
+DEFAULT = APP_PLAN
 
 
 def _row(**values: float) -> np.ndarray:

@@ -9,11 +9,10 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR
+from predictor_support import APP_PLAN, MODEL_DIR
 
 from predictor import (
     FEATURE_COLUMNS,
-    CampaignPlan,
     IntervalLevelError,
     PlanError,
     Prediction,
@@ -25,26 +24,7 @@ from predictor.interval import interval_bounds
 
 NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 FRAME_COLUMNS = ["prediction", "lower", "upper", "extrapolated", "unreliable"]
-PLAN = CampaignPlan(
-    duration_days=30,
-    total_budget=20000,
-    start_month=5,
-    num_unique_interests=3,
-    total_ads=4,
-    facebook_ads=2,
-    instagram_ads=2,
-    image_ads=1,
-    video_ads=1,
-    carousel_ads=1,
-    stories_ads=1,
-    male_ads=1,
-    female_ads=1,
-    all_gender_ads=2,
-    age_18_24_ads=1,
-    age_25_34_ads=1,
-    age_35_44_ads=1,
-    all_age_ads=1,
-)
+PLAN = APP_PLAN.replace(duration_days=30, total_budget=20000)
 
 
 @pytest.fixture(scope="module")

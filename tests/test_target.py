@@ -7,10 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR
+from predictor_support import APP_PLAN
 
-from predictor import CampaignPlan, PlanError, Predictor
-from predictor.config import PredictorConfig
+from predictor import PlanError
 from predictor.economics import EconomicsError
 from predictor.target import (
     FOUND,
@@ -24,21 +23,7 @@ from predictor.target import (
     whole_grid,
 )
 
-PLAN = CampaignPlan(
-    duration_days=60,
-    total_budget=50_000,
-    start_month=5,
-    num_unique_interests=3,
-    total_ads=4,
-    facebook_ads=2,
-    instagram_ads=2,
-    image_ads=2,
-    video_ads=2,
-    female_ads=2,
-    all_gender_ads=2,
-    age_25_34_ads=2,
-    all_age_ads=2,
-)
+PLAN = APP_PLAN
 
 
 class LinearModel:
@@ -63,11 +48,6 @@ class RootModel(LinearModel):
         self.calls += 1
         pred = np.sqrt(frame["total_budget"].to_numpy())
         return pd.DataFrame({"prediction": pred, "lower": pred / 2, "upper": pred * 2})
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor(PredictorConfig(), model_dir=MODEL_DIR)
 
 
 def test_grid_helpers():

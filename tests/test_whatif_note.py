@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-from predictor_support import MODEL_DIR
+from predictor_support import APP_PLAN
 
-from predictor import CampaignPlan, Predictor
-from predictor.config import PredictorConfig
 from predictor.notices import NoticeCode, code_of
 from predictor.whatif import falling_ads_note
 
@@ -35,14 +33,8 @@ def test_the_0_ads_point_is_not_a_peak():
     assert falling_ads_note(_curve(20, 1, 2, 3)) is None
 
 
-def test_curves_carry_the_sentence_as_a_coded_notice():
-    predictor = Predictor(PredictorConfig(), model_dir=MODEL_DIR)
-    plan = CampaignPlan(
-        duration_days=60, total_budget=50_000, start_month=5, num_unique_interests=3,
-        total_ads=4, facebook_ads=2, instagram_ads=2, image_ads=1, video_ads=1, carousel_ads=1,
-        stories_ads=1, male_ads=1, female_ads=1, all_gender_ads=2, age_18_24_ads=1,
-        age_25_34_ads=1, age_35_44_ads=1, all_age_ads=1,
-    )  # fmt: skip
+def test_curves_carry_the_sentence_as_a_coded_notice(predictor):
+    plan = APP_PLAN
     curves = predictor.curves(plan, 0.9)
     expected = falling_ads_note(curves.ads)
     assert expected is not None  # the served model's ads curve for this plan falls past 6 ads
