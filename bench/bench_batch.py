@@ -1,6 +1,6 @@
 """Benchmark of batch scoring. Prints measurements; asserts nothing.
 
-    python bench/bench_batch.py [--rows 100000] [--repeats 3]
+    python -m bench.bench_batch [--rows 100000] [--repeats 3]
 
 Generates a CSV of plans (1% of rows bad, a few outside the training range), then times
 1. the command line end to end: ``python -m predictor score plans.csv --out scored.csv``, a fresh
@@ -24,14 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO)]
-
-from predictor import Predictor  # noqa: E402
-from predictor.batch import read_plans, score_plans, write_scored  # noqa: E402
-from predictor.config import PredictorConfig  # noqa: E402
-
-MODEL_DIR = REPO / "model"
+from predictor import Predictor
+from predictor.batch import read_plans, score_plans, write_scored
+from predictor.config import PredictorConfig
+from tests.predictor_support import MODEL_DIR, REPO
 
 
 def plans_frame(rows: int, seed: int = 0) -> pd.DataFrame:
