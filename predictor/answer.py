@@ -35,27 +35,28 @@ def endpoint_answer(answer: object, rows: int, level: float) -> tuple[np.ndarray
     if isinstance(answer, pd.DataFrame):
         if PREDICTION_COLUMN not in answer.columns:
             raise BadResponseError(f"the endpoint's answer has no '{PREDICTION_COLUMN}' column")
-        raw = pd.to_numeric(answer[PREDICTION_COLUMN], errors="coerce").to_numpy(dtype=float)
+        raw = _numbers(answer[PREDICTION_COLUMN])
         columns = bound_columns(level)
-        if set(columns) <= set(answer.columns):
-            lower, upper = (
-                pd.to_numeric(answer[c], errors="coerce").to_numpy(dtype=float) for c in columns
-            )
+        if all(c in answer.columns for c in columns):
+            lower, upper = (_numbers(answer[c]) for c in columns)
             valid = np.isfinite(lower) & np.isfinite(upper) & (lower >= 0) & (lower <= upper)
-            if not (
-                valid.all() and (lower == np.rint(lower)).all() and (upper == np.rint(upper)).all()
-            ):
+            whole = (lower == np.rint(lower)) & (upper == np.rint(upper))
+            if not (valid & whole).all():
                 raise BadResponseError(
                     f"the endpoint's {level:.0%} range is not whole numbers 0 <= lower <= upper"
                 )
             bounds = lower.astype(np.int64), upper.astype(np.int64)
     else:
-        try:
-            raw = np.asarray(answer, dtype=float).reshape(-1)
-        except (TypeError, ValueError):
-            raise BadResponseError("the endpoint's predictions are not numbers") from None
+        raw = _numbers(answer).reshape(-1)
     if raw.shape[0] != rows or not np.isfinite(raw).all():
         raise BadResponseError(
             f"the endpoint returned {raw.shape[0]} predictions for {rows} rows, or non-finite ones"
         )
     return raw, bounds
+
+
+def _numbers(values: object) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise BadResponseError("the endpoint's predictions are not numbers") from None

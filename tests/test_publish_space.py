@@ -212,3 +212,41 @@ def test_publish_space_without_token_says_what_to_set(
     assert rc == 2
     assert "set HF_TOKEN" in err
     assert RecordingHfApi.calls == []
+
+
+def _add_alternative(project: Path) -> Path:
+    """A second bundle under model/alternatives/, with its own manifest."""
+    from predictor.bundle import write_manifest
+
+    alternative = project / "model" / "alternatives" / "boosting"
+    alternative.mkdir(parents=True)
+    for name in ("MLmodel", "model.skops"):
+        (alternative / name).write_text(f"alternative {name}\n", encoding="utf-8")
+    write_manifest(alternative)
+    return alternative
+
+
+def test_the_space_gets_every_bundle_each_checked_against_its_own_manifest(
+    project: Path, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alternative = _add_alternative(project)
+    uploaded = files.space_files(project)
+    prefix = "model/alternatives/boosting/"
+    assert {f"{prefix}MLmodel", f"{prefix}model.skops", f"{prefix}manifest.sha256"} <= set(uploaded)
+    files.check_space_files(project, uploaded)  # both bundles verify
+    with pytest.raises(files.PublishError, match=r"alternatives/boosting/model\.skops is listed"):
+        files.check_space_files(project, [f for f in uploaded if f != f"{prefix}model.skops"])
+
+    (alternative / "model.skops").write_text("tampered")
+    rc = run(["publish-space", "--repo-id", "me/planner", "--root", str(project), "--dry-run"])
+    assert rc == 2
+    assert "alternatives/boosting/model.skops was altered" in capsys.readouterr().err
+
+
+def test_the_space_refuses_a_file_no_bundle_lists(
+    project: Path, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (_add_alternative(project) / "stale.json").write_text("{}")
+    rc = run(["publish-space", "--repo-id", "me/planner", "--root", str(project), "--dry-run"])
+    assert rc == 2
+    assert "model/alternatives/boosting/stale.json is not listed" in capsys.readouterr().err

@@ -196,6 +196,8 @@ def test_same_seed_gives_the_same_model_and_metrics(quick_run, tmp_path):
     proc = run_training(tmp_path, "train", "--quick", "--model-dir", "model")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _sha(tmp_path / "model" / "model.skops") == _sha(workdir / "model" / "model.skops")
+    alternative = Path("model", "alternatives", "boosting", "model.skops")
+    assert _sha(tmp_path / alternative) == _sha(workdir / alternative)
     assert _sha(tmp_path / "reports" / "campaigns.csv") == _sha(
         workdir / "reports" / "campaigns.csv"
     )
@@ -321,3 +323,59 @@ def test_mutual_information_cache_belongs_to_its_scorer():
     assert cloned.func is score  # clones share the tuning run's cache
     plain = served_model(k=3, seed=1).regressor.named_steps["select"].score_func
     assert plain.func is mutual_info_regression
+
+
+def test_quick_run_exports_the_alternative_next_to_the_ridge_bundle(quick_run):
+    from predictor.models import available_models
+
+    workdir, proc = quick_run
+    models = available_models(workdir / "model")
+    assert set(models) == {"ridge", "boosting"}
+    ridge, alternative = load_bundle(models["ridge"]), load_bundle(models["boosting"])
+    assert alternative.metadata.candidate in {"gradient_boosting", "voting"}
+    assert alternative.metadata.interval["n_calibration"] == 200
+    assert alternative.metadata.metrics["served"]["cv_rmse_mean"] > 0
+    table = pd.read_csv(workdir / "reports" / "campaigns.csv")
+    X = table[FEATURE_COLUMNS].astype(float)
+    a, b = ridge.predict_points(X), alternative.predict_points(X)
+    assert np.isfinite(b).all() and not np.allclose(a, b)
+    answer = alternative.pyfunc.predict(X.head(5))
+    assert {"prediction", "lower_90", "upper_90"} <= set(answer.columns)
+    assert "model/alternatives/boosting" in proc.stdout  # its bars are printed too
+
+
+def _reexport(tmp_path: Path, source: Path, **kwargs) -> Path:
+    from training.export import save_bundle
+
+    bundle = load_bundle(source)
+    X = pd.read_json(source / "input_example.json", orient="split").astype(float)
+    target = tmp_path / "model"
+    save_bundle(bundle.pyfunc.get_raw_model(), X, bundle.metadata, target, "card", **kwargs)
+    return target
+
+
+def test_saving_the_ridge_bundle_keeps_the_alternatives(tmp_path):
+    from predictor.bundle import verify_manifest
+
+    target = tmp_path / "model"
+    (target / "alternatives" / "boosting").mkdir(parents=True)
+    (target / "alternatives" / "boosting" / "MLmodel").write_text("kept\n")
+    (target / "stale.txt").write_text("replaced with the bundle\n")
+    _reexport(tmp_path, REPO / "model")
+    assert (target / "alternatives" / "boosting" / "MLmodel").read_text() == "kept\n"
+    assert not (target / "stale.txt").exists()
+    verify_manifest(target)
+
+
+def test_a_model_with_types_not_listed_is_refused(tmp_path):
+    from mlflow.exceptions import MlflowException
+
+    from training.export import SKOPS_TRUSTED_TYPES
+
+    with pytest.raises(MlflowException, match=r"untrusted types.*sklearn\.tree\._tree\.Tree"):
+        _reexport(
+            tmp_path,
+            REPO / "model" / "alternatives" / "boosting",
+            trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+    assert not (tmp_path / "model").exists() and not (tmp_path / "model.staging").exists()

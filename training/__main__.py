@@ -148,8 +148,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         evaluate=not args.no_evaluate,
     )
     outcome = run_training(options)
-    if outcome.evaluation:
-        _print_evaluation(outcome.evaluation)
+    for path, evaluation in (
+        (outcome.model_dir, outcome.evaluation),
+        (outcome.alternative_dir, outcome.alternative_evaluation),
+    ):
+        if evaluation:
+            print(f"{path}:")
+            _print_evaluation(evaluation)
     return 0
 
 

@@ -1,12 +1,13 @@
-"""The model card (model/README.md), written from what a training run measured."""
+"""The model cards (``README.md`` of each bundle), written from what a training run measured."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from predictor.bundle import BundleMetadata
+from predictor.models import model_dir
 from training import config
-from training.models import SERVED_NAME, selected_features
+from training.models import ALTERNATIVE_CANDIDATES, DISPLAY_NAMES, SERVED_NAME, selected_features
 
 
 def _row(comparison: pd.DataFrame, name: str) -> str:
@@ -15,22 +16,106 @@ def _row(comparison: pd.DataFrame, name: str) -> str:
     return f"| {name} | {cv} | {r['test_rmse']:.2f} | {r['test_mae']:.2f} | {r['test_r2']:.3f} |"
 
 
-def model_card(
-    result, metadata: BundleMetadata, evaluation: dict | None, command: str, synthetic: bool = True
-) -> str:
-    """Markdown model card: metrics, coefficients, measured interval coverage, limitations."""
-    comp = result.comparison
-    best = result.metrics["best_candidate"]
-    names = [SERVED_NAME] + ([best] if best != SERVED_NAME else []) + ["mean_baseline"]
-    if "oracle" in set(comp["model"]):
-        names.append("oracle")
-    coefs = "\n".join(
+def _ridge_model(result) -> list[str]:
+    coefs = [
         f"| {name} | {coef:+.4f} |"
         for name, coef in sorted(selected_features(result.model), key=lambda t: -abs(t[1]))
-    )
-    cal = result.calibration
+    ]
+    return [
+        "Ridge regression on `log1p(purchases)`, after standardization and SelectKBest",
+        "(mutual information). Budget, duration, number of ads and number of interests enter as",
+        f"`log1p` of their values. Cross-validation chose k = {result.best_params['k']} and "
+        f"alpha = {result.best_params['alpha']}. The served model is refit on all "
+        f"{result.metrics['n_campaigns']} campaigns.",
+        "",
+        "## Coefficients of the selected features (standardized, log-purchase scale)",
+        "",
+        "| feature | coefficient |",
+        "|---|---|",
+        *coefs,
+        "",
+    ]
+
+
+def _alternative_model(result, metadata: BundleMetadata) -> list[str]:
+    params = result.alternative.model.get_params()
+    if metadata.candidate == "voting":
+        members = ", ".join(
+            f"{name} ({type(est).__name__}"
+            + (f", {est.n_estimators} trees" if hasattr(est, "n_estimators") else "")
+            + ")"
+            for name, est in params["estimators"]
+        )
+        what = (
+            "The average of three regressors (scikit-learn `VotingRegressor`): the Ridge +",
+            "SelectKBest pipeline of the main bundle (`model/`), gradient boosting and a random",
+            f"forest, each on the 19 features: {members}.",
+        )
+    else:
+        what = (
+            "Gradient-boosted regression trees (scikit-learn `GradientBoostingRegressor`):",
+            f"{params['n_estimators']} trees of depth {params['max_depth']}, learning rate "
+            f"{params['learning_rate']}, subsample {params['subsample']}.",
+        )
+    return [
+        *what,
+        "It is the nonlinear candidate ("
+        + " or ".join(f"`{c}`" for c in ALTERNATIVE_CANDIDATES)
+        + ") with the lowest cross-validated RMSE,",
+        f"refit on all {result.metrics['n_campaigns']} campaigns. The served default is the Ridge",
+        "model in `model/`; this bundle is the alternative a planner may choose instead.",
+        "",
+    ]
+
+
+def comparison_section(entries: list[tuple[BundleMetadata, dict]]) -> list[str]:
+    """Both served models measured on the same new campaigns, side by side."""
+    ev0 = entries[0][1]
+    rows = [
+        f"| {meta.display_name} | `{model_dir(meta.name).as_posix()}/` | {ev['rmse']:.2f} | "
+        f"{ev['rmse_ratio']:.3f} | {ev['coverage']['0.9']:.1%} | "
+        + ", ".join(f"{c:.1%}" for c in ev["coverage_90_by_third"])
+        + f" | {ev['mean_width_90']:.1f} |"
+        for meta, ev in entries
+    ]
+    return [
+        "## The served models compared",
+        "",
+        f"On the same {ev0['n_campaigns']} new campaigns (seed {ev0['seed']}, not used in training);",
+        f"the oracle's RMSE on them is {ev0['oracle_rmse']:.2f}. Each row is measured by",
+        "`python -m training evaluate --model-dir BUNDLE`.",
+        "",
+        "| model | bundle | RMSE | RMSE ÷ oracle (≤ 1.15) | 90% coverage (88–92%) | "
+        "by third of predicted size (each 85–95%) | mean 90% width |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def model_card(
+    result,
+    metadata: BundleMetadata,
+    evaluation: dict | None,
+    command: str,
+    synthetic: bool = True,
+    comparison: list[str] | None = None,
+) -> str:
+    """Markdown model card of the Ridge bundle or of the alternative (``metadata.candidate``).
+
+    Metrics, the model (coefficients for Ridge), measured interval coverage, ``comparison`` (see
+    :func:`comparison_section`) and limitations.
+    """
+    comp = result.comparison
+    names = list(dict.fromkeys([metadata.candidate, SERVED_NAME, result.metrics["best_candidate"]]))
+    names.append("mean_baseline")
+    if "oracle" in set(comp["model"]):
+        names.append("oracle")
+    ridge = metadata.candidate == SERVED_NAME
+    cal = metadata.interval
     lines = [
-        "# Model card: campaign purchases",
+        "# Model card: campaign purchases"
+        + ("" if ridge else f", {DISPLAY_NAMES[metadata.candidate]}"),
         "",
         f"Version {metadata.model_version}, created {metadata.created_at}, seed {metadata.seed}, "
         f"training data fingerprint `{metadata.data_fingerprint[:16]}…`. Built by `{command}`.",
@@ -40,16 +125,14 @@ def model_card(
         "The number of purchases a social media ad campaign brings, from its planned set-up: the 19",
         "campaign features of `predictor.features.FEATURE_COLUMNS` (duration, budget, start and end",
         "month, number of ads and of unique interests, and ad counts per platform, format, target",
-        "gender and target age group). Each answer comes with a prediction interval.",
+        "gender and target age group). Each answer comes with a prediction interval: served as an",
+        "MLflow pyfunc (`mlflow models serve -m BUNDLE`), the bundle answers",
+        '`{"predictions": [{"prediction": 44.5, "lower_80": 28, "upper_80": 61, "lower_90": 22, ...}]}`,',
+        "one record per campaign, with the whole-number bounds of every calibrated level.",
         "",
         "## Model",
         "",
-        "Ridge regression on `log1p(purchases)`, after standardization and SelectKBest",
-        "(mutual information). Budget, duration, number of ads and number of interests enter as",
-        f"`log1p` of their values. Cross-validation chose k = {result.best_params['k']} and "
-        f"alpha = {result.best_params['alpha']}. The served model is refit on all "
-        f"{result.metrics['n_campaigns']} campaigns.",
-        "",
+        *(_ridge_model(result) if ridge else _alternative_model(result, metadata)),
         "## Metrics",
         "",
         "Repeated K-fold cross-validation on 80% of the campaigns (RMSE mean ± sd over folds), and",
@@ -62,12 +145,6 @@ def model_card(
         "`oracle` is the generator's `expected_purchases`: the best any model of the planner's",
         "inputs can do. The full comparison of all candidates (repeated K-fold mean ± sd) is in",
         "`reports/comparison.md` after a run, and in the MLflow parent run's artifacts.",
-        "",
-        "## Coefficients of the selected features (standardized, log-purchase scale)",
-        "",
-        "| feature | coefficient |",
-        "|---|---|",
-        coefs,
         "",
         "## Prediction interval",
         "",
@@ -84,7 +161,9 @@ def model_card(
         lines += [
             f"### Measured on {ev['n_campaigns']} new campaigns (seed {ev['seed']}, not used in training)",
             "",
-            "Measured by `python -m training evaluate`.",
+            "Measured by `python -m training evaluate"
+            + ("" if ridge else f" --model-dir {model_dir(metadata.name).as_posix()}")
+            + "`.",
             "",
             "| figure | value | bar |",
             "|---|---|---|",
@@ -111,6 +190,7 @@ def model_card(
         "10 campaigns land inside a 90% range. It does not promise it for any one campaign, nor for",
         "plans outside the training range, and it does not account for changes the data never saw.",
         "",
+        *(comparison or []),
         "## Limitations",
         "",
         (
@@ -122,7 +202,7 @@ def model_card(
         ),
         "- The model sees neither product, price nor creative quality; creative quality moves",
         "  purchases a lot, and it is part of the noise here.",
-        "- Associations, not causes: the coefficients describe the data, not what a change would cause.",
+        "- Associations, not causes: the model describes the data, not what a change would cause.",
         "- No seasonality shocks, competitors or platform changes beyond the start-month pattern.",
         "- Limited size: a few hundred campaigns. Best for campaigns similar to the training data;",
         "  the app warns when a plan is outside the training range.",

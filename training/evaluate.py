@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
-from predictor.interval import CALIBRATED_LEVELS, calibrate, interval_bounds
+from predictor.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL, calibrate, interval_bounds
 from training import config
 from training.aggregate import aggregate_campaigns
 from training.generate import generate
@@ -39,12 +39,25 @@ def evaluate(
     seed: int = config.EVAL_SEED,
     n_campaigns: int = config.EVAL_CAMPAIGNS,
 ) -> dict:
+    """The bars of one model on ``n_campaigns`` fresh campaigns from ``seed`` (see :func:`evaluate_on`)."""
+    table, oracle = fresh_campaigns(seed, n_campaigns)
+    return evaluate_on(table, oracle, predict, calibration, seed)
+
+
+def evaluate_on(
+    table: pd.DataFrame,
+    oracle: np.ndarray,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    calibration: dict,
+    seed: int,
+) -> dict:
     """RMSE against the oracle's, interval coverage (overall and per third), width against the oracle's.
 
-    The oracle's interval is built by the same method: calibrated on the even-indexed half of
-    the fresh campaigns, and both widths are measured on the odd-indexed half.
+    ``table`` and ``oracle`` come from :func:`fresh_campaigns` with ``seed``, so that several models
+    are measured on the same campaigns. The oracle's interval is built by the same method:
+    calibrated on the even-indexed half of the campaigns, and both widths are measured on the
+    odd-indexed half.
     """
-    table, oracle = fresh_campaigns(seed, n_campaigns)
     y = table[TARGET_COLUMN].to_numpy(dtype=float)
     pred = np.asarray(predict(table[FEATURE_COLUMNS].astype(float)), dtype=float)
     rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
@@ -60,14 +73,14 @@ def evaluate(
     for level in CALIBRATED_LEVELS:
         lo, hi = interval_bounds(pred, calibration, level)
         out["coverage"][f"{level:g}"] = coverage(y, lo, hi)
-    lo, hi = interval_bounds(pred, calibration, 0.9)
+    lo, hi = interval_bounds(pred, calibration, DEFAULT_LEVEL)
     thirds = np.array_split(np.argsort(pred, kind="stable"), 3)
     out["coverage_90_by_third"] = [coverage(y[i], lo[i], hi[i]) for i in thirds]
     out["mean_width_90_by_third"] = [float(np.mean(hi[i] - lo[i])) for i in thirds]
 
     half_a, half_b = np.arange(0, len(y), 2), np.arange(1, len(y), 2)
-    oracle_cal = calibrate(y[half_a], oracle[half_a], levels=(0.9,))
-    olo, ohi = interval_bounds(oracle[half_b], oracle_cal, 0.9)
+    oracle_cal = calibrate(y[half_a], oracle[half_a], levels=(DEFAULT_LEVEL,))
+    olo, ohi = interval_bounds(oracle[half_b], oracle_cal, DEFAULT_LEVEL)
     width = float(np.mean(hi[half_b] - lo[half_b]))
     oracle_width = float(np.mean(ohi - olo))
     out["mean_width_90"] = width

@@ -10,21 +10,38 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from predictor import pyfunc
-from predictor.bundle import DEFAULT_MODEL_DIR, BundleMetadata, write_manifest
+from predictor.bundle import (
+    ALTERNATIVES_DIR,
+    DEFAULT_MODEL_DIR,
+    BundleMetadata,
+    write_manifest,
+)
 from predictor.features import FEATURE_COLUMNS
+from predictor.models import BOOSTING, RIDGE
 from predictor.pyfunc import interval_frame
 from training import config
+from training.models import DISPLAY_NAMES, SERVED_NAME
+
+if TYPE_CHECKING:
+    from training.train import Alternative
 
 # Everything in the served pipeline beyond skops' default trusted set, listed on purpose.
 SKOPS_TRUSTED_TYPES: list[str] = [
     "functools.partial",
     "numpy.asarray",
     "sklearn.feature_selection._mutual_info.mutual_info_regression",
+]
+# The alternative's trees (and the ensemble's bunch of named members) on top of those.
+TREE_TRUSTED_TYPES: list[str] = [
+    *SKOPS_TRUSTED_TYPES,
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",
 ]
 RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "pandas", "numpy")
 # The bundle's own code: the pyfunc wrapper and the interval arithmetic, copied verbatim.
@@ -108,11 +125,14 @@ def save_bundle(
     metadata: BundleMetadata,
     model_dir: str | Path = DEFAULT_MODEL_DIR,
     card: str | None = None,
+    trusted_types: list[str] = SKOPS_TRUSTED_TYPES,
 ) -> Path:
     """Save ``model`` as an MLflow sklearn/pyfunc bundle in ``model_dir`` (replaced atomically).
 
     ``metadata`` is stored in MLmodel; ``card`` becomes README.md. A SHA-256 manifest is written
-    last, so a bundle with a manifest is complete.
+    last, so a bundle with a manifest is complete. Other bundles kept in the folder's
+    ``alternatives/`` stay. ``trusted_types`` must list every type skops does not trust itself
+    (MLflow refuses to save the model otherwise).
     """
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -128,25 +148,31 @@ def save_bundle(
         # The bounds are whole numbers and never missing: integer columns are what they are.
         warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer", UserWarning)
         signature = infer_signature(example, answer)
-    with tempfile.TemporaryDirectory() as tmp:
-        mlflow.sklearn.save_model(
-            model,
-            str(staging),
-            serialization_format="skops",
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-            signature=signature,
-            input_example=example,
-            pip_requirements=pip_requirements(),
-            metadata=metadata.to_dict(),
-            code_paths=[str(serving_package(Path(tmp)))],
-        )
-    use_serving_pyfunc(staging)
-    normalize_skops(staging / "model.skops")
-    if card is not None:
-        (staging / "README.md").write_text(card, encoding="utf-8")
-    write_manifest(staging)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            mlflow.sklearn.save_model(
+                model,
+                str(staging),
+                serialization_format="skops",
+                skops_trusted_types=trusted_types,
+                signature=signature,
+                input_example=example,
+                pip_requirements=pip_requirements(),
+                metadata=metadata.to_dict(),
+                code_paths=[str(serving_package(Path(tmp)))],
+            )
+        use_serving_pyfunc(staging)
+        normalize_skops(staging / "model.skops")
+        if card is not None:
+            (staging / "README.md").write_text(card, encoding="utf-8")
+        write_manifest(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     backup = target.with_name(target.name + ".previous")
     if target.exists():
+        if (target / ALTERNATIVES_DIR).is_dir():
+            (target / ALTERNATIVES_DIR).rename(staging / ALTERNATIVES_DIR)
         if backup.exists():
             shutil.rmtree(backup)
         target.rename(backup)
@@ -156,20 +182,28 @@ def save_bundle(
     return target
 
 
-def build_metadata(result, seed: int, evaluation: dict | None) -> BundleMetadata:
-    """The bundle's metadata record (see predictor/ for its readers)."""
+def build_metadata(
+    result, seed: int, evaluation: dict | None, alternative: Alternative | None = None
+) -> BundleMetadata:
+    """The metadata record of the Ridge bundle, or of ``alternative`` (see predictor/ for readers)."""
     metrics = dict(result.metrics)
     metrics.pop("mlflow_run_id", None)
+    if alternative is not None:
+        metrics["served"] = alternative.metrics
     if evaluation:
         metrics["evaluation"] = evaluation
+    candidate = alternative.candidate if alternative else SERVED_NAME
     return BundleMetadata(
         features=list(FEATURE_COLUMNS),
-        interval=result.calibration,
+        interval=alternative.calibration if alternative else result.calibration,
         training_range=result.training_range,
         model_version=config.MODEL_VERSION,
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         seed=seed,
         data_fingerprint=result.fingerprint,
-        served_params=result.best_params,
+        served_params={} if alternative else result.best_params,
         metrics=metrics,
+        name=BOOSTING if alternative else RIDGE,
+        display_name=DISPLAY_NAMES[candidate],
+        candidate=candidate,
     )

@@ -20,6 +20,13 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from predictor.features import FEATURE_COLUMNS
 
 SERVED_NAME = "ridge_selectkbest"
+# The nonlinear candidates the alternative bundle is chosen from (by cross-validated RMSE).
+ALTERNATIVE_CANDIDATES: tuple[str, ...] = ("gradient_boosting", "voting")
+DISPLAY_NAMES: dict[str, str] = {
+    SERVED_NAME: "Ridge + SelectKBest",
+    "gradient_boosting": "Gradient boosting",
+    "voting": "Voting ensemble (Ridge, gradient boosting, random forest)",
+}
 
 # Spend, duration and counts act multiplicatively on purchases; their logs enter the linear model.
 LOG_COLUMNS: tuple[str, ...] = ("total_budget", "duration_days", "num_ads", "num_unique_interests")

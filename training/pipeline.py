@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from predictor.bundle import DEFAULT_MODEL_DIR, load_bundle
+from predictor.models import model_dir
 from training import config
 
 # Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.
@@ -51,11 +52,13 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """Where a run's bundle went, and the bars measured on it (None if not measured)."""
+    """Where a run's bundles went, and the bars measured on each (None if not measured)."""
 
     model_dir: Path
     evaluation: dict | None
     run_id: str
+    alternative_dir: Path
+    alternative_evaluation: dict | None
 
 
 def generate_data(campaigns: int, seed: int, out: Path) -> Path:
@@ -102,9 +105,9 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from training.aggregate import aggregate_dir, write_table
-    from training.card import model_card
-    from training.evaluate import evaluate
-    from training.export import build_metadata, save_bundle
+    from training.card import comparison_section, model_card
+    from training.evaluate import evaluate_on, fresh_campaigns
+    from training.export import TREE_TRUSTED_TYPES, build_metadata, save_bundle
     from training.train import train
 
     console = console or Console(stderr=True)
@@ -146,22 +149,46 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
         )
     console.print(result.comparison.round(3).to_string(index=False))
 
-    evaluation = None
+    alternative = result.alternative
+    evaluation = alt_evaluation = None
     # The bars compare against the generator's oracle, so they apply to synthetic training data only.
     if options.evaluate and options.data_dir is None:
-        with console.status("measuring the bars on fresh synthetic campaigns"):
+        with console.status("measuring the bars of both models on fresh synthetic campaigns"):
             n_eval = config.EVAL_CAMPAIGNS // (3 if options.quick else 1)
-            evaluation = evaluate(
-                result.model.predict, result.calibration, config.EVAL_SEED, n_eval
+            fresh, oracle = fresh_campaigns(config.EVAL_SEED, n_eval)
+            evaluation, alt_evaluation = (
+                evaluate_on(fresh, oracle, model.predict, calibration, config.EVAL_SEED)
+                for model, calibration in (
+                    (result.model, result.calibration),
+                    (alternative.model, alternative.calibration),
+                )
             )
     metadata = build_metadata(result, options.seed, evaluation)
-    card = model_card(
-        result, metadata, evaluation, options.command, synthetic=options.data_dir is None
+    alt_metadata = build_metadata(result, options.seed, alt_evaluation, alternative)
+    comparison = (
+        comparison_section([(metadata, evaluation), (alt_metadata, alt_evaluation)])
+        if evaluation and alt_evaluation
+        else None
     )
-    path = save_bundle(result.model, table, metadata, options.model_dir, card)
+    synthetic = options.data_dir is None
+    path = save_bundle(
+        result.model,
+        table,
+        metadata,
+        options.model_dir,
+        model_card(result, metadata, evaluation, options.command, synthetic, comparison),
+    )
+    alt_path = save_bundle(
+        alternative.model,
+        table,
+        alt_metadata,
+        model_dir(alt_metadata.name, options.model_dir),
+        model_card(result, alt_metadata, alt_evaluation, options.command, synthetic, comparison),
+        trusted_types=TREE_TRUSTED_TYPES,
+    )
     run_id = result.metrics["mlflow_run_id"]
+    console.log(f"bundles written to {path}/ and {alt_path}/ (MLflow run {run_id})")
     console.log(
-        f"bundle written to {path}/ (MLflow run {run_id}); reports in {options.reports_dir}/"
+        f"reports in {options.reports_dir}/; total time {time.perf_counter() - start:.1f} s"
     )
-    console.log(f"total time {time.perf_counter() - start:.1f} s")
-    return TrainOutcome(path, evaluation, run_id)
+    return TrainOutcome(path, evaluation, run_id, alt_path, alt_evaluation)

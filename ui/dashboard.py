@@ -20,7 +20,7 @@ COMMON_PLAN_HEADERS = {
     "format_mix": "Formats",
     "predictions": "Predictions",
     "share": "Share",
-    "median_purchases": "Median predicted purchases",
+    "median_purchases": "Median purchases",
 }
 
 
@@ -119,7 +119,7 @@ def build_dashboard_view() -> DashboardView:
         )
     summary = gr.Markdown(elem_id="dashboard-summary")
     common = gr.Dataframe(
-        label="Most common plans", interactive=False, wrap=True, elem_id="dashboard-common"
+        label="Most common plans", interactive=False, wrap=False, elem_id="dashboard-common"
     )
     with gr.Row(equal_height=False):
         budgets = _histogram_plot("Budgets planned", "Total budget", "dashboard-budgets")

@@ -91,20 +91,28 @@ def space_files(root: str | Path) -> list[str]:
 def check_space_files(root: str | Path, files: Sequence[str]) -> None:
     """Refuse an upload the Space could not run: missing runtime files or a bundle that won't verify.
 
-    The uploaded ``model/`` files must be exactly the manifest's files, with matching hashes.
+    The uploaded ``model/`` files must be exactly the files of its bundles' manifests (the Ridge
+    bundle and each one under ``model/alternatives/``), with matching hashes.
     """
     from predictor.bundle import MANIFEST_NAME, BundleError, file_sha256, read_manifest
+    from predictor.models import available_models
 
     root = Path(root).expanduser().resolve()
     missing = [name for name in SPACE_REQUIRED_FILES if name not in files]
     if missing:
         raise PublishError(f"{missing[0]} is missing from {root}; the Space needs it")
+    model_root = root / "model"
+    entries: dict[str, str] = {}
+    manifests = set()
     try:
-        entries = read_manifest(root / "model")
+        for folder in (available_models(model_root) or {"": model_root}).values():
+            inside = folder.relative_to(model_root)
+            prefix = "" if inside == Path() else f"{inside.as_posix()}/"
+            entries |= {prefix + rel: digest for rel, digest in read_manifest(folder).items()}
+            manifests.add(prefix + MANIFEST_NAME)
     except BundleError as exc:
         raise bundle_error(exc) from None
-    uploaded = {f.removeprefix("model/") for f in files if f.startswith("model/")}
-    uploaded.discard(MANIFEST_NAME)
+    uploaded = {f.removeprefix("model/") for f in files if f.startswith("model/")} - manifests
     left_out = sorted(set(entries) - uploaded)
     if left_out:
         raise PublishError(

@@ -1,0 +1,49 @@
+"""The available models: the Ridge bundle in ``model/`` and each bundle in ``model/alternatives/``.
+
+>>> available_models()  # doctest: +SKIP
+{'ridge': PosixPath('model'), 'boosting': PosixPath('model/alternatives/boosting')}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from predictor.bundle import ALTERNATIVES_DIR, DEFAULT_MODEL_DIR
+
+RIDGE = "ridge"
+BOOSTING = "boosting"
+
+
+def model_dir(name: str, root: str | Path = DEFAULT_MODEL_DIR) -> Path:
+    """Folder of the bundle called ``name``: the root for Ridge, ``alternatives/<name>`` otherwise."""
+    return Path(root) if name == RIDGE else Path(root) / ALTERNATIVES_DIR / name
+
+
+def available_models(root: str | Path = DEFAULT_MODEL_DIR) -> dict[str, Path]:
+    """Bundles present under ``root`` by name, Ridge first, then the alternatives by name.
+
+    A folder counts when it holds an ``MLmodel``; it is verified when a predictor loads it.
+    """
+    root = Path(root)
+    found = {RIDGE: root} if (root / "MLmodel").is_file() else {}
+    alternatives = root / ALTERNATIVES_DIR
+    if alternatives.is_dir():
+        for folder in sorted(alternatives.iterdir()):
+            if folder.name != RIDGE and (folder / "MLmodel").is_file():
+                found[folder.name] = model_dir(folder.name, root)
+    return found
+
+
+def display_names(root: str | Path = DEFAULT_MODEL_DIR) -> dict[str, str]:
+    """A label per available model, from its bundle's record (its name if the record has none)."""
+    names = {}
+    for name, folder in available_models(root).items():
+        try:
+            meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8")) or {}
+            label = (meta.get("metadata") or {}).get("display_name")
+        except (OSError, yaml.YAMLError, AttributeError):
+            label = None
+        names[name] = label if isinstance(label, str) and label.strip() else name
+    return names
