@@ -31,11 +31,15 @@ from predictor.plan import COLUMN_FIELDS, COLUMN_LABELS, PlanError
 ABSURD_FACTOR = 100.0
 
 _NUM_ADS = FEATURE_COLUMNS.index("num_ads")
-# Positions of each mix's columns, in MIXES order (platform, format, gender, age).
-_MIX_POSITIONS: tuple[np.ndarray, ...] = tuple(
-    np.array([FEATURE_COLUMNS.index(f"{column}_{c}") for c in categories])
-    for column, categories in AD_CATEGORIES.items()
-)
+
+
+def _mix_slice(column: str, categories: tuple[str, ...]) -> slice:
+    start = FEATURE_COLUMNS.index(f"{column}_{categories[0]}")
+    return slice(start, start + len(categories))
+
+
+# Each mix's columns, which FEATURE_COLUMNS keeps side by side, as slices (views, no copies).
+_MIX_SLICES: tuple[slice, ...] = tuple(_mix_slice(c, cats) for c, cats in AD_CATEGORIES.items())
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,11 @@ class TrainingBounds:
 
 def outside_rows(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
     """Rows with any input outside the training range."""
-    if not len(values):
-        return np.zeros(0, dtype=bool)
+    # Column extremes first: the common all-inside table needs no per-row mask.
+    if not len(values) or (
+        (values.min(axis=0) >= bounds.low).all() and (values.max(axis=0) <= bounds.high).all()
+    ):
+        return np.zeros(len(values), dtype=bool)
     return ((values < bounds.low) | (values > bounds.high)).any(axis=1)
 
 
@@ -78,8 +85,9 @@ def absurd_rows(
     values: np.ndarray, bounds: TrainingBounds, factor: float = ABSURD_FACTOR
 ) -> np.ndarray:
     """Rows with an input more than ``factor`` times the training maximum."""
-    if not len(values):
-        return np.zeros(0, dtype=bool)
+    limit = np.where(bounds.high > 0, factor * bounds.high, np.inf)
+    if not len(values) or (values.max(axis=0) <= limit).all():
+        return np.zeros(len(values), dtype=bool)
     return _absurd_cells(values, bounds, factor).any(axis=1)
 
 
@@ -122,8 +130,8 @@ def mix_over_total(values: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     total = values[:, _NUM_ADS]
     over = np.zeros(len(values), dtype=bool)
-    for positions in _MIX_POSITIONS:
-        over |= values[:, positions].sum(axis=1) > total
+    for columns in _MIX_SLICES:
+        over |= values[:, columns].sum(axis=1) > total
     return over
 
 

@@ -167,3 +167,11 @@ def test_mix_over_total_per_row():
 def test_extrapolation_warnings_use_plain_numbers():
     (warning,) = extrapolation_warnings({"total_budget": 1e10}, {"total_budget": [5008.25, 1e5]})
     assert "10,000,000,000" in warning and "5,008–100,000" in warning and "e+" not in warning
+
+
+def test_mix_columns_are_read_as_whole_mixes():
+    from predictor.honesty import _MIX_SLICES
+    from predictor.plan import COLUMN_FIELDS, MIXES
+
+    for columns, fields in zip(_MIX_SLICES, MIXES.values(), strict=True):
+        assert {COLUMN_FIELDS[c] for c in FEATURE_COLUMNS[columns]} == set(fields)
