@@ -25,6 +25,15 @@ from predictor.bundle import (
 )
 from predictor.config import PredictorConfig, load_config
 from predictor.features import FEATURE_COLUMNS
+from predictor.honesty import (
+    TrainingBounds,
+    absurd_rows,
+    mix_over_total,
+    outside_rows,
+    range_notice,
+    refuse_absurd,
+    score_with_edges,
+)
 from predictor.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
@@ -32,10 +41,10 @@ from predictor.interval import (
     level_key,
     quantile_for,
 )
+from predictor.matrix import feature_matrix
 from predictor.notices import Notice, NoticeCode
 from predictor.plan import (
     COLUMN_FIELDS,
-    COLUMN_LABELS,
     CampaignPlan,
     PlanError,
     extrapolation_warnings,
@@ -94,7 +103,11 @@ def notice_paused(kind: str | None) -> Notice:
 
 @dataclass(frozen=True)
 class Prediction:
-    """One answer: whole-number purchases with a range at ``level``, and where it came from."""
+    """One answer: whole-number purchases with a range at ``level``, and where it came from.
+
+    ``extrapolated``: an input lies outside the training data (the range is widened to match).
+    ``unreliable``: a mix adds up to more ads than the total (see ``CampaignPlan.oversized_mixes``).
+    """
 
     purchases: int
     raw: float
@@ -104,58 +117,8 @@ class Prediction:
     backend: str
     notices: tuple[str, ...]
     features: dict[str, float]
-
-
-def feature_matrix(features: pd.DataFrame) -> pd.DataFrame:
-    """The 19 ``FEATURE_COLUMNS`` of ``features`` as finite, non-negative floats, in order.
-
-    Extra columns are ignored. Raises :class:`PlanError` naming the first bad column.
-    """
-    if not isinstance(features, pd.DataFrame):
-        raise PlanError("features", "features must be a pandas DataFrame with the 19 model columns")
-    missing = [c for c in FEATURE_COLUMNS if c not in features.columns]
-    if missing:
-        raise PlanError(missing[0], f"features lack the column(s) {', '.join(missing)}; add them")
-    duplicated = features.columns[features.columns.duplicated()]
-    twice = [c for c in FEATURE_COLUMNS if c in duplicated]
-    if twice:
-        raise PlanError(twice[0], f"column {twice[0]} appears more than once; keep one")
-    if list(features.columns) == FEATURE_COLUMNS and (features.dtypes == np.float64).all():
-        frame = features  # already in model form: no copy
-    else:
-        frame = features.loc[:, FEATURE_COLUMNS]
-        for column in FEATURE_COLUMNS:
-            series = frame[column]
-            if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
-                numeric = pd.to_numeric(series, errors="coerce")
-                bad = numeric.isna() | series.map(lambda v: isinstance(v, bool | np.bool_))
-                if bad.any():
-                    raise PlanError(
-                        column,
-                        f"column {column} holds a non-number in row {bad.idxmax()!r}; "
-                        "enter numbers only",
-                    )
-                frame = frame.assign(**{column: numeric})
-        frame = pd.DataFrame(
-            frame.to_numpy(dtype=float), index=frame.index, columns=FEATURE_COLUMNS, copy=False
-        )
-    if len(frame):
-        values = frame.to_numpy()
-        # min/max propagate NaN and expose infinities and negatives in two passes.
-        if not (np.isfinite(values.max(axis=0)).all() and (values.min(axis=0) >= 0).all()):
-            for problem, mask in (
-                ("is missing or not finite", ~np.isfinite(values)),
-                ("is negative", values < 0),
-            ):
-                if mask.any():
-                    row, col = np.argwhere(mask)[0]
-                    column = FEATURE_COLUMNS[col]
-                    raise PlanError(
-                        column,
-                        f"column {column} {problem} in row {frame.index[row]!r}; "
-                        "enter a finite number, 0 or more",
-                    )
-    return frame
+    extrapolated: bool = False
+    unreliable: bool = False
 
 
 class Predictor:
@@ -218,6 +181,13 @@ class Predictor:
     def load(self) -> None:
         """Verify and load the bundle now instead of on first use (e.g. to warm up in background)."""
         self._ensure_model()
+
+    def local_estimator(self) -> Any:
+        """The local bundle's fitted scikit-learn model (for explanations), loaded if needed."""
+        estimator = getattr(self._ensure_model(), "__self__", None)
+        if estimator is None:
+            raise BundleError("the local model is not a scikit-learn model, so it has no terms")
+        return estimator
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -298,58 +268,41 @@ class Predictor:
         quantile_for(self._ensure_metadata().interval, level)
         return float(level_key(level))
 
+    def _bounds(self) -> TrainingBounds:
+        return TrainingBounds.from_metadata(self._ensure_metadata().training_range)
+
     def _frame_result(
         self, matrix: pd.DataFrame, level: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[str, ...]]:
-        """Raw predictions and bounds for valid rows; rows with no ads get 0 without the model."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[str, ...], np.ndarray]:
+        """Raw predictions, bounds and the extrapolated mask for valid rows.
+
+        Rows with no ads get 0 without the model; absurd inputs raise :class:`PlanError`.
+        """
         n = len(matrix)
+        values = matrix.to_numpy(dtype=float)
+        bounds = self._bounds()
+        refuse_absurd(values, bounds, matrix.index)
         active = matrix["num_ads"].to_numpy() > 0
+        outside = outside_rows(values, bounds) & active
         raw = np.zeros(n)
         lower = np.zeros(n, dtype=np.int64)
         upper = np.zeros(n, dtype=np.int64)
         backend, notices = "guardrail", ()
+
+        def score(frame: pd.DataFrame) -> tuple[Scored, str]:
+            return self._score(frame, level)
+
         if active.all() and n:
-            (scored, low, high, notices), backend = self._score(matrix, level)
-            return scored, low, high, backend, notices
+            (scored, low, high, notices), backend = score_with_edges(score, matrix, outside, bounds)
+            return scored, low, high, backend, notices, outside
         if active.any():
-            (scored, low, high, notices), backend = self._score(matrix.loc[active], level)
+            rows, out = matrix.loc[active], outside[active]
+            (scored, low, high, notices), backend = score_with_edges(score, rows, out, bounds)
             raw[active], lower[active], upper[active] = scored, low, high
-        return raw, lower, upper, backend, notices
+        return raw, lower, upper, backend, notices, outside
 
     def _range_notice(self, matrix: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
-        """One notice counting rows outside the training range in ``columns``."""
-        ranges = self._ensure_metadata().training_range
-        usable = [
-            c
-            for c in columns
-            if isinstance(ranges.get(c), list | tuple) and len(ranges[c]) == 2 and c in matrix
-        ]
-        if not usable or not len(matrix):
-            return ()
-        values = matrix.to_numpy(dtype=float)  # a view for an all-float matrix: no copy
-        positions = [matrix.columns.get_loc(c) for c in usable]
-        low = np.array([float(ranges[c][0]) for c in usable])
-        high = np.array([float(ranges[c][1]) for c in usable])
-        # Column-wise extremes first: the common in-range case needs no per-row mask.
-        out_cols = (values.min(axis=0)[positions] < low) | (values.max(axis=0)[positions] > high)
-        if not out_cols.any():
-            return ()
-        hit = np.zeros(len(matrix), dtype=bool)
-        for position, lo, hi in zip(
-            np.array(positions)[out_cols], low[out_cols], high[out_cols], strict=True
-        ):
-            column = values[:, position]
-            hit |= (column < lo) | (column > hi)
-        count = int(hit.sum())
-        names = [COLUMN_LABELS.get(c, c) for c, out in zip(usable, out_cols, strict=True) if out]
-        rows = "1 row is" if count == 1 else f"{count:,} rows are"
-        return (
-            Notice(
-                NoticeCode.EXTRAPOLATION,
-                f"{rows} outside the training data's range ({', '.join(names)}); "
-                "those predictions extrapolate.",
-            ),
-        )
+        return range_notice(matrix, columns, self._ensure_metadata().training_range)
 
     def predict(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Prediction:
         """Predict purchases for ``plan`` with a ``level`` interval (0.8, 0.9 or 0.95)."""
@@ -357,13 +310,16 @@ class Predictor:
             raise PlanError("plan", "plan must be a CampaignPlan")
         level = self._check_level(level)
         features = plan.to_features()
+        unreliable = bool(plan.oversized_mixes)
         if plan.total_ads == 0:
+            refuse_absurd(np.array([list(features.values())]), self._bounds())
+            notices = (*plan.warnings, NOTICE_GUARDRAIL)
             return Prediction(
-                0, 0.0, 0, 0, level, "guardrail", (*plan.warnings, NOTICE_GUARDRAIL), features
+                0, 0.0, 0, 0, level, "guardrail", notices, features, False, unreliable
             )
         ranges = self._ensure_metadata().training_range
         frame = pd.DataFrame([features], columns=FEATURE_COLUMNS, dtype=float)
-        raw, lower, upper, backend, notices = self._frame_result(frame, level)
+        raw, lower, upper, backend, notices, outside = self._frame_result(frame, level)
         value = float(raw[0])
         return Prediction(
             purchases=round(max(value, 0.0)),
@@ -374,20 +330,30 @@ class Predictor:
             backend=backend,
             notices=(*plan.warnings, *extrapolation_warnings(features, ranges), *notices),
             features=features,
+            extrapolated=bool(outside[0]),
+            unreliable=unreliable,
         )
 
     def predict_frame(self, features: pd.DataFrame, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Score rows of the 19 ``FEATURE_COLUMNS`` in one model call.
 
         Returns ``prediction`` (expected purchases, a float >= 0), ``lower`` and ``upper`` (whole
-        numbers), on the input's index. Rows with ``num_ads == 0`` get 0 without the model.
+        numbers), and the flags ``extrapolated`` and ``unreliable`` (see :class:`Prediction`), on
+        the input's index. Rows with ``num_ads == 0`` get 0 without the model. A row with an
+        input over 100 times the training maximum raises :class:`PlanError`.
         ``attrs["backend"]`` says which backend served and ``attrs["notices"]`` holds notices.
         """
         level = self._check_level(level)
         matrix = feature_matrix(features)
-        raw, lower, upper, backend, notices = self._frame_result(matrix, level)
+        raw, lower, upper, backend, notices, outside = self._frame_result(matrix, level)
         result = pd.DataFrame(
-            {"prediction": np.maximum(raw, 0.0), "lower": lower, "upper": upper},
+            {
+                "prediction": np.maximum(raw, 0.0),
+                "lower": lower,
+                "upper": upper,
+                "extrapolated": outside,
+                "unreliable": mix_over_total(matrix.to_numpy(dtype=float)),
+            },
             index=matrix.index,
         )
         result.attrs["backend"] = backend
@@ -399,8 +365,9 @@ class Predictor:
     ) -> pd.DataFrame:
         """Predictions for ``plan`` with ``field`` set to each of ``values``, in one model call.
 
-        Count fields are rounded to whole numbers; values that make an invalid plan are skipped.
-        Returns the columns ``<field>``, ``prediction``, ``lower``, ``upper``, with ``attrs`` as
+        Count fields are rounded to whole numbers; values that make an invalid plan, or an input
+        over 100 times the training maximum, are skipped. Returns the columns ``<field>``,
+        ``prediction``, ``lower``, ``upper``, ``extrapolated``, with ``attrs`` as
         :meth:`predict_frame`.
         """
         if not isinstance(plan, CampaignPlan):
@@ -427,13 +394,18 @@ class Predictor:
         matrix = pd.DataFrame(
             [p.to_features() for p in plans], columns=FEATURE_COLUMNS, dtype=float
         )
-        raw, lower, upper, backend, notices = self._frame_result(matrix, level)
+        keep = ~absurd_rows(matrix.to_numpy(), self._bounds())
+        if not keep.all():
+            plans = [p for p, k in zip(plans, keep, strict=True) if k]
+            matrix = matrix.loc[keep].reset_index(drop=True)
+        raw, lower, upper, backend, notices, outside = self._frame_result(matrix, level)
         result = pd.DataFrame(
             {
                 field: [getattr(p, field) for p in plans],
                 "prediction": np.maximum(raw, 0.0),
                 "lower": lower,
                 "upper": upper,
+                "extrapolated": outside,
             }
         )
         columns = [c for c, f in COLUMN_FIELDS.items() if f == field]

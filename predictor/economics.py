@@ -7,9 +7,11 @@ upper purchase counts. Pure arithmetic, no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from predictor.formatting import fmt_money
 
 
 class EconomicsError(ValueError):
@@ -218,3 +220,107 @@ def answer_economics(
         for m in econ.metrics()
     }
     return {"budget": econ.budget, "purchases": econ.purchases, **metrics}
+
+
+# -- margin input -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A margin as a fraction (0.4 = 40%), and how the typed number was read."""
+
+    fraction: float
+    typed: float
+    interpretation: str  # "fraction" (0 < m <= 1) or "percent" (1 < m <= 100)
+
+    @property
+    def note(self) -> str:
+        """One sentence saying how the typed number was read."""
+        how = "a fraction" if self.interpretation == "fraction" else "a percentage"
+        return f"Margin {self.typed:g} read as {how}: {self.fraction:.4g} = {self.fraction:.2%}."
+
+
+def parse_margin(value: object) -> Margin:
+    """Read a typed margin: 0.4 and 40 both mean 40%.
+
+    ``0 < m <= 1`` is a fraction (so 1 means 100%), ``1 < m <= 100`` a percentage; anything
+    else raises :class:`EconomicsError`. Type 0.5% as 0.005.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EconomicsError("margin", "margin must be a number; enter 0.4 or 40 for 40%")
+    typed = float(value)
+    if math.isfinite(typed) and 0 < typed <= 1:
+        return Margin(typed, typed, "fraction")
+    if math.isfinite(typed) and 1 < typed <= 100:
+        return Margin(typed / 100, typed, "percent")
+    raise EconomicsError(
+        "margin",
+        f"margin {typed:g} is not a share of the order value; "
+        "enter a number above 0 and up to 100, such as 0.4 or 40 for 40%",
+    )
+
+
+# -- display ------------------------------------------------------------------------------------
+
+LOW_ROAS = 1.0
+
+
+def format_ratio(value: float | None) -> str:
+    """A ratio such as ROAS: ``0.4567`` -> ``"0.46×"``; ``None`` -> ``"—"``."""
+    if value is None:
+        return "—"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:,.2f}×"
+
+
+def low_roas_note(roas_value: float | None, threshold: float = LOW_ROAS) -> str | None:
+    """One sentence on why ROAS is low when it is below ``threshold``, else ``None``."""
+    if roas_value is None or not math.isfinite(roas_value) or roas_value >= threshold:
+        return None
+    return (
+        f"ROAS is {format_ratio(roas_value)}, below {format_ratio(threshold)}: the campaigns the "
+        "model learned from brought few purchases for their spend (purchases are sparse in the "
+        "dataset), so predicted revenue rarely covers the budget."
+    )
+
+
+def _range_text(metric: Metric, fmt: Callable[[float | None], str]) -> str:
+    if metric.low is None and metric.high is None:
+        return "no range"
+    if metric.high is not None and math.isinf(metric.high):
+        return f"{fmt(metric.low)} or more"
+    return f"{fmt(metric.low)} – {fmt(metric.high)}"
+
+
+SCENARIO_METRICS: tuple[tuple[str, str, str], ...] = (
+    # (Economics attribute, row label, CSV column prefix)
+    ("roas", "ROAS", "roas"),
+    ("cpa", "Cost per purchase", "cost_per_purchase"),
+    ("profit", "Profit", "profit"),
+)
+
+
+def scenario_rows(econ: Economics) -> dict[str, str]:
+    """Display rows for the scenario comparison: ROAS, cost per purchase and profit, each as
+    ``"value (low – high)"``; metrics that need a missing input are left out."""
+    rows = {}
+    for attribute, label, _ in SCENARIO_METRICS:
+        metric = getattr(econ, attribute)
+        if metric is None:
+            continue
+        fmt = format_ratio if attribute == "roas" else fmt_money
+        value = "undefined" if metric.value is None else fmt(metric.value)
+        rows[label] = f"{value} ({_range_text(metric, fmt)})"
+    return rows
+
+
+def scenario_columns(econ: Economics) -> dict[str, float | None]:
+    """Numbers for a scenario CSV: ``roas``, ``roas_low``, ``roas_high``, likewise
+    ``cost_per_purchase_*`` and ``profit_*``; ``None`` where undefined or not computed."""
+    columns: dict[str, float | None] = {}
+    for attribute, _, prefix in SCENARIO_METRICS:
+        metric = getattr(econ, attribute)
+        for suffix, part in (("", "value"), ("_low", "low"), ("_high", "high")):
+            columns[prefix + suffix] = None if metric is None else getattr(metric, part)
+    return columns

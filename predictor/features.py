@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 # Categories of the ad columns that become features (the raw data's other vocabularies, used
 # only by training, are in training/schema.py).
 PLATFORMS: tuple[str, ...] = ("Facebook", "Instagram")
@@ -49,3 +51,12 @@ PLAN_YEAR = 2025
 def end_month(start_month: int, duration_days: int, year: int = PLAN_YEAR) -> int:
     """Month (1-12) of the day ``duration_days`` after the first day of ``start_month``."""
     return (dt.date(year, start_month, 1) + dt.timedelta(days=int(duration_days))).month
+
+
+def end_months(
+    start_month: np.ndarray, duration_days: np.ndarray, year: int = PLAN_YEAR
+) -> np.ndarray:
+    """:func:`end_month` of arrays of whole start months (1-12) and durations, vectorized."""
+    first = np.datetime64(f"{year}-01", "M") + (np.asarray(start_month, dtype=np.int64) - 1)
+    end = first.astype("datetime64[D]") + np.asarray(duration_days, dtype=np.int64)
+    return end.astype("datetime64[M]").astype(np.int64) % 12 + 1

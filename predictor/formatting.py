@@ -26,12 +26,26 @@ def fmt_count(n: float) -> str:
 
 
 def fmt_money(x: float | None) -> str:
-    """An amount of money: whole units from 100 up, cents below."""
+    """An amount of money, currency-neutral: whole units from 100 up, cents below; thousands
+    separators and never scientific notation (``1e12`` -> ``"1,000,000,000,000"``)."""
     if x is None:
         return "—"
+    if math.isnan(x):
+        return "n/a"
     if math.isinf(x):
         return "no upper bound" if x > 0 else "no lower bound"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    return text.removeprefix("-") if text.strip("-0.") == "" else text
+
+
+def fmt_number(x: float) -> str:
+    """A plain number: whole numbers without decimals, others with two; never ``1e+12``."""
+    return fmt_count(x) if float(x).is_integer() else f"{x:,.2f}"
+
+
+def fmt_feature(column: str, value: float) -> str:
+    """A model input in plain numbers: money for the budget, plain numbers for the rest."""
+    return fmt_money(value) if column == "total_budget" else fmt_number(value)
 
 
 def fmt_level(level: float) -> str:

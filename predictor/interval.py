@@ -131,6 +131,23 @@ def quantile_for(calibration: Mapping, level: float) -> float:
     return float(quantiles[key])
 
 
+def half_width(pred: np.ndarray, calibration: Mapping, level: float) -> np.ndarray:
+    """Half-width ``q_L * s(p)`` of the real interval around predictions ``pred``."""
+    p = np.asarray(pred, dtype=float)
+    return quantile_for(calibration, level) * residual_scale(p, calibration["scale"])
+
+
+def bounds_from_half(pred: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-number bounds of ``pred ± half``, kept around the rounded, non-negative point."""
+    p = np.asarray(pred, dtype=float)
+    point = np.rint(np.clip(p, 0.0, None))
+    lower = np.clip(np.ceil(p - half), 0.0, None)
+    upper = np.floor(p + half)
+    lower = np.minimum(lower, point)
+    upper = np.maximum(upper, point)
+    return lower.astype(np.int64), upper.astype(np.int64)
+
+
 def interval_bounds(
     pred: np.ndarray, calibration: Mapping, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -138,11 +155,4 @@ def interval_bounds(
 
     ``lower >= 0`` and ``lower <= round(max(pred, 0)) <= upper`` always hold.
     """
-    p = np.asarray(pred, dtype=float)
-    half = quantile_for(calibration, level) * residual_scale(p, calibration["scale"])
-    point = np.rint(np.clip(p, 0.0, None))
-    lower = np.clip(np.ceil(p - half), 0.0, None)
-    upper = np.floor(p + half)
-    lower = np.minimum(lower, point)
-    upper = np.maximum(upper, point)
-    return lower.astype(np.int64), upper.astype(np.int64)
+    return bounds_from_half(pred, half_width(pred, calibration, level))

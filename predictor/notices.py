@@ -20,6 +20,7 @@ class NoticeCode(StrEnum):
     ENDPOINT_FAILED = "endpoint_failed"
     ENDPOINT_PAUSED = "endpoint_paused"
     LOCAL_RANGE = "local_range"
+    ADS_SPLIT_BUDGET = "ads_split_budget"
 
 
 # Notices that only say which backend answered (the answer's ``backend`` says it too).

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from predictor.features import FEATURE_COLUMNS
 from predictor.features import end_month as _end_month
+from predictor.formatting import fmt_feature
 from predictor.notices import Notice, NoticeCode
 
 # Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
@@ -119,6 +120,17 @@ def _count(n: int) -> str:
     return f"{n:,} ad" if n == 1 else f"{n:,} ads"
 
 
+def mix_warning(name: str, total: int, total_ads: int) -> Notice | None:
+    """The warning for mix ``name`` adding up to ``total`` of ``total_ads``, or ``None``."""
+    if total == total_ads:
+        return None
+    more = "more" if total > total_ads else "fewer"
+    return Notice(
+        NoticeCode.MIX_MISMATCH,
+        f"{name} mix adds up to {_count(total)}, {more} than the {_count(total_ads)} in total.",
+    )
+
+
 @dataclass(frozen=True)
 class CampaignPlan:
     """The planner's inputs. Counts are whole numbers >= 0; the budget is finite and >= 0.
@@ -177,26 +189,23 @@ class CampaignPlan:
     @property
     def warnings(self) -> tuple[str, ...]:
         """Human-readable warnings for mixes whose counts do not add up to ``total_ads``."""
-        out = []
-        for name, fields in MIXES.items():
-            total = sum(getattr(self, f) for f in fields)
-            if total > self.total_ads:
-                out.append(
-                    Notice(
-                        NoticeCode.MIX_MISMATCH,
-                        f"{name} mix adds up to {_count(total)}, more than the "
-                        f"{_count(self.total_ads)} in total.",
-                    )
-                )
-            elif total < self.total_ads:
-                out.append(
-                    Notice(
-                        NoticeCode.MIX_MISMATCH,
-                        f"{name} mix adds up to {_count(total)}, fewer than the "
-                        f"{_count(self.total_ads)} in total.",
-                    )
-                )
-        return tuple(out)
+        out = (
+            mix_warning(name, sum(getattr(self, f) for f in fields), self.total_ads)
+            for name, fields in MIXES.items()
+        )
+        return tuple(w for w in out if w is not None)
+
+    @property
+    def oversized_mixes(self) -> tuple[str, ...]:
+        """Names of the mixes whose counts add up to more than ``total_ads`` (see MIXES).
+
+        A plan with any makes the prediction unreliable: no training campaign looked like it.
+        """
+        return tuple(
+            name
+            for name, fields in MIXES.items()
+            if sum(getattr(self, f) for f in fields) > self.total_ads
+        )
 
     def to_features(self) -> dict[str, float]:
         """The model's input row: the 19 ``FEATURE_COLUMNS`` in order, as floats."""
@@ -235,8 +244,9 @@ def extrapolation_warnings(
             out.append(
                 Notice(
                     NoticeCode.EXTRAPOLATION,
-                    f"{label.capitalize()} {value:,.10g} is outside the training data's range "
-                    f"({low:,.10g}–{high:,.10g}); the prediction extrapolates.",
+                    f"{label.capitalize()} {fmt_feature(column, value)} is outside the training "
+                    f"data's range ({fmt_feature(column, low)}–{fmt_feature(column, high)}); "
+                    "the prediction extrapolates.",
                 )
             )
     return tuple(out)

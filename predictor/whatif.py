@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from predictor.notices import BACKEND_CODES, code_of
+from predictor.notices import BACKEND_CODES, Notice, NoticeCode, code_of
 from predictor.plan import MIXES, CampaignPlan
 
 if TYPE_CHECKING:
@@ -88,6 +88,28 @@ def extrapolation_note(x: pd.Series, span: tuple[float, float] | None, what: str
     return f"{what.capitalize()} in the training data: {low:,.0f}–{high:,.0f}."
 
 
+def falling_ads_note(curve: pd.DataFrame, x: str = "x") -> str | None:
+    """One sentence when predicted purchases fall as ads grow on an ads curve, else ``None``.
+
+    ``curve`` has the ad count in column ``x`` (``"x"`` or ``"total_ads"``) and ``prediction``.
+    Falling means: past the curve's peak (at 1 ad or more), the last point is lower by at least
+    half a purchase and 1% of the peak.
+    """
+    points = curve.loc[curve[x] >= 1, [x, "prediction"]].sort_values(x)
+    if len(points) < 2:
+        return None
+    peak = int(points["prediction"].to_numpy().argmax())
+    top = float(points["prediction"].iloc[peak])
+    drop = top - float(points["prediction"].iloc[-1])
+    if peak == len(points) - 1 or drop < max(0.5, 0.01 * top):
+        return None
+    where = "" if peak == 0 else f" beyond {int(points[x].iloc[peak]):,} ads"
+    return (
+        f"Purchases fall as ads are added{where}: the plan's budget is split over more ads, "
+        "so each ad gets less of it."
+    )
+
+
 def curves(predictor: Predictor, plan: CampaignPlan, level: float) -> Curves:
     """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads."""
     budget = predictor.what_if(plan, "total_budget", budget_values(plan.total_budget), level)
@@ -101,7 +123,10 @@ def curves(predictor: Predictor, plan: CampaignPlan, level: float) -> Curves:
         frame = pd.DataFrame([p.to_features() for p in ads_plans(plan, counts)])
         ads = predictor.predict_frame(frame, level).reset_index(drop=True)
         ads.insert(0, "x", counts)
+        falling = falling_ads_note(ads)
         ads_notices = tuple(ads.attrs.get("notices", ()))
+        if falling:
+            ads_notices += (Notice(NoticeCode.ADS_SPLIT_BUDGET, falling),)
     metadata = predictor.metadata
     spans = (
         extrapolation_note(budget["x"], training_span(metadata, "total_budget"), "budgets"),

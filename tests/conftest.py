@@ -8,6 +8,7 @@ import pytest
 from app_support import MODEL_DIR, free_port
 
 from predictor import Predictor
+from predictor.config import PredictorConfig
 from predictor.models import available_models, display_names
 from predictor.scenario_log import ScenarioLog
 
@@ -16,6 +17,12 @@ from predictor.scenario_log import ScenarioLog
 def port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     return free_port()
+
+
+@pytest.fixture(scope="session")
+def predictor() -> Predictor:
+    """The bundled model, answering locally whatever the environment says."""
+    return Predictor(PredictorConfig(), model_dir=MODEL_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,31 @@ from pathlib import Path
 
 import requests
 
+from predictor.plan import CampaignPlan
+
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "model"
+# The page's default plan: every mix adds up to its 4 ads.
+APP_PLAN = CampaignPlan(
+    duration_days=60,
+    total_budget=50_000,
+    start_month=5,
+    num_unique_interests=3,
+    total_ads=4,
+    facebook_ads=2,
+    instagram_ads=2,
+    image_ads=1,
+    video_ads=1,
+    carousel_ads=1,
+    stories_ads=1,
+    male_ads=1,
+    female_ads=1,
+    all_gender_ads=2,
+    age_18_24_ads=1,
+    age_25_34_ads=1,
+    age_35_44_ads=1,
+    all_age_ads=1,
+)
 # Looks like a real Databricks token so that the sanitizer's pattern is exercised as well.
 TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
 

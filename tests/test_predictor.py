@@ -9,11 +9,10 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR
+from predictor_support import APP_PLAN, MODEL_DIR
 
 from predictor import (
     FEATURE_COLUMNS,
-    CampaignPlan,
     IntervalLevelError,
     PlanError,
     Prediction,
@@ -24,26 +23,8 @@ from predictor.config import PredictorConfig
 from predictor.interval import interval_bounds
 
 NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
-PLAN = CampaignPlan(
-    duration_days=30,
-    total_budget=20000,
-    start_month=5,
-    num_unique_interests=3,
-    total_ads=4,
-    facebook_ads=2,
-    instagram_ads=2,
-    image_ads=1,
-    video_ads=1,
-    carousel_ads=1,
-    stories_ads=1,
-    male_ads=1,
-    female_ads=1,
-    all_gender_ads=2,
-    age_18_24_ads=1,
-    age_25_34_ads=1,
-    age_35_44_ads=1,
-    all_age_ads=1,
-)
+FRAME_COLUMNS = ["prediction", "lower", "upper", "extrapolated", "unreliable"]
+PLAN = APP_PLAN.replace(duration_days=30, total_budget=20000)
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +124,12 @@ def test_predict_frame_is_one_call_and_agrees_with_predict(predictor, pipeline):
     before = predictor.call_counts.get("local", 0)
     result = predictor.predict_frame(rows)
     assert predictor.call_counts["local"] == before + 1
-    assert list(result.columns) == ["prediction", "lower", "upper"]
+    assert list(result.columns) == FRAME_COLUMNS
     assert list(result.index) == list(rows.index)
     assert result.attrs["backend"] == "local" and NOT_CONFIGURED in result.attrs["notices"]
-    assert tuple(result.loc["r7"]) == (0, 0, 0)
+    assert tuple(result.loc["r7"])[:4] == (0, 0, 0, False)
+    # Random mixes on a row with no ads add up to more than its total.
+    assert result.loc["r7", "unreliable"]
     active = rows.drop(index="r7")
     expected = np.clip(pipeline.predict(active), 0, None)
     np.testing.assert_allclose(result.loc[active.index, "prediction"], expected, atol=1e-9)
@@ -171,7 +154,7 @@ def test_predict_frame_accepts_reordered_extra_and_integer_columns(predictor):
 def test_predict_frame_of_nothing_calls_no_model(predictor):
     before = predictor.call_counts
     result = predictor.predict_frame(pd.DataFrame(columns=FEATURE_COLUMNS))
-    assert result.empty and list(result.columns) == ["prediction", "lower", "upper"]
+    assert result.empty and list(result.columns) == FRAME_COLUMNS
     assert predictor.call_counts == before
 
 
@@ -216,7 +199,7 @@ def test_what_if_is_one_model_call_for_a_hundred_plans(predictor):
     before = predictor.call_counts.get("local", 0)
     curve = predictor.what_if(PLAN, "total_budget", budgets)
     assert predictor.call_counts["local"] == before + 1
-    assert list(curve.columns) == ["total_budget", "prediction", "lower", "upper"]
+    assert list(curve.columns) == ["total_budget", "prediction", "lower", "upper", "extrapolated"]
     np.testing.assert_allclose(curve["total_budget"], budgets)
     for i in (0, 37, 99):
         point = predictor.predict(PLAN.replace(total_budget=float(budgets[i])))
@@ -230,7 +213,7 @@ def test_what_if_rounds_counts_skips_invalid_values_and_guards_zero_ads(predicto
     curve = predictor.what_if(PLAN, "total_ads", [-2, 0, 1.4, 3, float("nan"), "x", 8])
     assert predictor.call_counts["local"] == before + 1
     assert list(curve["total_ads"]) == [0, 1, 3, 8]
-    assert tuple(curve.iloc[0, 1:]) == (0, 0, 0)
+    assert tuple(curve.iloc[0, 1:]) == (0, 0, 0, False)
     assert curve["prediction"][1] == pytest.approx(
         max(predictor.predict(PLAN.replace(total_ads=1)).raw, 0)
     )

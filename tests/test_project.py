@@ -57,6 +57,7 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
         "numpy",
         "requests",
         "sqlalchemy",
+        "tqdm",
     }
     assert all(str(r.specifier) for r in _requirements("requirements.txt")), (
         "pin a compatible range"

@@ -1,0 +1,295 @@
+"""Score a table of plans: one plan a row, the plan's field names as columns.
+
+Missing mix columns (and empty mix cells) count as 0. Every input row comes back with all its
+columns and the results ``prediction``, ``lower``, ``upper``, ``level``, ``extrapolated``,
+``unreliable``, ``warnings`` and ``error``; a bad row gets its reason in ``error`` and is never
+dropped. Checks are vectorized, and the good rows are scored in one ``predict_frame`` call.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from predictor.features import FEATURE_COLUMNS, end_months
+from predictor.honesty import TrainingBounds, absurd_message, absurd_rows
+from predictor.interval import DEFAULT_LEVEL, level_key
+from predictor.plan import (
+    COLUMN_FIELDS,
+    COLUMN_LABELS,
+    MAX_BUDGET,
+    MAX_COUNT,
+    MAX_DURATION_DAYS,
+    MIXES,
+    CampaignPlan,
+    PlanError,
+    mix_warning,
+)
+
+if TYPE_CHECKING:
+    from predictor.core import Predictor
+
+PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CampaignPlan))
+MIX_FIELDS: tuple[str, ...] = tuple(f for fs in MIXES.values() for f in fs)
+REQUIRED: tuple[str, ...] = tuple(f for f in PLAN_FIELDS if f not in MIX_FIELDS)
+RESULT_COLUMNS: tuple[str, ...] = (
+    "prediction",
+    "lower",
+    "upper",
+    "level",
+    "extrapolated",
+    "unreliable",
+    "warnings",
+    "error",
+)
+# (low, high, whole) of each field, as CampaignPlan checks it.
+_RULES: dict[str, tuple[float, float, bool]] = {
+    "duration_days": (1, MAX_DURATION_DAYS, True),
+    "total_budget": (0, MAX_BUDGET, False),
+    "start_month": (1, 12, True),
+    **{f: (0, MAX_COUNT, True) for f in CampaignPlan.count_fields()},
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+Progress = Callable[[int], None]
+
+
+class BatchError(ValueError):
+    """The table as a whole cannot be scored (for example a required column is missing)."""
+
+
+def read_plans(source: str | Path | IO[str] | IO[bytes]) -> pd.DataFrame:
+    """A CSV of plans; other columns stay text exactly as written, headers are trimmed.
+
+    The plan's columns are parsed by the CSV reader itself where every cell is a number (fast);
+    a plan column with any text or empty cell stays text, and :func:`parse_plans` reads it.
+    """
+    data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+    raw = io.BytesIO(data.encode() if isinstance(data, str) else data)
+    try:
+        header = pd.read_csv(raw, nrows=0).columns
+        raw.seek(0)
+        text = {c: str for c in header if str(c).strip() not in PLAN_FIELDS}
+        frame = pd.read_csv(raw, dtype=text, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise BatchError("the CSV is empty; give a header row with the plan's fields") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise BatchError(f"the file is not a readable CSV ({str(exc)[:160]})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _cells(frame: pd.DataFrame, field: str) -> pd.Series:
+    if field in frame:
+        return frame[field].astype(str).str.strip()
+    return pd.Series("", index=frame.index, dtype=str)
+
+
+def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The plan fields of ``frame`` as numbers, and a mask of the rows CampaignPlan accepts.
+
+    Missing or empty mix cells are 0. Raises :class:`BatchError` if a required column is missing.
+    """
+    missing = [f for f in REQUIRED if f not in frame]
+    if missing:
+        raise BatchError(
+            f"the CSV lacks the column(s) {', '.join(missing)}; add them (one plan a row, the "
+            f"plan's fields as columns: {', '.join(PLAN_FIELDS)})"
+        )
+    numbers = {}
+    ok = np.ones(len(frame), dtype=bool)
+    for field in PLAN_FIELDS:
+        column = frame.get(field)
+        if column is None:
+            value = np.zeros(len(frame))
+        elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            value = column.to_numpy(dtype=float)
+        else:
+            cells = _cells(frame, field)
+            value = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
+            if field in MIX_FIELDS:
+                value = np.where(cells.to_numpy(dtype=object) == "", 0.0, value)
+        low, high, whole = _RULES[field]
+        with np.errstate(invalid="ignore"):
+            good = np.isfinite(value) & (value >= low) & (value <= high)
+            if whole:
+                good &= value == np.floor(value)
+        ok &= good
+        numbers[field] = value
+    return pd.DataFrame(numbers, index=frame.index), ok
+
+
+def plan_errors(frame: pd.DataFrame, plans: pd.DataFrame, positions: np.ndarray) -> list[str]:
+    """CampaignPlan's message for each row at ``positions`` (rows :func:`parse_plans` refused).
+
+    ``plans`` is :func:`parse_plans`' numbers; text that is no number is passed on as text, so the
+    message says what is wrong with it.
+    """
+    texts = {f: _cells(frame.iloc[positions], f).tolist() for f in PLAN_FIELDS}
+    numbers = {f: plans[f].to_numpy()[positions].tolist() for f in PLAN_FIELDS}
+    out = []
+    for i in range(len(positions)):
+        values: dict[str, object] = {}
+        for field in PLAN_FIELDS:
+            text, number = texts[field][i], numbers[field][i]
+            if text == "" and field not in MIX_FIELDS:
+                values[field] = None
+            elif number != number and text.lower() != "nan":  # NaN: not a number
+                values[field] = text
+            else:
+                values[field] = number
+        try:
+            CampaignPlan(**values)
+        except PlanError as exc:
+            out.append(str(exc))
+        else:  # not reached: parse_plans mirrors CampaignPlan's checks
+            out.append("the plan is invalid")
+    return out
+
+
+def feature_values(plans: pd.DataFrame) -> np.ndarray:
+    """The model's ``(n, 19)`` input from valid parsed plans (see :func:`parse_plans`)."""
+    values = np.empty((len(plans), len(FEATURE_COLUMNS)))
+    for i, column in enumerate(FEATURE_COLUMNS):
+        if column == "end_month":
+            values[:, i] = end_months(plans["start_month"], plans["duration_days"])
+        else:
+            values[:, i] = plans[COLUMN_FIELDS[column]].to_numpy()
+    return values
+
+
+def _by_key(keys: np.ndarray, make: Callable[[int], str]) -> np.ndarray:
+    """``make(key)`` for each row's whole-number key, computed once per distinct key."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    texts = np.array([make(int(k)) for k in unique] + [""], dtype=object)
+    return texts[inverse.reshape(-1)]
+
+
+def _join(acc: np.ndarray, part: np.ndarray) -> np.ndarray:
+    both = (acc != "") & (part != "")
+    return np.where(both, acc + " " + part, np.where(acc == "", part, acc))
+
+
+_ADS_BITS = 21  # MAX_COUNT < 2**21
+
+
+def _extrapolates(key: int) -> str:
+    labels = [COLUMN_LABELS[c] for i, c in enumerate(FEATURE_COLUMNS) if key >> i & 1]
+    if not labels:
+        return ""
+    return f"Outside the training data's range: {', '.join(labels)}; the prediction extrapolates."
+
+
+def row_warnings(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
+    """Each row's warnings as one text: mixes that do not add up, inputs outside training."""
+    out = np.full(len(values), "", dtype=object)
+    if not len(values):
+        return out
+    ads = values[:, FEATURE_COLUMNS.index("num_ads")].astype(np.int64)
+    for name, mix in MIXES.items():
+        positions = [FEATURE_COLUMNS.index(c) for c, f in COLUMN_FIELDS.items() if f in mix]
+        total = values[:, positions].sum(axis=1).astype(np.int64)
+
+        def make(key: int, name: str = name) -> str:
+            return mix_warning(name, key >> _ADS_BITS, key & (2**_ADS_BITS - 1)) or ""
+
+        out = _join(out, _by_key(total << _ADS_BITS | ads, make))
+    outside = (values < bounds.low) | (values > bounds.high)
+    keys = outside.astype(np.int64) @ (1 << np.arange(len(FEATURE_COLUMNS), dtype=np.int64))
+    return _join(out, _by_key(keys, _extrapolates))
+
+
+def _neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading ``'`` (numbers stay)."""
+    for column in frame.columns:
+        cells = frame[column]
+        if not (pd.api.types.is_string_dtype(cells) or cells.dtype == object):
+            continue
+        risky = cells.astype(str).str[:1].isin(_FORMULA_START)
+        if risky.any():
+            risky &= pd.to_numeric(cells.where(risky), errors="coerce").isna()
+            frame[column] = cells.where(~risky, "'" + cells.astype(str))
+    return frame
+
+
+def score_plans(
+    predictor: Predictor,
+    frame: pd.DataFrame,
+    level: float = DEFAULT_LEVEL,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """``frame`` (text or numbers, one plan a row) with the result columns appended.
+
+    ``progress`` is called with the number of rows finished at each step. Input columns named
+    like a result column are replaced.
+    """
+    plans, ok = parse_plans(frame)
+    n = len(frame)
+    error = np.full(n, "", dtype=object)
+    bad = np.flatnonzero(~ok)
+    error[bad] = plan_errors(frame, plans, bad)
+    values = feature_values(plans.loc[ok])
+    bounds = TrainingBounds.from_metadata(predictor.metadata.get("training_range"))
+    absurd = absurd_rows(values, bounds)
+    ok_rows = np.flatnonzero(ok)
+    for i in np.flatnonzero(absurd):
+        error[ok_rows[i]] = absurd_message(values, i, bounds)[1]
+    if progress:
+        progress(n // 2)
+    good, values = ok_rows[~absurd], values[~absurd]
+    scored = predictor.predict_frame(pd.DataFrame(values, columns=FEATURE_COLUMNS), level)
+    level = float(level_key(level))  # checked by predict_frame
+    scored_rows = np.zeros(n, dtype=bool)
+    scored_rows[good] = True
+
+    def column(values: np.ndarray, dtype: type) -> np.ndarray:
+        full = np.zeros(n, dtype=dtype)
+        full[good] = values
+        return full
+
+    prediction = np.rint(scored["prediction"].to_numpy()).astype(np.int64)
+    missing = ~scored_rows
+    result = pd.DataFrame(
+        {
+            "prediction": pd.arrays.IntegerArray(column(prediction, np.int64), missing),
+            "lower": pd.arrays.IntegerArray(column(scored["lower"].to_numpy(), np.int64), missing),
+            "upper": pd.arrays.IntegerArray(column(scored["upper"].to_numpy(), np.int64), missing),
+            "level": np.where(scored_rows, level, np.nan),
+            "extrapolated": pd.arrays.BooleanArray(
+                column(scored["extrapolated"].to_numpy(), bool), missing
+            ),
+            "unreliable": pd.arrays.BooleanArray(
+                column(scored["unreliable"].to_numpy(), bool), missing
+            ),
+            "warnings": np.where(scored_rows, column(row_warnings(values, bounds), object), ""),
+            "error": error,
+        },
+        index=frame.index,
+    )
+    out = pd.concat([frame.drop(columns=[c for c in RESULT_COLUMNS if c in frame]), result], axis=1)
+    out.attrs["notices"] = tuple(scored.attrs.get("notices", ()))
+    out.attrs["backend"] = scored.attrs.get("backend")
+    if progress:
+        progress(n - n // 2)
+    return out
+
+
+def write_scored(
+    frame: pd.DataFrame, target: str | IO[str], progress: Progress | None = None
+) -> None:
+    """Write scored rows as CSV (formula-safe text cells), in chunks that report ``progress``."""
+    safe = _neutralise(frame.copy())
+    step = 50_000
+    for start in range(0, max(len(safe), 1), step):
+        part = safe.iloc[start : start + step]
+        if isinstance(target, str):
+            part.to_csv(target, index=False, mode="w" if start == 0 else "a", header=start == 0)
+        else:
+            part.to_csv(target, index=False, header=start == 0)
+        if progress:
+            progress(len(part))
