@@ -182,29 +182,36 @@ def _optional(value: object) -> object | None:
 
 
 def answer_economics(
-    answer: Mapping[str, Any], average_order_value: object = None, margin_percent: object = None
+    answer: Mapping[str, Any], average_order_value: object = None, margin: object = None
 ) -> dict[str, Any]:
     """Economics of an answer record (``purchases``, ``lower``, ``upper``, ``plan``) as plain data.
 
-    ``margin_percent`` is a percentage from 0 to 100; 0 or empty leaves profit out, as an empty
-    or 0 ``average_order_value`` leaves out revenue, ROAS and profit.
+    ``margin`` is 0.4 or 40 for 40% (see :func:`parse_margin`); 0 or empty leaves profit out,
+    as an empty or 0 ``average_order_value`` leaves out revenue, ROAS and profit. The record
+    says how the margin was read (``margin_note``) and why ROAS is low when it is (``roas_note``).
     """
+    econ, share = answer_economics_of(answer, average_order_value, margin)
+    metrics = {
+        m.name.lower(): {"value": m.value, "low": m.low, "high": m.high, "note": m.note}
+        for m in econ.metrics()
+    }
+    notes = {
+        "margin_note": share.note if share else None,
+        "roas_note": low_roas_note(econ.roas.value) if econ.roas else None,
+    }
+    return {"budget": econ.budget, "purchases": econ.purchases, **metrics, **notes}
+
+
+def answer_economics_of(
+    answer: Mapping[str, Any], average_order_value: object = None, margin: object = None
+) -> tuple[Economics, Margin | None]:
+    """The :class:`Economics` of an answer record, and how the margin was read."""
     if not isinstance(answer, Mapping) or not {"purchases", "lower", "upper"} <= set(answer):
         raise EconomicsError(
             "prediction",
             "prediction must be the prediction object returned by /predict (its third output).",
         )
-    margin = _optional(margin_percent)
-    if margin is not None:
-        if (
-            isinstance(margin, bool)
-            or not isinstance(margin, int | float)
-            or not 0 <= margin <= 100
-        ):
-            raise EconomicsError(
-                "margin", f"Margin {margin!r} is not a percentage; enter a number from 0 to 100."
-            )
-        margin = margin / 100
+    share = None if _optional(margin) is None else parse_margin(margin)
     plan = answer.get("plan") or {}
     budget = plan.get("total_budget", (answer.get("features") or {}).get("total_budget"))
     econ = campaign_economics(
@@ -213,13 +220,9 @@ def answer_economics(
         answer["lower"],
         answer["upper"],
         _optional(average_order_value),
-        margin,
+        share.fraction if share else None,
     )
-    metrics = {
-        m.name.lower(): {"value": m.value, "low": m.low, "high": m.high, "note": m.note}
-        for m in econ.metrics()
-    }
-    return {"budget": econ.budget, "purchases": econ.purchases, **metrics}
+    return econ, share
 
 
 # -- margin input -------------------------------------------------------------------------------

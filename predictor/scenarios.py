@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from predictor.core import Prediction
+from predictor.economics import Economics, answer_economics_of, scenario_columns, scenario_rows
 from predictor.formatting import (
     fmt_count,
     fmt_level,
@@ -53,6 +54,8 @@ def answer_record(
         "plan": {f: getattr(plan, f) for f in PLAN_FIELDS},
         "end_month": plan.end_month,
         "features": dict(prediction.features),
+        "extrapolated": prediction.extrapolated,
+        "unreliable": prediction.unreliable,
     }
 
 
@@ -149,12 +152,37 @@ def _cell(s: Mapping[str, Any], first: Mapping[str, Any], key: str) -> str:
     return str(s.get(key) or "—")
 
 
-def comparison_table(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Saved scenarios side by side: one column each, differences from the first in brackets."""
-    columns: dict[str, list[str]] = {SETTING: [label for label, _ in COMPARISON_ROWS]}
+def _economics(
+    s: Mapping[str, Any], average_order_value: object, margin: object
+) -> Economics | None:
+    """The scenario's economics once an order value is given (``None`` before)."""
+    if average_order_value in (None, "", 0):
+        return None
+    return answer_economics_of(s, average_order_value, margin)[0]
+
+
+def comparison_table(
+    scenarios: Sequence[Mapping[str, Any]],
+    average_order_value: object = None,
+    margin: object = None,
+) -> pd.DataFrame:
+    """Saved scenarios side by side: one column each, differences from the first in brackets;
+    with an order value (and a margin), ROAS, cost per purchase and profit with their ranges."""
+    labels = [label for label, _ in COMPARISON_ROWS]
+    cells = {
+        s["name"]: [_cell(s, scenarios[0], key) for _, key in COMPARISON_ROWS] for s in scenarios
+    }
     for s in scenarios:
-        columns[s["name"]] = [_cell(s, scenarios[0], key) for _, key in COMPARISON_ROWS]
-    return pd.DataFrame(columns)
+        econ = _economics(s, average_order_value, margin)
+        if econ is None:
+            continue
+        for label, text in scenario_rows(econ).items():
+            if label not in labels:
+                labels.append(label)
+                for column in cells.values():
+                    column.append("—")
+            cells[s["name"]][labels.index(label)] = text
+    return pd.DataFrame({SETTING: labels, **cells})
 
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -172,9 +200,13 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
-def csv_frame(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per scenario: name, plan, end month, level, prediction, range, backend and the
-    difference from the first."""
+def csv_frame(
+    scenarios: Sequence[Mapping[str, Any]],
+    average_order_value: object = None,
+    margin: object = None,
+) -> pd.DataFrame:
+    """One row per scenario: name, plan, end month, level, prediction, range, backend, the
+    difference from the first, and with an order value ROAS, cost per purchase and profit."""
     rows = []
     base = scenarios[0]["purchases"] if scenarios else 0
     for s in scenarios:
@@ -194,4 +226,10 @@ def csv_frame(scenarios: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "purchases_vs_first_pct": round(100 * diff / base, 1) if base else None,
             }
         )
-    return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+        econ = _economics(s, average_order_value, margin)
+        if econ is not None:
+            rows[-1].update(scenario_columns(econ))
+    columns = list(CSV_COLUMNS)
+    if rows and average_order_value not in (None, "", 0):
+        columns += [c for c in rows[0] if c not in columns]
+    return pd.DataFrame(rows, columns=columns)

@@ -275,6 +275,27 @@ def test_roas_cpa_profit_follow_the_prediction(client: Client) -> None:
     assert "90%:" in html_out
 
 
+@pytest.mark.parametrize(("margin", "read_as"), [(0.4, "a fraction"), (40, "a percentage")])
+def test_margin_as_fraction_or_percent_gives_the_same_profit(
+    client: Client, margin: float, read_as: str
+) -> None:
+    record = call_predict(client)[2]
+    html_out, econ = client.predict(record, 80.0, margin, api_name="/roas")
+    expected = campaign_economics(
+        PLAN["total_budget"], record["purchases"], record["lower"], record["upper"], 80.0, 0.4
+    )
+    assert econ["profit"]["value"] == pytest.approx(expected.profit.value)
+    assert f"read as {read_as}" in econ["margin_note"] and "40.00%" in econ["margin_note"]
+    assert econ["margin_note"] in html_out
+
+
+def test_low_roas_is_explained(client: Client) -> None:
+    record = call_predict(client)[2]
+    html_out, econ = client.predict(record, 5.0, 0, api_name="/roas")
+    assert econ["roas"]["value"] < 1
+    assert "purchases are sparse" in econ["roas_note"] and "purchases are sparse" in html_out
+
+
 def test_roas_without_order_value_shows_cpa_only(client: Client) -> None:
     record = call_predict(client)[2]
     html_out, econ = client.predict(record, 0, 0, api_name="/roas")
@@ -296,7 +317,7 @@ def test_cpa_is_undefined_at_zero_purchases(client: Client) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        ((80.0, 150.0), ["Margin", "0 to 100"]),
+        ((80.0, 150.0), ["Margin 150", "0.4 or 40 for 40%"]),
         ((-5.0, 40.0), ["Average order value", "0 or more"]),
         (("lots", 40.0), ["Average order value", "number"]),
     ],

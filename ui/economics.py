@@ -78,6 +78,7 @@ def render_economics(record: Mapping[str, Any] | None) -> str:
         )
         if metric.note:
             notes.append(metric.note)
+    notes.extend(n for n in (record.get("margin_note"), record.get("roas_note")) if n)
     if "revenue" not in record:
         notes.append("Enter an average order value to see revenue, ROAS and profit.")
     elif "profit" not in record:
@@ -91,13 +92,13 @@ def render_economics(record: Mapping[str, Any] | None) -> str:
 def roas(
     prediction: dict[str, Any] | None,
     average_order_value: float | None = None,
-    margin_percent: float | None = None,
+    margin: float | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
     """Revenue, ROAS, CPA and profit of a prediction from ``/predict``, each with its range."""
     if prediction is None or prediction == {} or prediction == "":
         return render_economics(None), None
     with user_errors():
-        record = answer_economics(prediction, average_order_value, margin_percent)
+        record = answer_economics(prediction, average_order_value, margin)
     record = {"level": parse_level(prediction.get("level")), **record}
     return render_economics(record), record
 
@@ -116,8 +117,8 @@ def build_economics_view() -> EconomicsView:
         )
         margin = gr.Number(
             value=None,
-            label="Margin % (optional)",
-            info="Share of order value kept after costs; 0 skips profit.",
+            label="Margin (optional)",
+            info="Share of the order value kept after costs: 0.4 or 40 both mean 40%.",
             precision=None,
             min_width=140,
             elem_id="in-margin",

@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import gradio as gr
+from gradio_client import handle_file
 
 from predictor import Predictor
 from predictor.interval import DEFAULT_LEVEL
 from predictor.scenario_log import NullLog, ScenarioLog
+from ui.batch import SAMPLE_PLANS, batch_handler, build_batch_view
 from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
 from ui.dashboard import build_dashboard_view, wire_dashboard
 from ui.economics import build_economics_view, roas
+from ui.explain import build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
 from ui.prediction import build_prediction_view, predict_handler
-from ui.scenarios import build_scenario_view, wire_scenarios
+from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
+from ui.target import build_target_view, target_handler
 from ui.whatif import build_whatif_view, curves_handler
 
 PAGE_CSS = """
@@ -58,7 +62,9 @@ SAMPLE_ANSWER = {
     "lower": 55,
     "upper": 132,
     "level": 0.9,
-    "plan": {"total_budget": 50_000},
+    "backend": "local",
+    "model": DEFAULT_MODEL,
+    "plan": dict(DEFAULT_PLAN),
 }
 
 
@@ -89,9 +95,12 @@ def build_demo(
                 form = build_plan_form({m: services.label(m) for m in services.predictors})
             with gr.Column(scale=4, min_width=320, elem_id="result-column"):
                 answer = build_prediction_view()
+                why = build_explain_view()
                 econ = build_economics_view()
+                target = build_target_view()
         whatif = build_whatif_view()
         scenarios = build_scenario_view()
+        batch = build_batch_view()
         dashboard = build_dashboard_view()
         with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
             gr.Markdown(NOTES)
@@ -154,7 +163,48 @@ def build_demo(
         repredicted.success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
-        saved = wire_scenarios(scenarios, services, form.plan_inputs, form.level, form.model)
+        explain_prediction = explain_handler(services)
+        predicted.success(
+            explain_prediction,
+            [answer.record, form.model],
+            [why.chart, why.data],
+            api_name="explain",
+            show_progress="hidden",
+        )
+        repredicted.success(
+            explain_prediction,
+            [answer.record, form.model],
+            [why.chart, why.data],
+            api_visibility="private",
+            show_progress="hidden",
+        )
+        target.button.click(
+            target_handler(services),
+            inputs=[*plan_level, target.purchases, target.max_cost, econ.order_value, econ.margin],
+            outputs=[target.answer, target.data],
+            api_name="target_budget",
+            show_progress="minimal",
+        )
+        batch.button.click(
+            batch_handler(services, CsvFiles("scored-plans")),
+            inputs=[batch.upload, form.level, form.model],
+            outputs=[batch.summary, batch.download],
+            api_name="score_csv",
+        ).success(
+            lambda: gr.DownloadButton(interactive=True),
+            None,
+            batch.download,
+            api_visibility="private",
+            queue=False,
+        )
+        saved = wire_scenarios(
+            scenarios,
+            services,
+            form.plan_inputs,
+            form.level,
+            form.model,
+            [econ.order_value, econ.margin],
+        )
         # The saved plan is the one on screen: show its answer.
         saved.success(
             predict_handler(services, log=False),
@@ -174,5 +224,8 @@ def build_demo(
         _api_example(econ.margin, 40)
         _api_example(scenarios.name, "A")
         _api_example(scenarios.remove_choice, "A")
+        _api_example(target.purchases, 120)
+        _api_example(target.max_cost, 0)
+        _api_example(batch.upload, handle_file(str(SAMPLE_PLANS)))
         wire_dashboard(dashboard, services)
     return blocks

@@ -40,6 +40,18 @@ PLAIN_NOTICES: dict[NoticeCode, str | None] = {
     "for a while, so the model built into this app answered.",
 }
 STALE_NOTE = "The plan changed: press Predict Purchases to update this answer."
+FLAGS: tuple[tuple[str, str], ...] = (
+    (
+        "extrapolated",
+        "Extrapolated: the plan is outside the campaigns the model learned from, so the number "
+        "is a guess beyond its evidence and the range is widened.",
+    ),
+    (
+        "unreliable",
+        "Unreliable: a mix adds up to more ads than the total, so the plan contradicts itself; "
+        "fix the mix for a number you can use.",
+    ),
+)
 
 RESULT_CSS = """
 .cpp-card { padding: 1.1rem 1.25rem; border-radius: 14px;
@@ -51,6 +63,8 @@ RESULT_CSS = """
 .cpp-range { font-size: 1.2rem; font-weight: 600; margin-top: 0.2rem; }
 .cpp-meta { font-size: 0.9rem; opacity: 0.85; margin-top: 0.5rem; }
 .cpp-empty { opacity: 0.7; }
+.cpp-flag { margin-top: 0.6rem; padding: 0.45rem 0.6rem; border-radius: 8px; font-size: 0.9rem;
+  font-weight: 600; background: #fff7ed; color: #9a3412; border: 1px solid #fdba74; }
 """
 
 
@@ -85,7 +99,12 @@ def render_result(record: Mapping[str, Any]) -> str:
         f'<div class="cpp-range" id="cpp-range">{html.escape(record["range"])}</div>'
         f'<div class="cpp-meta" id="cpp-plan">{html.escape(summary)}</div>'
         f'<div class="cpp-meta" id="cpp-backend">Answered by {html.escape(backend)}</div>'
-        f'<div class="cpp-stale-note" id="cpp-stale">{html.escape(STALE_NOTE)}</div>'
+        + "".join(
+            f'<div class="cpp-flag" id="cpp-{key}">⚠ {html.escape(text)}</div>'
+            for key, text in FLAGS
+            if record.get(key)
+        )
+        + f'<div class="cpp-stale-note" id="cpp-stale">{html.escape(STALE_NOTE)}</div>'
         "</div>"
     )
 

@@ -72,10 +72,28 @@ def _session_list(scenarios: Any) -> list[dict[str, Any]]:
     return list(scenarios) if isinstance(scenarios, list) else []
 
 
-def _outputs(scenarios: list[dict[str, Any]]) -> tuple[pd.DataFrame, Any, list]:
+def _outputs(
+    scenarios: list[dict[str, Any]], order_value: Any = None, margin: Any = None
+) -> tuple[pd.DataFrame, Any, list]:
     names = [s["name"] for s in scenarios]
     dropdown = gr.Dropdown(choices=names, value=names[-1] if names else None)
-    return sc.comparison_table(scenarios), dropdown, scenarios
+    with user_errors():
+        table = sc.comparison_table(scenarios, order_value, margin)
+    return table, dropdown, scenarios
+
+
+def compare(
+    scenarios: list[dict[str, Any]] | None = None,
+    average_order_value: float | None = None,
+    margin: float | None = None,
+) -> pd.DataFrame:
+    """The comparison table of the saved scenarios, with economics once an order value is set
+    (without them while the order value or margin is invalid: the economics section says why)."""
+    scenarios = _session_list(scenarios)
+    try:
+        return _outputs(scenarios, average_order_value, margin)[0]
+    except gr.Error:
+        return sc.comparison_table(scenarios)
 
 
 def save_handler(services: Services) -> Callable[..., tuple]:
@@ -85,11 +103,15 @@ def save_handler(services: Services) -> Callable[..., tuple]:
         LEVEL_PARAMETER,
         parameter("scenarios", None),
         MODEL_PARAMETER,
+        parameter("average_order_value", None),
+        parameter("margin", None),
         before=[parameter("name")],
     )
     def save_scenario(name: Any, *args: Any) -> tuple[pd.DataFrame, Any, str, list[dict]]:
-        """Save the plan (predicted now) as a named scenario; empty name means the next letter."""
-        *values, scenarios, model = args
+        """Save the plan (predicted now) as a named scenario; empty name means the next letter.
+        With an order value (and margin), the comparison shows ROAS, cost per purchase and
+        profit."""
+        *values, scenarios, model, order_value, margin = args
         scenarios = _session_list(scenarios)
         plan, level = plan_and_level(values)
         model = services.model_name(model)
@@ -99,27 +121,39 @@ def save_handler(services: Services) -> Callable[..., tuple]:
             prediction = predictor.predict(plan, level)
             scenarios = sc.add(scenarios, name, sc.answer_record(prediction, plan, model))
         services.log.record(plan, prediction, model=model, scenario_name=name)
-        table, dropdown, state = _outputs(scenarios)
+        table, dropdown, state = _outputs(scenarios, order_value, margin)
         return table, dropdown, "", state
 
     return save_scenario
 
 
 def remove_scenario(
-    name: str | None, scenarios: list[dict[str, Any]] | None = None
+    name: str | None,
+    scenarios: list[dict[str, Any]] | None = None,
+    average_order_value: float | None = None,
+    margin: float | None = None,
 ) -> tuple[pd.DataFrame, Any, list[dict[str, Any]]]:
     """Remove the scenario called ``name``."""
     with user_errors():
-        return _outputs(sc.remove(_session_list(scenarios), name))
+        remaining = sc.remove(_session_list(scenarios), name)
+    return _outputs(remaining, average_order_value, margin)
 
 
 def export_handler(files: CsvFiles) -> Callable[..., str | None]:
     """The ``/export_scenarios`` handler."""
 
-    def export_scenarios(scenarios: list[dict[str, Any]] | None = None) -> str | None:
-        """The saved scenarios as a CSV file (``None`` when there are none)."""
+    def export_scenarios(
+        scenarios: list[dict[str, Any]] | None = None,
+        average_order_value: float | None = None,
+        margin: float | None = None,
+    ) -> str | None:
+        """The saved scenarios as a CSV file (``None`` when there are none); with an order value
+        (and margin), ROAS, cost per purchase and profit columns with their ranges."""
         scenarios = _session_list(scenarios)
-        return files.write(sc.csv_frame(scenarios)) if scenarios else None
+        if not scenarios:
+            return None
+        with user_errors():
+            return files.write(sc.csv_frame(scenarios, average_order_value, margin))
 
     return export_scenarios
 
@@ -177,24 +211,40 @@ def build_scenario_view() -> ScenarioView:
 
 
 def wire_scenarios(
-    view: ScenarioView, services: Services, plan_inputs: list, level: Any, model: Any
+    view: ScenarioView,
+    services: Services,
+    plan_inputs: list,
+    level: Any,
+    model: Any,
+    economics: list,
 ) -> Any:
-    """Connect saving, removing and exporting to the page; return the save event."""
+    """Connect saving, removing, exporting and the economics inputs (order value, margin) to
+    the page; return the save event."""
     export = export_handler(CsvFiles("campaign-scenarios"))
+    export_inputs = [view.state, *economics]
     saved = view.save_button.click(
         save_handler(services),
-        inputs=[view.name, *plan_inputs, level, view.state, model],
+        inputs=[view.name, *plan_inputs, level, view.state, model, *economics],
         outputs=[view.table, view.remove_choice, view.name, view.state],
         api_name="save_scenario",
     )
-    saved.success(export, view.state, view.download, api_name="export_scenarios")
+    saved.success(export, export_inputs, view.download, api_name="export_scenarios")
     removed = view.remove_button.click(
         remove_scenario,
-        inputs=[view.remove_choice, view.state],
+        inputs=[view.remove_choice, *export_inputs],
         outputs=[view.table, view.remove_choice, view.state],
         api_name="remove_scenario",
     )
-    removed.success(export, view.state, view.download, api_visibility="private")
+    removed.success(export, export_inputs, view.download, api_visibility="private")
+    gr.on(
+        [e.change for e in economics],
+        fn=compare,
+        inputs=export_inputs,
+        outputs=view.table,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    ).success(export, export_inputs, view.download, api_visibility="private")
     for event in (saved, removed):
         event.success(
             _show_when_saved,

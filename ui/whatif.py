@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.formatting import fmt_level
+from predictor.notices import NoticeCode, code_of
 from predictor.whatif import Curves
 from ui.common import (
     LEVEL_PARAMETER,
@@ -127,7 +128,10 @@ def curves_handler(services: Services) -> Callable[..., tuple]:
             f"Other settings are held at your plan's values. The pale lines bound the "
             f"{fmt_level(level)} range; the orange line marks your plan. "
         )
-        note += " ".join(markdown_escape(n) for n in result.notices)
+        falling = [n for n in result.notices if code_of(n) is NoticeCode.ADS_SPLIT_BUDGET]
+        others = [n for n in result.notices if n not in falling]
+        note = "".join(f"**{markdown_escape(n)}** " for n in falling) + note
+        note += " ".join(markdown_escape(n) for n in others)
         return (
             curve_chart(result.budget, "total_budget", plan.total_budget, level),
             curve_chart(result.ads, "total_ads", plan.total_ads, level),

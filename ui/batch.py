@@ -1,0 +1,97 @@
+"""Section: score a CSV file of plans and download it back with the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from predictor.batch import BatchError, read_plans, score_plans
+from ui.common import (
+    Services,
+    input_error,
+    parse_level,
+    user_errors,
+)
+from ui.scenarios import CsvFiles
+
+# Larger files belong to ``python -m predictor score``, which streams its progress.
+MAX_UPLOAD_ROWS = 200_000
+# A file to start from: three plans and one with a typo, to see how errors come back.
+SAMPLE_PLANS = Path(__file__).resolve().parent / "sample_plans.csv"
+
+
+@dataclass
+class BatchView:
+    """The upload, the button, the summary and the download."""
+
+    upload: gr.File
+    button: gr.Button
+    summary: gr.Markdown
+    download: gr.DownloadButton
+
+
+def batch_handler(services: Services, files: CsvFiles) -> Callable[..., tuple[str, str | None]]:
+    """The ``/score_csv`` handler."""
+
+    def score_csv(
+        plans_csv: str | None,
+        level: float = 0.9,
+        model: str | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way to report progress)
+    ) -> tuple[str, str | None]:
+        """Score a CSV of plans (one plan a row, the plan's field names as columns; missing mix
+        columns count 0). Returns a summary and the file with prediction, lower, upper, level,
+        warnings and error columns; bad rows keep their place with the reason."""
+        if not plans_csv:
+            raise input_error("Upload a CSV file of plans first (one plan a row).")
+        level = parse_level(level)
+        predictor = services.predictor(model)
+        progress(0.1, desc="reading the plans")
+        with user_errors():
+            frame = read_plans(Path(plans_csv))
+            if len(frame) > MAX_UPLOAD_ROWS:
+                raise BatchError(
+                    f"the file has {len(frame):,} rows; the page scores up to "
+                    f"{MAX_UPLOAD_ROWS:,}. Use `python -m predictor score FILE --out OUT`."
+                )
+            progress(0.4, desc="scoring")
+            scored = score_plans(predictor, frame, level)
+        progress(0.9, desc="writing the file")
+        path = files.write(scored)
+        bad = int((scored["error"] != "").sum())
+        flagged = int(scored["warnings"].astype(bool).sum())
+        summary = f"**{len(scored) - bad:,} of {len(scored):,} plans scored** at {level:.0%}."
+        if bad:
+            summary += f" {bad:,} rows have an error; the `error` column says what to fix."
+        if flagged:
+            summary += f" {flagged:,} rows carry a warning (see the `warnings` column)."
+        return summary, path
+
+    return score_csv
+
+
+def build_batch_view() -> BatchView:
+    """Draw the batch section."""
+    gr.Markdown("### Score a file of plans", elem_classes="cpp-section-title")
+    gr.Markdown(
+        "Upload a CSV with one plan a row and the plan's field names as columns "
+        "(`duration_days`, `total_budget`, `start_month`, `num_unique_interests`, `total_ads`, "
+        "and any mix column such as `facebook_ads`; a missing mix column counts 0).",
+        elem_id="batch-help",
+    )
+    gr.DownloadButton(
+        "Download a sample CSV", value=str(SAMPLE_PLANS), size="sm", elem_id="batch-sample"
+    )
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
+        upload = gr.File(
+            label="Plans (CSV)", file_types=[".csv"], type="filepath", elem_id="batch-upload"
+        )
+        button = gr.Button("Score the file", min_width=140, elem_id="batch-score")
+    summary = gr.Markdown(elem_id="batch-summary")
+    download = gr.DownloadButton(
+        "Download scored CSV", value=None, interactive=False, elem_id="batch-download"
+    )
+    return BatchView(upload, button, summary, download)

@@ -1,0 +1,121 @@
+"""Section: the budget a goal needs, for a number of purchases or a cost per purchase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gradio as gr
+
+from predictor.target import budget_for_cpa, budget_for_purchases
+from ui.common import (
+    LEVEL_PARAMETER,
+    MODEL_PARAMETER,
+    Services,
+    input_error,
+    markdown_escape,
+    model_arg,
+    parameter,
+    plan_and_level,
+    user_errors,
+    with_plan_parameters,
+)
+
+
+@dataclass
+class TargetView:
+    """The goal inputs, the button and the answer."""
+
+    purchases: gr.Number
+    max_cost: gr.Number
+    button: gr.Button
+    answer: gr.Markdown
+    data: gr.JSON
+
+
+def _given(value: Any) -> Any:
+    return None if value is None or value == "" or value == 0 else value
+
+
+def target_handler(services: Services) -> Callable[..., tuple[str, dict[str, Any]]]:
+    """The ``/target_budget`` handler."""
+
+    @with_plan_parameters(
+        LEVEL_PARAMETER,
+        MODEL_PARAMETER,
+        parameter("target_purchases", None),
+        parameter("max_cost_per_purchase", None),
+        parameter("average_order_value", None),
+        parameter("margin", None),
+    )
+    def target_budget(*args: Any) -> tuple[str, dict[str, Any]]:
+        """The budgets this plan needs for ``target_purchases`` (predicted, and at the lower end
+        of the range), and the largest budgets that keep the cost per purchase under
+        ``max_cost_per_purchase`` (or the order value's break-even), searched in the training
+        range. The plan's own budget is ignored."""
+        plan, level = plan_and_level(args)
+        predictor = services.predictor(model_arg(args))
+        goal, max_cost, order_value, margin = (_given(a) for a in args[-4:])
+        if goal is None and max_cost is None and order_value is None:
+            raise input_error(
+                "Enter the purchases you want, or a maximum cost per purchase (or an average "
+                "order value to break even on)."
+            )
+        lines, data = [], {}
+        with user_errors():
+            if goal is not None:
+                found = budget_for_purchases(predictor, plan, goal, level)
+                lines += [
+                    f"**For {found.target:,.0f} purchases**",
+                    f"- Expected: {markdown_escape(found.expected.message)}",
+                    f"- With {level:.0%} confidence: {markdown_escape(found.assured.message)}",
+                ]
+                data["purchases"] = asdict(found)
+            if max_cost is not None or order_value is not None:
+                cpa = budget_for_cpa(
+                    predictor,
+                    plan,
+                    max_cost,
+                    average_order_value=order_value,
+                    margin=margin,
+                    level=level,
+                )
+                lines += [
+                    f"**Cost per purchase at most {cpa.max_cost_per_purchase:,.2f}** "
+                    f"({markdown_escape(cpa.basis)})",
+                    f"- Expected: {markdown_escape(cpa.expected.message)}",
+                    f"- With {level:.0%} confidence: {markdown_escape(cpa.assured.message)}",
+                ]
+                data["cost_per_purchase"] = asdict(cpa)
+        return "\n".join(lines), data
+
+    return target_budget
+
+
+def build_target_view() -> TargetView:
+    """Draw the goal section."""
+    gr.Markdown("### What budget do I need?", elem_classes="cpp-section-title")
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
+        purchases = gr.Number(
+            value=None,
+            label="Purchases wanted",
+            info="The budget is searched; the rest of the plan stays as it is.",
+            precision=None,
+            minimum=0,
+            min_width=160,
+            elem_id="in-target-purchases",
+        )
+        max_cost = gr.Number(
+            value=None,
+            label="Max cost per purchase (optional)",
+            info="Or leave empty and give an order value above.",
+            precision=None,
+            minimum=0,
+            min_width=160,
+            elem_id="in-max-cost",
+        )
+        button = gr.Button("Find budgets", min_width=140, elem_id="find-budget")
+    answer = gr.Markdown(elem_id="target-answer")
+    data = gr.JSON(visible=False)
+    return TargetView(purchases, max_cost, button, answer, data)
