@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -75,3 +76,18 @@ def two_models(app_predictor: Predictor) -> Iterator[tuple[str, Predictor]]:
         yield f"http://127.0.0.1:{port}/", boosting
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """The system Chromium, headless, through Playwright (which never downloads a browser)."""
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    if not shutil.which("chromium"):
+        pytest.fail("Chromium is not installed; install it with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

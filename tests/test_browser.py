@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 
 import pytest
 from app_support import ARTIFACTS
+from browser_support import (
+    CLIPPED_LABELS_JS,
+    SIZES,
+    TIMEOUT_MS,
+    number_input,
+    wait_for_text,
+)
 
 from predictor import CampaignPlan, Predictor
 from predictor.plan import PLAN_FIELDS
@@ -15,51 +20,15 @@ from ui.common import DEFAULT_PLAN, EXAMPLES
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not shutil.which("chromium"):
-    pytest.skip(
-        "Chromium is not installed; install it with `apt-get install -y chromium` "
-        "(Playwright uses the system browser and never downloads one)",
-        allow_module_level=True,
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 RANGE = re.compile(r"^90% range: ([\d,]+)–([\d,]+)$")
 # The plan the test types in: different from the defaults in every core setting.
 TYPED = {"duration_days": 45, "total_budget": 72_000, "total_ads": 6, "num_unique_interests": 2}
 TYPED_MIX = {"facebook_ads": 4, "instagram_ads": 2}
-TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def server(app_url: str) -> str:
     return app_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def number_input(page: object, field: str) -> object:
-    return page.locator(f"#in-{field.replace('_', '-')} input")
-
-
-def wait_for_text(page: object, selector: str, text: str) -> None:
-    page.wait_for_function(
-        "([sel, text]) => { const el = document.querySelector(sel);"
-        " return !!el && el.innerText.includes(text); }",
-        arg=[selector, text],
-        timeout=TIMEOUT_MS,
-    )
 
 
 def scenario_headers(page: object) -> list[str]:
@@ -173,16 +142,6 @@ def test_example_fills_the_form_and_bad_input_shows_a_message(server: str, brows
         assert "Traceback" not in page.inner_text("body")
     finally:
         page.close()
-
-
-# Labels and button texts cut short: wider content than box. Screen-reader-only labels (1 px
-# boxes) and accordion headers (whose box holds an icon beside the text) are measured by text.
-CLIPPED_LABELS_JS = """() => [...document.querySelectorAll(
-        '[data-testid="block-info"], label span, button:not(.label-wrap), .label-wrap > span,'
-        + ' .cpp-section-title h3')]
-    .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 2
-        && e.scrollWidth > e.clientWidth + 1)
-    .map(e => e.innerText.trim()).filter(t => t)"""
 
 
 @pytest.mark.parametrize("size", ["desktop-900", "phone"])

@@ -140,13 +140,14 @@ def build_demo(
         )
         # Opening the page and changing the range level or model predict again, outside the
         # public API; the answer on opening the page is not a planner's choice, so not logged.
-        blocks.load(
+        loaded = blocks.load(
             predict_handler(services, log=False),
             inputs=plan_level,
             outputs=answer.outputs,
             api_visibility="private",
             show_progress="minimal",
-        ).success(roas, econ_inputs, econ_outputs, api_visibility="private").success(
+        )
+        loaded.success(roas, econ_inputs, econ_outputs, api_visibility="private").success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
         repredicted = gr.on(
@@ -171,13 +172,14 @@ def build_demo(
             api_name="explain",
             show_progress="hidden",
         )
-        repredicted.success(
-            explain_prediction,
-            [answer.record, form.model],
-            [why.chart, why.data],
-            api_visibility="private",
-            show_progress="hidden",
-        )
+        for shown in (loaded, repredicted):
+            shown.success(
+                explain_prediction,
+                [answer.record, form.model],
+                [why.chart, why.data],
+                api_visibility="private",
+                show_progress="hidden",
+            )
         target.button.click(
             target_handler(services),
             inputs=[*plan_level, target.purchases, target.max_cost, econ.order_value, econ.margin],
@@ -214,7 +216,13 @@ def build_demo(
             show_progress="hidden",
         ).success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False).success(
             roas, econ_inputs, econ_outputs, api_visibility="private"
-        ).success(curves, plan_level, whatif.outputs, api_visibility="private")
+        ).success(curves, plan_level, whatif.outputs, api_visibility="private").success(
+            explain_prediction,
+            [answer.record, form.model],
+            [why.chart, why.data],
+            api_visibility="private",
+            show_progress="hidden",
+        )
         for field, component in form.inputs.items():
             _api_example(component, DEFAULT_PLAN[field])
         _api_example(form.level, DEFAULT_LEVEL)

@@ -1,0 +1,35 @@
+"""What the browser tests share: the system Chromium, the page sizes, and page helpers."""
+
+from __future__ import annotations
+
+import shutil
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+TIMEOUT_MS = 60_000
+
+
+def number_input(page: object, field: str) -> object:
+    """The ``<input>`` of the plan field ``field``."""
+    return page.locator(f"#in-{field.replace('_', '-')} input")
+
+
+def wait_for_text(page: object, selector: str, text: str) -> None:
+    """Wait until the element at ``selector`` shows ``text``."""
+    page.wait_for_function(
+        "([sel, text]) => { const el = document.querySelector(sel);"
+        " return !!el && el.innerText.includes(text); }",
+        arg=[selector, text],
+        timeout=TIMEOUT_MS,
+    )
+
+
+# Labels and button texts cut short: wider content than box. Screen-reader-only labels (1 px
+# boxes) and accordion headers (whose box holds an icon beside the text) are measured by text.
+CLIPPED_LABELS_JS = """() => [...document.querySelectorAll(
+        '[data-testid="block-info"], label span, button:not(.label-wrap), .label-wrap > span,'
+        + ' .cpp-section-title h3')]
+    .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 2
+        && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.innerText.trim()).filter(t => t)"""

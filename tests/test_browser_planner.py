@@ -1,0 +1,70 @@
+"""The planner's questions in a real headless Chromium, at desktop and phone sizes."""
+
+from __future__ import annotations
+
+import pytest
+from app_support import ARTIFACTS, REPO
+from browser_support import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(app_url: str, browser: object, request: pytest.FixtureRequest):
+    width, height = SIZES[request.param]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url, timeout=TIMEOUT_MS)
+    page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+    yield page
+    assert page.evaluate(CLIPPED_LABELS_JS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = request.node.name.replace("[", "-").rstrip("]")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.close()
+
+
+BOTH = pytest.mark.parametrize("page", list(SIZES), indirect=True)
+
+
+@BOTH
+def test_find_the_budget_for_a_goal(page: object) -> None:
+    page.locator("#in-target-purchases input").fill("40")
+    page.get_by_role("button", name="Find budgets").click()
+    wait_for_text(page, "#target-answer", "For 40 purchases")
+    text = page.inner_text("#target-answer")
+    assert "A budget of" in text and "With 90% confidence" in text
+
+
+@BOTH
+def test_see_what_drove_the_number(page: object) -> None:
+    page.get_by_text("What drove this number?").click()
+    wait_for_text(page, "#why-body", "vs typical")
+    rows = page.locator("#why-chart .cpp-why-row")
+    assert rows.count() >= 4
+    factors = [rows.nth(i).locator(".cpp-why-factor").inner_text() for i in range(rows.count())]
+    assert all(f.startswith("×") for f in factors)
+
+
+@BOTH
+def test_score_a_file_of_plans(page: object) -> None:
+    page.locator("#batch-upload input[type=file]").set_input_files(
+        str(REPO / "ui" / "sample_plans.csv")
+    )
+    page.get_by_role("button", name="Score the file").click()
+    wait_for_text(page, "#batch-summary", "3 of 4 plans scored")
+    assert "1 rows have an error" in page.inner_text("#batch-summary")
+    page.wait_for_function(
+        "() => !document.querySelector('#batch-download').disabled", timeout=TIMEOUT_MS
+    )
+
+
+@BOTH
+def test_economics_per_scenario_and_margin_as_fraction(page: object) -> None:
+    page.locator("#in-aov input").fill("80")
+    page.locator("#in-margin input").fill("0.4")
+    wait_for_text(page, "#econ", "read as a fraction")
+    page.get_by_role("button", name="Save current plan as scenario").click()
+    wait_for_text(page, "#scenario-table", "ROAS")
+    table = page.inner_text("#scenario-table")
+    assert "Cost per purchase" in table and "Profit" in table
