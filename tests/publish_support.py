@@ -56,6 +56,7 @@ SPACE_RUNTIME = [
     "requirements.txt",
     "ui/__init__.py",
     "ui/page.py",
+    "ui/sample_plans.csv",
 ]
 # Files that must never be uploaded.
 SPACE_EXCLUDED = [

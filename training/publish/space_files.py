@@ -16,6 +16,7 @@ SPACE_ALLOW_PATTERNS: tuple[str, ...] = (
     "LICENSE",
     "predictor/*.py",
     "ui/*.py",
+    "ui/*.csv",
     "model/*",
 )
 # Defence in depth inside the allowed folders, and explicit about what must never leave.
@@ -56,6 +57,7 @@ SPACE_REQUIRED_FILES: tuple[str, ...] = (
     "README.md",
     "model/MLmodel",
     "ui/__init__.py",
+    "ui/sample_plans.csv",
 )
 
 
