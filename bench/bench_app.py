@@ -1,6 +1,7 @@
 """Benchmark of the app's predict API against a bare Gradio app. Prints numbers and ratios only.
 
     python -m bench.bench_app [--calls 200] [--seconds 10] [--cold-runs 3] [--model-dir DIR]
+                              [--baseline DIR]
 
 Both servers run side by side, each in its own process, on the local model
 (``PREDICTOR_BACKEND=local``). The bare app has the same inputs and outputs as ``/predict`` and a
@@ -15,6 +16,10 @@ trivial function.
    (target: at most 1.25x).
 4. Load: 50 gradio_client users x 20 predictions on the app; errors and lost or mixed-up
    answers (target: 0).
+5. With ``--baseline DIR`` (a checkout of an earlier version, e.g. ``git worktree add DIR REV``):
+   ``/predict`` latency of this app against that one, calls alternated (target: at most 1.1x).
+
+The servers run with ``SCENARIO_LOG=off``: the benchmark's calls are not planners' choices.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ def serve_bare(port: int) -> None:
         inputs.append(gr.Dropdown(choices=[(str(m), m) for m in range(1, 13)], value=5))
         inputs += [gr.Number(value=1) for _ in range(15)]
         inputs.append(gr.Radio(choices=[("80%", 0.8), ("90%", 0.9), ("95%", 0.95)], value=0.9))
+        inputs.append(gr.Radio(choices=[("Ridge", "ridge")], value="ridge"))
         outputs = [gr.HTML(), gr.Markdown(), gr.JSON()]
         gr.Button("Predict").click(predict, inputs, outputs, api_name="predict")
     demo.queue(default_concurrency_limit=32)
@@ -65,22 +71,39 @@ def free_port() -> int:
 
 
 def plan_values(budget: float = 50_000) -> list[Any]:
-    """The app's default plan in ``/predict`` order, with ``budget``, then the level."""
+    """The app's default plan in ``/predict`` order, with ``budget``, then the level and model.
+
+    :func:`call` sends as many as the server's ``/predict`` takes (an earlier version has no
+    model input).
+    """
     values = [60, budget, 5, 3, 4, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
-    return [*values, 0.9]
+    return [*values, 0.9, "ridge"]
+
+
+def predict_inputs(url: str) -> int:
+    """How many inputs the server's ``/predict`` takes, from its API description."""
+    import requests
+
+    info = requests.get(f"{url}gradio_api/info", timeout=30).json()
+    return len(info["named_endpoints"]["/predict"]["parameters"])
 
 
 def server_env() -> dict[str, str]:
-    env = {**os.environ, "PREDICTOR_BACKEND": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "PREDICTOR_BACKEND": "local",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "SCENARIO_LOG": "off",
+    }
     env.pop("GRADIO_SERVER_PORT", None)
     env.pop("GRADIO_SERVER_NAME", None)
     return env
 
 
-def command(kind: str, port: int, model_dir: Path | None) -> list[str]:
+def command(kind: str, port: int, model_dir: Path | None, root: Path = REPO) -> list[str]:
     if kind == "bare":
         return [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
-    cmd = [sys.executable, str(REPO / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, str(root / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
     return [*cmd, "--model-dir", str(model_dir)] if model_dir else cmd
 
 
@@ -90,9 +113,8 @@ def first_answer(url: str, deadline: float) -> None:
 
     while time.monotonic() < deadline:
         try:
-            post = requests.post(
-                f"{url}gradio_api/call/predict", json={"data": plan_values()}, timeout=30
-            )
+            data = plan_values()[: predict_inputs(url)]
+            post = requests.post(f"{url}gradio_api/call/predict", json={"data": data}, timeout=30)
             if post.status_code == 200:
                 event = post.json()["event_id"]
                 stream = requests.get(f"{url}gradio_api/call/predict/{event}", timeout=60)
@@ -106,13 +128,14 @@ def first_answer(url: str, deadline: float) -> None:
 
 
 @contextmanager
-def server(kind: str, model_dir: Path | None) -> Iterator[tuple[str, float]]:
-    """Start a server process; yield its URL and the seconds from start to its first answer."""
+def server(kind: str, model_dir: Path | None, root: Path = REPO) -> Iterator[tuple[str, float]]:
+    """Start a server process (the app in ``root``, or the bare app); yield its URL and the
+    seconds from start to its first answer."""
     port = free_port()
     start = time.monotonic()
     process = subprocess.Popen(
-        command(kind, port, model_dir),
-        cwd=REPO,
+        command(kind, port, model_dir, root),
+        cwd=root,
         env=server_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -169,16 +192,21 @@ class RestClient:
 
 
 def make_client(kind: str, url: str) -> Any:
-    """A ``"rest"`` client or a gradio_client session (``"gradio_client"``, as the README shows)."""
+    """A ``"rest"`` client or a gradio_client session (``"gradio_client"``, as the README shows),
+    knowing how many inputs the server's ``/predict`` takes."""
     if kind == "rest":
-        return RestClient(url)
-    from gradio_client import Client
+        client: Any = RestClient(url)
+    else:
+        from gradio_client import Client
 
-    return Client(url, verbose=False, analytics_enabled=False)
+        client = Client(url, verbose=False, analytics_enabled=False)
+    client.n_inputs = predict_inputs(url)
+    return client
 
 
 def call(c: Any, values: list[Any]) -> tuple[float, Any]:
     """Seconds for one ``/predict`` call and its outputs."""
+    values = values[: c.n_inputs]
     start = time.perf_counter()
     if isinstance(c, RestClient):
         result = c.predict(values)
@@ -270,6 +298,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per app")
     parser.add_argument("--model-dir", type=Path, help="model bundle (default: ./model)")
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -332,6 +363,23 @@ def main() -> None:
                 "0 errors, 0 lost",
             )
         )
+
+    if args.baseline:
+        with (
+            server("app", args.model_dir) as (app_url, _),
+            server("app", None, args.baseline.resolve()) as (base_url, _),
+        ):
+            for kind in ("rest", "gradio_client"):
+                lat = latency(kind, {"app": app_url, "baseline": base_url}, args.calls)
+                rows.append(
+                    (
+                        f"median latency vs {args.baseline.name}, 1 client ({kind})",
+                        f"{lat['app'] * 1000:.1f} ms",
+                        f"{lat['baseline'] * 1000:.1f} ms (earlier version)",
+                        f"{lat['app'] / lat['baseline']:.2f}x",
+                        "<= 1.1x",
+                    )
+                )
 
     table = Table(title=f"App vs bare Gradio app ({os.cpu_count()} CPUs)")
     for column in ("measure", "app", "bare app", "ratio", "target"):
