@@ -222,3 +222,15 @@ def model_arg(args: Sequence[Any]) -> Any:
 def markdown_escape(text: str) -> str:
     """``text`` shown literally in Markdown."""
     return html.escape(text, quote=False).replace("*", r"\*").replace("_", r"\_")
+
+
+def optional_number(label: str, info: str, elem_id: str, min_width: int = 150) -> gr.Number:
+    """An empty number box for an optional input (empty or 0 means "not given")."""
+    return gr.Number(
+        value=None,
+        label=label,
+        info=info,
+        precision=None,
+        min_width=min_width,
+        elem_id=elem_id,
+    )

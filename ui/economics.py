@@ -12,7 +12,7 @@ import gradio as gr
 
 from predictor.economics import Metric, answer_economics
 from predictor.formatting import fmt_level, fmt_money
-from ui.common import parse_level, user_errors
+from ui.common import optional_number, parse_level, user_errors
 
 ECON_CSS = """
 .cpp-econ { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr));
@@ -107,21 +107,15 @@ def build_economics_view() -> EconomicsView:
     """Draw the order value and margin inputs and the metric cards in the current column."""
     gr.Markdown("### 4 · ROAS, CPA and profit", elem_classes="cpp-section-title")
     with gr.Row():
-        order_value = gr.Number(
-            value=None,
-            label="Average order value (optional)",
-            info="Leave at 0 to skip revenue, ROAS and profit.",
-            precision=None,
-            min_width=140,
-            elem_id="in-aov",
+        order_value = optional_number(
+            "Average order value (optional)",
+            "Leave at 0 to skip revenue, ROAS and profit.",
+            "in-aov",
         )
-        margin = gr.Number(
-            value=None,
-            label="Margin (optional)",
-            info="Share of the order value kept after costs: 0.4 or 40 both mean 40%.",
-            precision=None,
-            min_width=140,
-            elem_id="in-margin",
+        margin = optional_number(
+            "Margin (optional)",
+            "Share of the order value kept after costs: 0.4 or 40 both mean 40%.",
+            "in-margin",
         )
     summary = gr.HTML(
         render_economics(None),

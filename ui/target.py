@@ -16,6 +16,7 @@ from ui.common import (
     input_error,
     markdown_escape,
     model_arg,
+    optional_number,
     parameter,
     plan_and_level,
     user_errors,
@@ -97,23 +98,15 @@ def build_target_view() -> TargetView:
     """Draw the goal section."""
     gr.Markdown("### What budget do I need?", elem_classes="cpp-section-title")
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
-        purchases = gr.Number(
-            value=None,
-            label="Purchases wanted",
-            info="The budget is searched; the rest of the plan stays as it is.",
-            precision=None,
-            minimum=0,
-            min_width=160,
-            elem_id="in-target-purchases",
+        purchases = optional_number(
+            "Purchases wanted",
+            "The budget is searched; the rest of the plan stays as it is.",
+            "in-target-purchases",
         )
-        max_cost = gr.Number(
-            value=None,
-            label="Max cost per purchase (optional)",
-            info="Or leave empty and give an order value above.",
-            precision=None,
-            minimum=0,
-            min_width=160,
-            elem_id="in-max-cost",
+        max_cost = optional_number(
+            "Max cost per purchase (optional)",
+            "Or leave empty and give an order value above.",
+            "in-max-cost",
         )
         button = gr.Button("Find budgets", min_width=140, elem_id="find-budget")
     answer = gr.Markdown(elem_id="target-answer")
