@@ -440,14 +440,3 @@ def test_count_of_further_bad_rows(tmp_path: Path) -> None:
         load_dataset(write_files(tmp_path, events=events))
     assert caught.value.line == 2
     assert "1 more row" in str(caught.value)
-
-
-def test_ragged_row_is_a_data_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError) as caught:
-        load_dataset(write_files(tmp_path, campaigns=CAMPAIGNS + "3,Short,2025-01-01\n"))
-    assert "campaigns.csv" in str(caught.value)
-
-
-def test_empty_campaigns_file(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"campaigns\.csv.*no campaigns"):
-        load_dataset(write_files(tmp_path, campaigns=CAMPAIGNS.splitlines()[0] + "\n"))
