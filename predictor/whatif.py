@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,19 @@ import pandas as pd
 from predictor.notices import BACKEND_CODES, Notice, NoticeCode, code_of
 from predictor.plan import MIXES, CampaignPlan
 
-if TYPE_CHECKING:
-    from predictor.core import Predictor
+
+class Scorer(Protocol):
+    """What the curves need of a :class:`predictor.Predictor`."""
+
+    @property
+    def metadata(self) -> Any: ...
+
+    def what_if(
+        self, plan: CampaignPlan, field: str, values: Sequence[float], level: float
+    ) -> pd.DataFrame: ...
+
+    def predict_frame(self, features: pd.DataFrame, level: float) -> pd.DataFrame: ...
+
 
 ADS_HINT = "Add ads to the plan (and its mixes) to see how purchases change with the number of ads."
 
@@ -110,7 +121,7 @@ def falling_ads_note(curve: pd.DataFrame, x: str = "x") -> str | None:
     )
 
 
-def curves(predictor: Predictor, plan: CampaignPlan, level: float) -> Curves:
+def curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curves:
     """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads."""
     budget = predictor.what_if(plan, "total_budget", budget_values(plan.total_budget), level)
     budget = budget.rename(columns={"total_budget": "x"})

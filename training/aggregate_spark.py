@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from training.campaigns import campaign_table
 from training.checks import (
     WHOLE_NUMBER,
     DataError,
@@ -105,8 +106,6 @@ def _engine_error(problem: str, fix: str) -> DataError:
 
 def aggregate_spark(data_dir: str | Path, spark: SparkSession | None = None) -> pd.DataFrame:
     """The campaign table of the tables in ``data_dir``, computed with Spark."""
-    from training.aggregate import campaign_table
-
     tables = find_tables(data_dir)
     spark = spark or spark_session()
     campaigns = check_campaigns(_small_table(spark, tables.campaigns, CAMPAIGN_COLUMNS))
