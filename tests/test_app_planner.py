@@ -104,7 +104,7 @@ def test_score_a_csv_of_plans(client: Client, app_predictor: Predictor, tmp_path
     )
     assert "total_budget" in scored.loc[1, "error"] or "Total budget" in scored.loc[1, "error"]
     assert scored.loc[1, "prediction"] == "" and scored.loc[2, "error"] == ""
-    assert "2 of 3 plans scored" in summary and "1 rows have an error" in summary
+    assert "2 of 3 plans scored" in summary and "1 row has an error" in summary
 
 
 def test_score_csv_needs_a_file(client: Client) -> None:

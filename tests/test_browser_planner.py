@@ -53,7 +53,7 @@ def test_score_a_file_of_plans(page: object) -> None:
     )
     page.get_by_role("button", name="Score the file").click()
     wait_for_text(page, "#batch-summary", "3 of 4 plans scored")
-    assert "1 rows have an error" in page.inner_text("#batch-summary")
+    assert "1 row has an error" in page.inner_text("#batch-summary")
     page.wait_for_function(
         "() => !document.querySelector('#batch-download').disabled", timeout=TIMEOUT_MS
     )

@@ -65,9 +65,11 @@ def batch_handler(services: Services, files: CsvFiles) -> Callable[..., tuple[st
         flagged = int(scored["warnings"].astype(bool).sum())
         summary = f"**{len(scored) - bad:,} of {len(scored):,} plans scored** at {level:.0%}."
         if bad:
-            summary += f" {bad:,} rows have an error; the `error` column says what to fix."
+            rows = "1 row has" if bad == 1 else f"{bad:,} rows have"
+            summary += f" {rows} an error; the `error` column says what to fix."
         if flagged:
-            summary += f" {flagged:,} rows carry a warning (see the `warnings` column)."
+            rows = "1 row carries" if flagged == 1 else f"{flagged:,} rows carry"
+            summary += f" {rows} a warning (see the `warnings` column)."
         return summary, path
 
     return score_csv

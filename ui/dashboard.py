@@ -71,7 +71,7 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
             except ScenarioLogError as exc:
                 raise gr.Error(str(exc), title="Scenario log", print_exception=False) from None
             summary = (
-                f"**{len(frame):,} predictions** logged"
+                f"**{len(frame):,} prediction{'' if len(frame) == 1 else 's'}** logged"
                 if len(frame)
                 else "No predictions are logged yet: predict a plan, then refresh."
             )
