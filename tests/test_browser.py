@@ -234,7 +234,7 @@ def test_dashboard_shows_what_planners_tried(server: str, browser: object, size:
         page.get_by_role("button", name="Predict Purchases").click()
         wait_for_text(page, "#cpp-plan", "budget 43,210")
         page.get_by_role("button", name="Refresh dashboard").click()
-        wait_for_text(page, "#dashboard-summary", "predictions")
+        wait_for_text(page, "#dashboard-summary", "logged")
         assert re.search(r"[\d,]+ predictions? logged", page.inner_text("#dashboard-summary"))
         # 43,210 falls in the 20k–100k budget band.
         assert "20k" in page.inner_text("#dashboard-common")
