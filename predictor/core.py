@@ -83,7 +83,7 @@ def _noted(scored: Scored, notice: str) -> Scored:
 def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
     if kind == EndpointWarmingError.kind:
-        return Notice(NoticeCode.ENDPOINT_FAILED, WARMING_TEXT)
+        return Notice(NoticeCode.ENDPOINT_WARMING, WARMING_TEXT)
     return Notice(
         NoticeCode.ENDPOINT_FAILED,
         f"Databricks endpoint failed ({kind}); the local model answered.",
@@ -93,7 +93,7 @@ def notice_failed(kind: str) -> Notice:
 def notice_paused(kind: str | None) -> Notice:
     """Notice for a call made while the endpoint is cooling down after a failure."""
     if kind == EndpointWarmingError.kind:
-        return Notice(NoticeCode.ENDPOINT_PAUSED, WARMING_TEXT)
+        return Notice(NoticeCode.ENDPOINT_WARMING, WARMING_TEXT)
     return Notice(
         NoticeCode.ENDPOINT_PAUSED,
         f"Databricks endpoint paused after a recent failure ({kind or 'error'}); "

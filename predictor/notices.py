@@ -19,6 +19,7 @@ class NoticeCode(StrEnum):
     GUARDRAIL = "guardrail"
     ENDPOINT_FAILED = "endpoint_failed"
     ENDPOINT_PAUSED = "endpoint_paused"
+    ENDPOINT_WARMING = "endpoint_warming"
     LOCAL_RANGE = "local_range"
     ADS_SPLIT_BUDGET = "ads_split_budget"
 

@@ -88,3 +88,14 @@ def test_money_and_signs() -> None:
     assert fmt_money(1234.4) == "1,234"
     assert fmt_money(12.5) == "12.50" and fmt_money(None) == "—"
     assert signed(0) == "±0" and signed(-3) == "−3" and signed(500, money=True) == "+500"
+
+
+def test_the_page_names_a_warming_endpoint_in_plain_words() -> None:
+    from predictor.core import notice_failed, notice_paused
+    from predictor.responses import EndpointWarmingError
+    from ui.prediction import render_notes
+
+    for notice in (notice_failed(EndpointWarmingError.kind), notice_paused("warming up")):
+        notes = render_notes({"notices": [notice]})
+        assert "warming up" in notes and "Databricks" not in notes
+    assert "did not answer" in render_notes({"notices": [notice_failed("timeout")]})
