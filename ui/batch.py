@@ -87,11 +87,10 @@ def build_batch_view() -> BatchView:
     gr.DownloadButton(
         "Download a sample CSV", value=str(SAMPLE_PLANS), size="sm", elem_id="batch-sample"
     )
-    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
-        upload = gr.File(
-            label="Plans (CSV)", file_types=[".csv"], type="filepath", elem_id="batch-upload"
-        )
-        button = gr.Button("Score the file", min_width=140, elem_id="batch-score")
+    upload = gr.File(
+        label="Plans (CSV)", file_types=[".csv"], type="filepath", elem_id="batch-upload"
+    )
+    button = gr.Button("Score the file", elem_id="batch-score")
     summary = gr.Markdown(elem_id="batch-summary")
     download = gr.DownloadButton(
         "Download scored CSV", value=None, interactive=False, elem_id="batch-download"

@@ -193,7 +193,7 @@ def build_scenario_view() -> ScenarioView:
     )
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         remove_choice = gr.Dropdown(
-            choices=[], label="Scenario to remove", min_width=160, elem_id="in-remove"
+            choices=[], label="Scenario to remove", min_width=200, elem_id="in-remove"
         )
         remove_button = gr.Button(
             "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
