@@ -228,7 +228,6 @@ def test_error_bodies_over_http(workspace, status, body, headers, error, text):
     assert info.value.retry_after == (120.0 if "Retry-After" in headers else None)
 
 
-@pytest.mark.filterwarnings("ignore:.*Add type hints:UserWarning")
 def test_a_real_scoring_server_returning_a_dataframe(tmp_path):
     import mlflow.pyfunc
 
@@ -240,7 +239,7 @@ def test_a_real_scoring_server_returning_a_dataframe(tmp_path):
             import pandas as pd
 
             class Ranged(mlflow.pyfunc.PythonModel):
-                def predict(self, context, model_input, params=None):
+                def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
                     point = model_input["num_ads"].astype(float) * 2
                     return pd.DataFrame({
                         "prediction": point,

@@ -97,7 +97,7 @@ def _add_space(subparsers: Any) -> None:
     space = add_command(
         subparsers,
         "publish-space",
-        "create or update the Hugging Face Space with the app, predictor/ and model/",
+        "create or update the Hugging Face Space with the app, predictor/, ui/ and model/",
         cmd_publish_space,
     )
     space.add_argument(
