@@ -21,8 +21,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from predictor import ConfigError, Predictor
-from predictor.models import available_models, display_names
-from predictor.scenario_log import NullLog, ScenarioLog
+from predictor.record.scenario_log import NullLog, ScenarioLog
+from predictor.serving.bundle import DEFAULT_MODEL
+from predictor.serving.model_choice import available_models, display_names
 from ui import build_demo
 from ui.page import PAGE_CSS, THEME
 
@@ -91,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     predictors = {
         name: Predictor.from_env(folder, model=name)
-        for name, folder in (available_models(args.model_dir) or {"ridge": args.model_dir}).items()
+        for name, folder in (
+            available_models(args.model_dir) or {DEFAULT_MODEL: args.model_dir}
+        ).items()
     }
     for predictor in predictors.values():
         threading.Thread(target=warm_up, args=(predictor,), daemon=True).start()

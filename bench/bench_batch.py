@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from predictor import Predictor
-from predictor.batch import read_plans, score_plans, write_scored
-from predictor.config import PredictorConfig
+from predictor.planning.batch_scoring import read_plans, score_plans, write_scored
+from predictor.serving.settings import PredictorConfig
 from tests.predictor_support import MODEL_DIR, REPO
 
 

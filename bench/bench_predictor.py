@@ -22,8 +22,8 @@ import pandas as pd
 import requests
 
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
-from predictor.bundle import load_bundle
-from predictor.config import PredictorConfig, load_config
+from predictor.serving.bundle import load_bundle
+from predictor.serving.settings import PredictorConfig, load_config
 from tests.predictor_support import MODEL_DIR, TOKEN, mlflow_server
 
 
@@ -61,7 +61,7 @@ def interleaved(
 def sample_rows(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:
     """``n`` realistic rows drawn inside the bundle's training range, at least one ad each."""
     rng = np.random.default_rng(seed)
-    ranges = predictor.metadata["training_range"]
+    ranges = predictor.metadata.training_range
     data = {c: np.round(rng.uniform(*ranges[c], n)) for c in FEATURE_COLUMNS}
     data["total_budget"] = rng.uniform(*ranges["total_budget"], n)
     data["num_ads"] = np.maximum(data["num_ads"], 1)

@@ -6,13 +6,10 @@
 ...                                num_unique_interests=3, total_ads=4)).purchases  # doctest: +SKIP
 """
 
-from predictor.bundle import BundleError
-from predictor.config import ConfigError, PredictorConfig
-from predictor.core import Prediction, Predictor
-from predictor.features import FEATURE_COLUMNS
-from predictor.interval import IntervalLevelError
-from predictor.plan import CampaignPlan, PlanError
-from predictor.remote import (
+from predictor.contract.features import FEATURE_COLUMNS
+from predictor.contract.plan import CampaignPlan, PlanError
+from predictor.serving.bundle import BundleError
+from predictor.serving.endpoint_client import (
     AuthError,
     BadResponseError,
     EndpointConnectionError,
@@ -24,6 +21,9 @@ from predictor.remote import (
     RequestRejectedError,
     ServerError,
 )
+from predictor.serving.model_code.interval import IntervalLevelError
+from predictor.serving.predictor import Prediction, Predictor
+from predictor.serving.settings import ConfigError, PredictorConfig
 
 __all__ = [
     "FEATURE_COLUMNS",

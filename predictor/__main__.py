@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from predictor.interval import DEFAULT_LEVEL
+from predictor.serving.model_code.interval import DEFAULT_LEVEL
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,8 +40,8 @@ def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = F
     """Score ``plans`` into ``out``; return a one-line summary. Errors propagate."""
     from tqdm import tqdm
 
-    from predictor.batch import read_plans, score_plans, write_scored
-    from predictor.core import Predictor
+    from predictor.planning.batch_scoring import read_plans, score_plans, write_scored
+    from predictor.serving.predictor import Predictor
 
     predictor = Predictor.from_env(model_dir=model_dir)
     bar = {"disable": quiet, "file": sys.stderr, "unit_scale": True}
@@ -63,10 +63,10 @@ def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = F
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for bad input, with one clear line)."""
-    from predictor.batch import BatchError
-    from predictor.bundle import BundleError
-    from predictor.config import ConfigError
-    from predictor.remote import EndpointError
+    from predictor.planning.batch_scoring import BatchError
+    from predictor.serving.bundle import BundleError
+    from predictor.serving.endpoint_client import EndpointError
+    from predictor.serving.settings import ConfigError
 
     args = _parser().parse_args(argv)
     try:

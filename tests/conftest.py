@@ -9,9 +9,9 @@ import pytest
 from app_support import MODEL_DIR, free_port
 
 from predictor import Predictor
-from predictor.config import PredictorConfig
-from predictor.models import available_models, display_names
-from predictor.scenario_log import ScenarioLog
+from predictor.record.scenario_log import ScenarioLog
+from predictor.serving.model_choice import available_models, display_names
+from predictor.serving.settings import PredictorConfig
 
 
 @pytest.fixture

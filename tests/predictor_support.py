@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from predictor.plan import CampaignPlan
+from predictor.contract.plan import CampaignPlan
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "model"

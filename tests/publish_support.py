@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from predictor.bundle import write_manifest
+from predictor.serving.bundle import write_manifest
 from training import publish
 
 
@@ -51,7 +51,7 @@ SPACE_RUNTIME = [
     "model/model.skops",
     "model/requirements.txt",
     "predictor/__init__.py",
-    "predictor/core.py",
+    "predictor/serving/predictor.py",
     "predictor/sub/helpers.py",
     "requirements.txt",
     "ui/__init__.py",

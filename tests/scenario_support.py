@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from predictor import CampaignPlan
-from predictor.scenario_log import ScenarioLog
+from predictor.record.scenario_log import ScenarioLog
 
 PLAN = CampaignPlan(
     duration_days=30,

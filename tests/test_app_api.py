@@ -15,9 +15,9 @@ from gradio_client.exceptions import AppError
 
 import app
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
-from predictor.economics import campaign_economics
-from predictor.formatting import signed
-from predictor.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.contract.formatting import signed
+from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.planning.economics import campaign_economics
 from ui.common import DEFAULT_PLAN
 from ui.whatif import SERIES_COLORS
 
@@ -226,7 +226,7 @@ def test_curves_work_without_matplotlib() -> None:
     # The Space installs only requirements.txt, which has no matplotlib.
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
-        "from predictor import Predictor; from predictor.plan import PLAN_FIELDS; "
+        "from predictor import Predictor; from predictor.contract.plan import PLAN_FIELDS; "
         "from ui.common import DEFAULT_PLAN, Services; from ui.whatif import curves_handler; "
         f"curves = curves_handler(Services({{'ridge': Predictor.from_env({str(MODEL_DIR)!r})}})); "
         "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "

@@ -15,8 +15,8 @@ from gradio_client.exceptions import AppError
 
 import app
 from predictor import CampaignPlan, Predictor
-from predictor.plan import PLAN_FIELDS
-from predictor.scenario_log import ScenarioLog
+from predictor.contract.plan import PLAN_FIELDS
+from predictor.record.scenario_log import ScenarioLog
 from ui import build_demo
 from ui.common import DEFAULT_PLAN
 

@@ -13,8 +13,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from predictor import CampaignPlan, Predictor
-from predictor.explain import explain
-from predictor.target import budget_for_purchases
+from predictor.planning.explain import explain
+from predictor.planning.target_budget import budget_for_purchases
 from ui.common import DEFAULT_PLAN
 
 PLAN: dict[str, Any] = dict(DEFAULT_PLAN)

@@ -13,7 +13,8 @@ from predictor_support import MODEL_DIR, REPO
 
 from predictor import CampaignPlan, PlanError
 from predictor.__main__ import main
-from predictor.batch import (
+from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
+from predictor.planning.batch_scoring import (
     PLAN_FIELDS,
     RESULT_COLUMNS,
     BatchError,
@@ -24,8 +25,7 @@ from predictor.batch import (
     score_plans,
     write_scored,
 )
-from predictor.features import FEATURE_COLUMNS, end_month, end_months
-from predictor.honesty import TrainingBounds
+from predictor.serving.extrapolation import TrainingBounds
 
 HEADER = "id,duration_days,total_budget,start_month,num_unique_interests,total_ads,facebook_ads,"
 HEADER += "instagram_ads,note\n"

@@ -15,7 +15,7 @@ from browser_support import (
 )
 
 from predictor import CampaignPlan, Predictor
-from predictor.plan import PLAN_FIELDS
+from predictor.contract.plan import PLAN_FIELDS
 from ui.common import DEFAULT_PLAN, EXAMPLES
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,8 @@ import io
 import pandas as pd
 import pytest
 
-from predictor import dashboard
-from predictor.scenario_rows import empty_frame
+from predictor.record import dashboard
+from predictor.record.log_rows import empty_frame
 
 MIX_FIELDS = [
     "facebook_ads",

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from predictor.economics import (
+from predictor.planning.economics import (
     EconomicsError,
     campaign_economics,
     cpa,

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from predictor.economics import (
+from predictor.contract.formatting import fmt_feature, fmt_money, fmt_number
+from predictor.planning.economics import (
     EconomicsError,
     campaign_economics,
     format_ratio,
@@ -15,7 +16,6 @@ from predictor.economics import (
     scenario_columns,
     scenario_rows,
 )
-from predictor.formatting import fmt_feature, fmt_money, fmt_number
 
 
 @pytest.mark.parametrize(

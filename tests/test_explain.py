@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from predictor import FEATURE_COLUMNS, PlanError
-from predictor.explain import (
+from predictor.planning.explain import (
     GROUPS,
     LOCAL_COPY_NOTE,
     ExplainError,

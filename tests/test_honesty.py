@@ -8,7 +8,8 @@ import pytest
 from predictor_support import APP_PLAN
 
 from predictor import FEATURE_COLUMNS, PlanError
-from predictor.honesty import (
+from predictor.contract.plan import extrapolation_warnings
+from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
     mix_over_total,
@@ -16,8 +17,7 @@ from predictor.honesty import (
     refuse_absurd,
     widen_bounds,
 )
-from predictor.interval import interval_bounds
-from predictor.plan import extrapolation_warnings
+from predictor.serving.model_code.interval import interval_bounds
 
 # The app's default plan, with which the issue saw a budget of 1e12 answered 805,425 ± 3%.
 DEFAULT = APP_PLAN
@@ -35,7 +35,7 @@ def test_a_trillion_budget_was_answered_with_a_narrow_range_and_is_now_refused(p
     frame = pd.DataFrame([plan.to_features()], columns=FEATURE_COLUMNS)
     # What the model alone says, with the plain conformal interval: the issue's ±3%.
     raw = predictor.local_estimator().predict(frame)
-    low, high = interval_bounds(raw, predictor.metadata["interval"], 0.9)
+    low, high = interval_bounds(raw, predictor.metadata.interval, 0.9)
     assert round(raw[0]) == 805_425
     assert (high[0] - low[0]) / 2 / raw[0] < 0.03
     with pytest.raises(PlanError) as info:
@@ -54,7 +54,7 @@ def test_no_ads_does_not_let_an_absurd_budget_through(predictor):
 
 
 def test_beyond_the_range_the_range_widens_relative_to_the_edge(predictor):
-    top = predictor.metadata["training_range"]["total_budget"][1]
+    top = predictor.metadata.training_range["total_budget"][1]
     edge = predictor.predict(DEFAULT.replace(total_budget=top))
     far = predictor.predict(DEFAULT.replace(total_budget=10 * top))
     assert not edge.extrapolated and far.extrapolated
@@ -62,22 +62,20 @@ def test_beyond_the_range_the_range_widens_relative_to_the_edge(predictor):
     far_relative = (far.upper - far.lower) / (far.raw + 1)
     # Whole-number bounds may each lose under 1 purchase.
     assert far_relative >= edge_relative - 2 / (far.raw + 1)
-    plain_low, plain_high = interval_bounds(
-        np.array([far.raw]), predictor.metadata["interval"], 0.9
-    )
+    plain_low, plain_high = interval_bounds(np.array([far.raw]), predictor.metadata.interval, 0.9)
     assert far.upper - far.lower > plain_high[0] - plain_low[0]
     assert far.lower <= far.purchases <= far.upper
 
 
 def test_inside_the_range_nothing_changes(predictor):
     answer = predictor.predict(DEFAULT)
-    low, high = interval_bounds(np.array([answer.raw]), predictor.metadata["interval"], 0.9)
+    low, high = interval_bounds(np.array([answer.raw]), predictor.metadata.interval, 0.9)
     assert (answer.lower, answer.upper) == (low[0], high[0])
     assert not answer.extrapolated and not answer.unreliable
 
 
 def test_predict_frame_flags_rows_and_scores_edges_in_the_same_call(predictor):
-    top = predictor.metadata["training_range"]["total_budget"][1]
+    top = predictor.metadata.training_range["total_budget"][1]
     rows = pd.DataFrame(
         [DEFAULT.replace(total_budget=b).to_features() for b in (50_000, 5 * top, 50_000)],
         columns=FEATURE_COLUMNS,
@@ -101,7 +99,7 @@ def test_predict_frame_refuses_an_absurd_row_by_name(predictor):
 
 
 def test_what_if_skips_absurd_values(predictor):
-    top = predictor.metadata["training_range"]["total_budget"][1]
+    top = predictor.metadata.training_range["total_budget"][1]
     curve = predictor.what_if(DEFAULT, "total_budget", [top, 10 * top, 1000 * top])
     assert list(curve["total_budget"]) == [top, 10 * top]
     assert list(curve["extrapolated"]) == [False, True]
@@ -170,8 +168,8 @@ def test_extrapolation_warnings_use_plain_numbers():
 
 
 def test_mix_columns_are_read_as_whole_mixes():
-    from predictor.honesty import _MIX_SLICES
-    from predictor.plan import COLUMN_FIELDS, MIXES
+    from predictor.contract.plan import COLUMN_FIELDS, MIXES
+    from predictor.serving.extrapolation import _MIX_SLICES
 
     for columns, fields in zip(_MIX_SLICES, MIXES.values(), strict=True):
         assert {COLUMN_FIELDS[c] for c in FEATURE_COLUMNS[columns]} == set(fields)

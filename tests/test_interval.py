@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from predictor.interval import (
+from predictor.serving.model_code.interval import (
     IntervalLevelError,
     calibrate,
     conformal_quantile,

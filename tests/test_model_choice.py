@@ -13,11 +13,22 @@ import requests
 from predictor_support import MODEL_DIR, copy_bundle, mlflow_server
 
 from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
-from predictor.bundle import ALTERNATIVES_DIR, load_bundle, verify_bundle, verify_manifest
-from predictor.config import PredictorConfig
-from predictor.interval import interval_bounds
-from predictor.models import BOOSTING, RIDGE, available_models, display_names, model_dir
-from predictor.pyfunc import interval_frame
+from predictor.serving.bundle import (
+    ALTERNATIVES_DIR,
+    BOOSTING,
+    RIDGE,
+    load_bundle,
+    verify_bundle,
+    verify_manifest,
+)
+from predictor.serving.model_choice import (
+    available_models,
+    display_names,
+    model_dir,
+)
+from predictor.serving.model_code.interval import interval_bounds
+from predictor.serving.model_code.pyfunc import interval_frame
+from predictor.serving.settings import PredictorConfig
 
 BOOSTING_DIR = MODEL_DIR / ALTERNATIVES_DIR / BOOSTING
 PLAN = CampaignPlan(
@@ -73,13 +84,13 @@ def test_each_bundle_is_complete_on_its_own():
 def test_from_env_serves_either_bundle():
     ridge = Predictor.from_env(model_dir=MODEL_DIR, environ={})
     boosting = Predictor.from_env(model_dir=BOOSTING_DIR, environ={})
-    assert boosting.bundle_metadata.name == BOOSTING and ridge.bundle_metadata.name == RIDGE
+    assert boosting.metadata.name == BOOSTING and ridge.metadata.name == RIDGE
     answer, reference = boosting.predict(PLAN), ridge.predict(PLAN)
     assert answer.backend == "local" and answer.raw != reference.raw
     pipeline = load_bundle(BOOSTING_DIR).pyfunc.get_raw_model()
     expected = float(pipeline.predict(pd.DataFrame([PLAN.to_features()]))[0])
     assert answer.raw == pytest.approx(expected, abs=1e-9)
-    lower, upper = interval_bounds(np.array([expected]), boosting.bundle_metadata.interval, 0.9)
+    lower, upper = interval_bounds(np.array([expected]), boosting.metadata.interval, 0.9)
     assert (answer.lower, answer.upper) == (int(lower[0]), int(upper[0]))
     assert boosting.levels == ridge.levels == (0.8, 0.9, 0.95)
 

@@ -8,10 +8,10 @@ import pickle
 
 import pytest
 
-from predictor import scenarios as sc
-from predictor.formatting import fmt_money, signed, spreadsheet_safe
-from predictor.notices import Notice, NoticeCode, code_of
-from predictor.plan import PLAN_FIELDS, CampaignPlan
+from predictor.contract.formatting import fmt_money, signed, spreadsheet_safe
+from predictor.contract.notices import Notice, NoticeCode, code_of
+from predictor.contract.plan import PLAN_FIELDS, CampaignPlan
+from predictor.planning import scenario_compare as sc
 
 
 def scenario(name: str, purchases: int, budget: float = 1000.0, model: str = "ridge") -> dict:
@@ -91,8 +91,8 @@ def test_money_and_signs() -> None:
 
 
 def test_the_page_names_a_warming_endpoint_in_plain_words() -> None:
-    from predictor.core import notice_failed, notice_paused
-    from predictor.responses import EndpointWarmingError
+    from predictor.serving.endpoint_errors import EndpointWarmingError
+    from predictor.serving.predictor import notice_failed, notice_paused
     from ui.prediction import render_notes
 
     for notice in (notice_failed(EndpointWarmingError.kind), notice_paused("warming up")):

@@ -18,9 +18,9 @@ from predictor import (
     Prediction,
     Predictor,
 )
-from predictor.bundle import load_bundle
-from predictor.config import PredictorConfig
-from predictor.interval import interval_bounds
+from predictor.serving.bundle import BundleMetadata, load_bundle
+from predictor.serving.model_code.interval import interval_bounds
+from predictor.serving.settings import PredictorConfig
 
 NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 FRAME_COLUMNS = ["prediction", "lower", "upper", "extrapolated", "unreliable"]
@@ -41,7 +41,7 @@ def pipeline():
 def in_range_plans(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:
     """``n`` feature rows drawn inside the bundle's training range, with at least one ad."""
     rng = np.random.default_rng(seed)
-    ranges = predictor.metadata["training_range"]
+    ranges = predictor.metadata.training_range
     columns = {}
     for column in FEATURE_COLUMNS:
         low, high = ranges[column]
@@ -58,7 +58,7 @@ def test_predict_matches_the_pipeline_and_its_interval(predictor, pipeline):
     expected = float(pipeline.predict(frame)[0])
     assert prediction.raw == pytest.approx(expected, abs=1e-9)
     assert prediction.purchases == round(max(expected, 0.0))
-    lower, upper = interval_bounds(np.array([expected]), predictor.metadata["interval"], 0.9)
+    lower, upper = interval_bounds(np.array([expected]), predictor.metadata.interval, 0.9)
     assert (prediction.lower, prediction.upper) == (int(lower[0]), int(upper[0]))
     assert 0 <= prediction.lower <= prediction.purchases <= prediction.upper
     assert all(type(v) is int for v in (prediction.purchases, prediction.lower, prediction.upper))
@@ -68,7 +68,7 @@ def test_predict_matches_the_pipeline_and_its_interval(predictor, pipeline):
 
 
 def test_levels_come_from_the_bundle_and_widen_the_range(predictor):
-    quantiles = predictor.metadata["interval"]["quantiles"]
+    quantiles = predictor.metadata.interval["quantiles"]
     assert predictor.levels == tuple(sorted(float(k) for k in quantiles))
     ranges = [predictor.predict(PLAN, level=lv) for lv in predictor.levels]
     assert len({r.raw for r in ranges}) == 1
@@ -101,7 +101,7 @@ def test_zero_ads_is_a_guardrail_without_a_model_call(tmp_path):
 
 
 def test_notices_carry_mix_and_extrapolation_warnings(predictor):
-    high = predictor.metadata["training_range"]["total_budget"][1]
+    high = predictor.metadata.training_range["total_budget"][1]
     plan = PLAN.replace(total_budget=high * 10, facebook_ads=5)
     notices = predictor.predict(plan).notices
     assert notices[0] == "Platform mix adds up to 7 ads, more than the 4 ads in total."
@@ -109,12 +109,15 @@ def test_notices_carry_mix_and_extrapolation_warnings(predictor):
     assert notices[-1] == NOT_CONFIGURED
 
 
-def test_metadata_is_a_copy_with_the_documented_keys(predictor):
+def test_metadata_is_a_typed_copy(predictor):
     metadata = predictor.metadata
-    assert {"features", "model_version", "metrics", "interval", "training_range"} <= metadata.keys()
-    assert metadata["features"] == FEATURE_COLUMNS
-    metadata["interval"]["quantiles"].clear()
+    assert isinstance(metadata, BundleMetadata)
+    assert metadata.features == FEATURE_COLUMNS and metadata.model_version
+    metadata.interval["quantiles"].clear()
+    metadata.training_range.clear()
     assert predictor.levels == (0.8, 0.9, 0.95)
+    assert predictor.metadata.training_range
+    assert not hasattr(predictor, "bundle_metadata")
 
 
 def test_predict_frame_is_one_call_and_agrees_with_predict(predictor, pipeline):
@@ -224,7 +227,7 @@ def test_what_if_rounds_counts_skips_invalid_values_and_guards_zero_ads(predicto
 
 
 def test_what_if_notes_points_beyond_the_training_range(predictor):
-    high = predictor.metadata["training_range"]["total_budget"][1]
+    high = predictor.metadata.training_range["total_budget"][1]
     curve = predictor.what_if(PLAN, "total_budget", [high / 2, high * 2, high * 3])
     assert (
         "2 rows are outside the training data's range (total budget)" in curve.attrs["notices"][0]

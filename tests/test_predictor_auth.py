@@ -16,9 +16,9 @@ from endpoint_support import ACCESS_PREFIX, CLIENT_ID, CLIENT_SECRET, FakeWorksp
 from predictor_support import MODEL_DIR, TOKEN
 
 from predictor import AuthError, CampaignPlan, Predictor
-from predictor.auth import DatabricksAuth
-from predictor.config import load_config
-from predictor.remote import DatabricksClient
+from predictor.serving.endpoint_auth import DatabricksAuth
+from predictor.serving.endpoint_client import DatabricksClient
+from predictor.serving.settings import load_config
 
 PLAN = CampaignPlan(
     duration_days=30, total_budget=5000, start_month=5, num_unique_interests=3, total_ads=4

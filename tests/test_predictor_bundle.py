@@ -11,7 +11,7 @@ import pytest
 from predictor_support import MODEL_DIR, copy_bundle
 
 from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
-from predictor.bundle import (
+from predictor.serving.bundle import (
     ALTERNATIVES_DIR,
     MANIFEST_NAME,
     BundleMetadata,
@@ -21,7 +21,7 @@ from predictor.bundle import (
     verify_manifest,
     write_manifest,
 )
-from predictor.config import PredictorConfig
+from predictor.serving.settings import PredictorConfig
 
 PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 PLAN = CampaignPlan(

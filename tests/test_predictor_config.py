@@ -7,7 +7,7 @@ from endpoint_support import CLIENT_ID, CLIENT_SECRET
 from predictor_support import TOKEN
 
 from predictor import ConfigError
-from predictor.config import (
+from predictor.serving.settings import (
     DEFAULT_COOLDOWN_SECONDS,
     DEFAULT_TIMEOUT,
     check_endpoint_url,

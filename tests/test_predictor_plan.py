@@ -13,8 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from predictor import FEATURE_COLUMNS, CampaignPlan, PlanError
-from predictor.features import end_month
-from predictor.plan import MAX_BUDGET, MAX_COUNT, MAX_DURATION_DAYS, MIXES, extrapolation_warnings
+from predictor.contract.features import end_month
+from predictor.contract.plan import (
+    MAX_BUDGET,
+    MAX_COUNT,
+    MAX_DURATION_DAYS,
+    MIXES,
+    extrapolation_warnings,
+)
 
 BASE = {
     "duration_days": 60,

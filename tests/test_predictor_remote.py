@@ -28,15 +28,15 @@ from predictor import (
     RateLimitedError,
     ServerError,
 )
-from predictor.config import PredictorConfig
-from predictor.core import WARMING_TEXT as NOTICE_WARMING
-from predictor.remote import (
+from predictor.serving.endpoint_client import (
     DatabricksClient,
     EndpointWarmingError,
     parse_retry_after,
     retry_policy,
     sanitize,
 )
+from predictor.serving.predictor import WARMING_TEXT as NOTICE_WARMING
+from predictor.serving.settings import PredictorConfig
 
 PLAN = CampaignPlan(
     duration_days=45,

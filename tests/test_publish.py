@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from publish_support import block_network, parse, run
 
-from predictor.bundle import verify_manifest, write_manifest
+from predictor.serving.bundle import verify_manifest, write_manifest
 from training.publish import databricks
 from training.publish.common import PublishError
 

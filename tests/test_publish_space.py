@@ -75,7 +75,7 @@ def test_the_space_gets_every_project_module_its_files_import() -> None:
     """In this very project: whatever an uploaded file imports from the project is uploaded too."""
     repo = Path(__file__).resolve().parents[1]
     uploaded = set(files.space_files(repo))
-    assert {"app.py", "predictor/core.py", "ui/__init__.py"} <= uploaded
+    assert {"app.py", "predictor/serving/predictor.py", "ui/__init__.py"} <= uploaded
     for name in sorted(f for f in uploaded if f.endswith(".py")):
         for top in _project_imports(repo / name):
             package = repo / top
@@ -216,7 +216,7 @@ def test_publish_space_without_token_says_what_to_set(
 
 def _add_alternative(project: Path) -> Path:
     """A second bundle under model/alternatives/, with its own manifest."""
-    from predictor.bundle import write_manifest
+    from predictor.serving.bundle import write_manifest
 
     alternative = project / "model" / "alternatives" / "boosting"
     alternative.mkdir(parents=True)

@@ -13,8 +13,14 @@ import pytest
 from scenario_support import PLAN, Answer
 
 from predictor import ConfigError
-from predictor.scenario_log import LOG_COLUMNS, NullLog, ScenarioLog, masked_url, scenario_row
-from predictor.scenario_rows import PLAN_FIELDS, default_sqlite_path, store_url
+from predictor.record.log_rows import PLAN_FIELDS, default_sqlite_path, store_url
+from predictor.record.scenario_log import (
+    LOG_COLUMNS,
+    NullLog,
+    ScenarioLog,
+    masked_url,
+    scenario_row,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
@@ -92,7 +98,7 @@ def test_scenario_names_are_trimmed_and_bounded():
 
 def test_record_never_raises_on_bad_input_and_says_so_once(caplog):
     log = ScenarioLog("sqlite://")
-    with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+    with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
         log.record("not a plan", Answer(), model="ridge")  # type: ignore[arg-type]
         log.record(PLAN, object(), model="ridge")  # type: ignore[arg-type]
     assert log.stats()["dropped"] == 2
@@ -134,7 +140,7 @@ def test_a_sqlite_file_that_cannot_be_made_is_logged_once_and_predictions_go_on(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     log = ScenarioLog(f"sqlite:///{blocker}/log.sqlite", retry_seconds=0.01)
-    with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+    with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
         for _ in range(50):
             log.record(PLAN, Answer(), model="ridge")
         assert log.flush(30)
@@ -147,7 +153,7 @@ def test_a_sqlite_file_that_cannot_be_made_is_logged_once_and_predictions_go_on(
 
 def test_importing_and_configuring_creates_nothing(tmp_path):
     code = (
-        "import predictor.scenario_log as s, predictor.dashboard\n"
+        "import predictor.record.scenario_log as s, predictor.record.dashboard\n"
         "log = s.ScenarioLog.from_env({})\n"
         "log.read_frame()\n"
         "print(log)\n"

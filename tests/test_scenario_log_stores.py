@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from scenario_support import PLAN, Answer, expected_names, hammer
 
-from predictor.scenario_log import LOG_COLUMNS, ScenarioLog
+from predictor.record.scenario_log import LOG_COLUMNS, ScenarioLog
 
 pytest_plugins = ["fixtures_pg"]
 
@@ -18,7 +18,7 @@ CLIENTS, PER_CLIENT = 50, 20
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "predictor.scenario_log"]
+    return [r.getMessage() for r in caplog.records if r.name == "predictor.record.scenario_log"]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
@@ -68,7 +68,7 @@ def test_a_closed_port_is_logged_once_without_the_password(postgres_server, capl
     password = "do-not-log-me-123"
     url = f"postgresql+psycopg://postgres:{password}@127.0.0.1:{free_port()}/postgres"
     log = ScenarioLog(url, batch_size=7, retry_seconds=0.01)
-    with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+    with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
         errors = hammer(log, CLIENTS, PER_CLIENT)
         assert log.flush(60)
     assert errors == []
@@ -87,14 +87,14 @@ def test_a_stopped_server_costs_its_rows_only_and_writing_resumes(postgres_serve
     assert log.flush(30)
     postgres_server.stop()
     try:
-        with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+        with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
             for i in range(30):
                 log.record(PLAN, Answer(), model="ridge", scenario_name=f"down-{i}")
             assert log.flush(60)
     finally:
         postgres_server.start()
     assert log.stats()["failed"] == 30
-    with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+    with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
         log.record(PLAN, Answer(), model="ridge", scenario_name="after")
         assert log.flush(30)
     messages = _warnings(caplog)
@@ -114,14 +114,14 @@ def test_a_store_that_hangs_does_not_hold_up_record(caplog):
         port = silent.getsockname()[1]
         url = f"postgresql+psycopg://u:pw@127.0.0.1:{port}/db?connect_timeout=60"
         log = ScenarioLog(url, max_queue=2, batch_size=1, retry_seconds=0.01)
-        with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+        with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
             for _ in range(10):
                 log.record(PLAN, Answer(), model="ridge")
             assert not log.flush(0.5)  # rows wait for a write that has not finished
             stats = log.stats()
             assert stats["dropped"] >= 7 and stats["pending"] + stats["dropped"] == 10
     # Closing the socket resets the waiting connection: the writer fails and moves on.
-    with caplog.at_level(logging.WARNING, logger="predictor.scenario_log"):
+    with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
         assert log.flush(60)
     assert log.stats()["failed"] + log.stats()["dropped"] == 10
     messages = _warnings(caplog)

@@ -10,8 +10,8 @@ import pytest
 from predictor_support import APP_PLAN
 
 from predictor import PlanError
-from predictor.economics import EconomicsError
-from predictor.target import (
+from predictor.planning.economics import EconomicsError
+from predictor.planning.target_budget import (
     FOUND,
     OUT_OF_REACH,
     RANGE_EDGE,
@@ -133,7 +133,7 @@ def test_the_bundle_answers_are_the_smallest_whole_budgets(predictor):
         at, below = (predictor.predict(PLAN.replace(total_budget=b)) for b in (budget, budget - 1))
         assert getattr(at, value) >= 30 > getattr(below, value)
         assert getattr(answer, which).lower == at.lower
-    low, high = predictor.metadata["training_range"]["total_budget"]
+    low, high = predictor.metadata.training_range["total_budget"]
     assert answer.training_range == (math.ceil(low), math.floor(high))
 
 

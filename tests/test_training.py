@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor.bundle import load_bundle
-from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.serving.bundle import load_bundle
 from training.aggregate import aggregate_dir
 from training.generate import generate, write_dataset
 from training.models import SERVED_NAME
@@ -326,7 +326,7 @@ def test_mutual_information_cache_belongs_to_its_scorer():
 
 
 def test_quick_run_exports_the_alternative_next_to_the_ridge_bundle(quick_run):
-    from predictor.models import available_models
+    from predictor.serving.model_choice import available_models
 
     workdir, proc = quick_run
     models = available_models(workdir / "model")
@@ -355,7 +355,7 @@ def _reexport(tmp_path: Path, source: Path, **kwargs) -> Path:
 
 
 def test_saving_the_ridge_bundle_keeps_the_alternatives(tmp_path):
-    from predictor.bundle import verify_manifest
+    from predictor.serving.bundle import verify_manifest
 
     target = tmp_path / "model"
     (target / "alternatives" / "boosting").mkdir(parents=True)

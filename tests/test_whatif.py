@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from predictor.whatif import ads_values, budget_values, scale_counts
+from predictor.planning.whatif import ads_values, budget_values, scale_counts
 from ui.plan_form import end_month_text, mix_status
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from predictor_support import APP_PLAN
 
-from predictor.notices import NoticeCode, code_of
-from predictor.whatif import falling_ads_note
+from predictor.contract.notices import NoticeCode, code_of
+from predictor.planning.whatif import falling_ads_note, what_if_curves
 
 
 def _curve(*predictions: float, x: str = "x") -> pd.DataFrame:
@@ -35,7 +35,7 @@ def test_the_0_ads_point_is_not_a_peak():
 
 def test_curves_carry_the_sentence_as_a_coded_notice(predictor):
     plan = APP_PLAN
-    curves = predictor.curves(plan, 0.9)
+    curves = what_if_curves(predictor, plan, 0.9)
     expected = falling_ads_note(curves.ads)
     assert expected is not None  # the served model's ads curve for this plan falls past 6 ads
     coded = [n for n in curves.notices if code_of(n) == NoticeCode.ADS_SPLIT_BUDGET]

@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from predictor.bundle import DEFAULT_MODEL_DIR
+from predictor.serving.bundle import DEFAULT_MODEL_DIR
 from training import config
 
 
@@ -198,7 +198,7 @@ def _print_evaluation(ev: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; data and bundle errors are reported as one clear line, not a traceback."""
-    from predictor.bundle import BundleError
+    from predictor.serving.bundle import BundleError
     from training.data import DataError
     from training.pipeline import PipelineError
 

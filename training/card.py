@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from predictor.bundle import BundleMetadata
-from predictor.models import model_dir
+from predictor.serving.bundle import BundleMetadata
+from predictor.serving.model_choice import model_dir
 from training import config
 from training.models import ALTERNATIVE_CANDIDATES, DISPLAY_NAMES, SERVED_NAME, selected_features
 
@@ -123,7 +123,7 @@ def model_card(
         "## What it predicts",
         "",
         "The number of purchases a social media ad campaign brings, from its planned set-up: the 19",
-        "campaign features of `predictor.features.FEATURE_COLUMNS` (duration, budget, start and end",
+        "campaign features of `predictor.contract.features.FEATURE_COLUMNS` (duration, budget, start and end",
         "month, number of ads and of unique interests, and ad counts per platform, format, target",
         "gender and target age group). Each answer comes with a prediction interval: served as an",
         "MLflow pyfunc (`mlflow models serve -m BUNDLE`), the bundle answers",

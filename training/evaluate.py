@@ -7,8 +7,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
-from predictor.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL, calibrate, interval_bounds
+from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.serving.model_code.interval import (
+    CALIBRATED_LEVELS,
+    DEFAULT_LEVEL,
+    calibrate,
+    interval_bounds,
+)
 from training import config
 from training.aggregate import aggregate_campaigns
 from training.generate import generate

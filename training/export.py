@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from predictor import pyfunc
-from predictor.bundle import (
+from predictor.contract.features import FEATURE_COLUMNS
+from predictor.serving.bundle import (
     ALTERNATIVES_DIR,
+    BOOSTING,
     DEFAULT_MODEL_DIR,
+    RIDGE,
     BundleMetadata,
     write_manifest,
 )
-from predictor.features import FEATURE_COLUMNS
-from predictor.models import BOOSTING, RIDGE
-from predictor.pyfunc import interval_frame
+from predictor.serving.model_code import pyfunc
+from predictor.serving.model_code.pyfunc import interval_frame
 from training import config
 from training.models import DISPLAY_NAMES, SERVED_NAME
 
@@ -99,7 +100,7 @@ def serving_package(parent: Path) -> Path:
 
 
 def use_serving_pyfunc(bundle: Path) -> None:
-    """Point the bundle's ``python_function`` flavor at :mod:`predictor.pyfunc` (as copied).
+    """Point the bundle's ``python_function`` flavor at :mod:`predictor.serving.model_code.pyfunc` (as copied).
 
     The ``sklearn`` flavor stays as saved, so the pipeline itself can still be loaded directly.
     """

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.features import AD_TYPES, AGE_GROUPS, GENDERS, PLATFORMS
+from predictor.contract.features import AD_TYPES, AGE_GROUPS, GENDERS, PLATFORMS
 from training.schema import DAYS_OF_WEEK, EVENT_TYPES, INTERESTS, TIMES_OF_DAY
 
 YEAR = 2025

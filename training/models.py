@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from predictor.features import FEATURE_COLUMNS
+from predictor.contract.features import FEATURE_COLUMNS
 
 SERVED_NAME = "ridge_selectkbest"
 # The nonlinear candidates the alternative bundle is chosen from (by cross-validated RMSE).

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from predictor.bundle import DEFAULT_MODEL_DIR, load_bundle
-from predictor.models import model_dir
+from predictor.serving.bundle import DEFAULT_MODEL_DIR, load_bundle
+from predictor.serving.model_choice import model_dir
 from training import config
 
 # Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.

@@ -3,12 +3,12 @@
 Shared by every engine that reads the event logs (the pandas/Arrow loader and the Spark job), so
 that a value is accepted or refused the same way wherever it is read. The categories that become
 model features (platforms, formats, targets) belong to the model's contract and are re-exported
-from :mod:`predictor.features`.
+from :mod:`predictor.contract.features`.
 """
 
 from __future__ import annotations
 
-from predictor.features import (
+from predictor.contract.features import (
     AD_CATEGORIES,
     AD_TYPES,
     AGE_GROUPS,

@@ -20,8 +20,8 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
-from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
-from predictor.interval import calibrate
+from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.serving.model_code.interval import calibrate
 from training import config
 from training.models import (
     ALTERNATIVE_CANDIDATES,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from predictor.batch import BatchError, read_plans, score_plans
+from predictor.planning.batch_scoring import BatchError, read_plans, score_plans
 from ui.common import (
     Services,
     input_error,

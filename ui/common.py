@@ -13,10 +13,11 @@ from typing import Any
 import gradio as gr
 
 from predictor import BundleError, CampaignPlan, ConfigError, EndpointError, PlanError, Predictor
-from predictor.economics import EconomicsError
-from predictor.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL
-from predictor.plan import MIX_FIELDS, PLAN_FIELDS
-from predictor.scenario_log import NullLog, ScenarioLog
+from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.planning.economics import EconomicsError
+from predictor.record.scenario_log import NullLog, ScenarioLog
+from predictor.serving.bundle import DEFAULT_MODEL
+from predictor.serving.model_code.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL
 
 log = logging.getLogger("app")
 
@@ -156,7 +157,6 @@ def parameter(name: str, default: Any = inspect.Parameter.empty) -> inspect.Para
 
 
 LEVEL_PARAMETER = parameter("level", DEFAULT_LEVEL)
-DEFAULT_MODEL = "ridge"
 MODEL_PARAMETER = parameter("model", DEFAULT_MODEL)
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from predictor import dashboard as db
-from predictor.scenario_log import ScenarioLogError
+from predictor.record import dashboard as db
+from predictor.record.scenario_log import ScenarioLogError
 from ui.common import Services
 from ui.scenarios import CsvFiles
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from predictor.economics import Metric, answer_economics
-from predictor.formatting import fmt_level, fmt_money
+from predictor.contract.formatting import fmt_level, fmt_money
+from predictor.planning.economics import Metric, answer_economics
 from ui.common import optional_number, parse_level, user_errors
 
 ECON_CSS = """

@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from predictor import CampaignPlan
-from predictor.explain import ExplainError, Explanation, explain, factor_text
+from predictor.planning.explain import ExplainError, Explanation, explain, factor_text
 from ui.common import Services, input_error, user_errors
 
 EXPLAIN_CSS = """

@@ -8,8 +8,8 @@ import gradio as gr
 from gradio_client import handle_file
 
 from predictor import Predictor
-from predictor.interval import DEFAULT_LEVEL
-from predictor.scenario_log import NullLog, ScenarioLog
+from predictor.record.scenario_log import NullLog, ScenarioLog
+from predictor.serving.model_code.interval import DEFAULT_LEVEL
 from ui.batch import SAMPLE_PLANS, batch_handler, build_batch_view
 from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
 from ui.dashboard import build_dashboard_view, wire_dashboard

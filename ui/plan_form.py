@@ -9,10 +9,10 @@ from typing import Any
 
 import gradio as gr
 
-from predictor.features import end_month
-from predictor.formatting import MONTHS, fmt_level, month_name
-from predictor.interval import DEFAULT_LEVEL
-from predictor.plan import MIXES, PLAN_FIELDS
+from predictor.contract.features import end_month
+from predictor.contract.formatting import MONTHS, fmt_level, month_name
+from predictor.contract.plan import MIXES, PLAN_FIELDS
+from predictor.serving.model_code.interval import DEFAULT_LEVEL
 from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS
 
 

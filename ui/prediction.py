@@ -9,9 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from predictor.formatting import fmt_count, fmt_money, month_name
-from predictor.notices import NoticeCode, code_of
-from predictor.scenarios import answer_record
+from predictor.contract.formatting import fmt_count, fmt_money, month_name
+from predictor.contract.notices import NoticeCode, code_of
+from predictor.planning.scenario_compare import answer_record
 from ui.common import (
     LEVEL_PARAMETER,
     MODEL_PARAMETER,

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from predictor import scenarios as sc
+from predictor.planning import scenario_compare as sc
 from ui.common import (
     LEVEL_PARAMETER,
     MODEL_PARAMETER,

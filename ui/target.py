@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from predictor.target import budget_for_cpa, budget_for_purchases
+from predictor.planning.target_budget import budget_for_cpa, budget_for_purchases
 from ui.common import (
     LEVEL_PARAMETER,
     MODEL_PARAMETER,

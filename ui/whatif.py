@@ -11,9 +11,9 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from predictor.formatting import fmt_level
-from predictor.notices import NoticeCode, code_of
-from predictor.whatif import Curves
+from predictor.contract.formatting import fmt_level
+from predictor.contract.notices import NoticeCode, code_of
+from predictor.planning.whatif import Curves, what_if_curves
 from ui.common import (
     LEVEL_PARAMETER,
     LEVELS,
@@ -123,7 +123,7 @@ def curves_handler(services: Services) -> Callable[..., tuple]:
         plan, level = plan_and_level(args)
         predictor = services.predictor(model_arg(args))
         with user_errors():
-            result = predictor.curves(plan, level)
+            result = what_if_curves(predictor, plan, level)
         note = (
             f"Other settings are held at your plan's values. The pale lines bound the "
             f"{fmt_level(level)} range; the orange line marks your plan. "

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Self
 
-from predictor.responses import sanitize
+from predictor.serving.endpoint_errors import sanitize
 
 # Environment variables whose values are secrets wherever they appear.
 SECRET_VARIABLES = ("DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET", "HF_TOKEN")
@@ -70,7 +70,7 @@ def run_command(
 
 def verify_bundle(model_dir: Path) -> dict[str, str]:
     """Check the bundle against its SHA-256 manifest; raise PublishError if it does not verify."""
-    from predictor.bundle import BundleError, verify_manifest
+    from predictor.serving.bundle import BundleError, verify_manifest
 
     try:
         return verify_manifest(model_dir)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from predictor.serving.settings import ENDPOINT_NAME
 from training import config
 from training.publish.common import Options, PublishError, run_command, verify_bundle
 
@@ -28,7 +29,6 @@ CREDENTIALS_HINT = (
 )
 
 _UC_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
-_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def uc_model_name(value: str) -> str:
 
 def endpoint_name(value: str) -> str:
     """Validate a Databricks serving endpoint name; return it unchanged."""
-    if not _ENDPOINT_NAME.fullmatch(value):
+    if not ENDPOINT_NAME.fullmatch(value):
         raise argparse.ArgumentTypeError(
             "must be 1 to 63 letters, digits, '-' or '_', starting with a letter or digit "
             f"(got {value!r})"
@@ -81,7 +81,7 @@ def _bundle_tags(model_dir: Path) -> dict[str, str]:
     """Identifying tags for the version: the bundle's own version, data fingerprint and manifest."""
     from mlflow.models import Model
 
-    from predictor.bundle import MANIFEST_NAME, file_sha256
+    from predictor.serving.bundle import MANIFEST_NAME, file_sha256
 
     metadata = Model.load(str(model_dir / "MLmodel")).metadata or {}
     tags = {"bundle_manifest_sha256": file_sha256(model_dir / MANIFEST_NAME)}

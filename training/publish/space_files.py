@@ -96,8 +96,8 @@ def check_space_files(root: str | Path, files: Sequence[str]) -> None:
     The uploaded ``model/`` files must be exactly the files of its bundles' manifests (the Ridge
     bundle and each one under ``model/alternatives/``), with matching hashes.
     """
-    from predictor.bundle import MANIFEST_NAME, BundleError, file_sha256, read_manifest
-    from predictor.models import available_models
+    from predictor.serving.bundle import MANIFEST_NAME, BundleError, file_sha256, read_manifest
+    from predictor.serving.model_choice import available_models
 
     root = Path(root).expanduser().resolve()
     missing = [name for name in SPACE_REQUIRED_FILES if name not in files]

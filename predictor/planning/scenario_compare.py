@@ -12,9 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from predictor.core import Prediction
-from predictor.economics import Economics, answer_economics_of, scenario_columns, scenario_rows
-from predictor.formatting import (
+from predictor.contract.formatting import (
     fmt_count,
     fmt_level,
     fmt_money,
@@ -23,7 +21,14 @@ from predictor.formatting import (
     signed,
     spreadsheet_safe,
 )
-from predictor.plan import MIXES, PLAN_FIELDS, CampaignPlan
+from predictor.contract.plan import MIXES, PLAN_FIELDS, CampaignPlan
+from predictor.planning.economics import (
+    Economics,
+    answer_economics_of,
+    scenario_columns,
+    scenario_rows,
+)
+from predictor.serving.predictor import Prediction
 
 MAX_SCENARIOS = 12
 MAX_NAME_LENGTH = 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import numbers
@@ -15,17 +16,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.answer import endpoint_answer, notice_local_range
-from predictor.bundle import (
+from predictor.contract.feature_matrix import feature_matrix
+from predictor.contract.features import FEATURE_COLUMNS
+from predictor.contract.notices import Notice, NoticeCode
+from predictor.contract.plan import (
+    COLUMN_FIELDS,
+    CampaignPlan,
+    PlanError,
+    extrapolation_warnings,
+)
+from predictor.serving.bundle import (
     DEFAULT_MODEL_DIR,
     BundleError,
     BundleMetadata,
     load_bundle,
     verify_bundle,
 )
-from predictor.config import PredictorConfig, load_config
-from predictor.features import FEATURE_COLUMNS
-from predictor.honesty import (
+from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
+from predictor.serving.endpoint_client import (
+    CircuitBreaker,
+    DatabricksClient,
+    EndpointError,
+    EndpointWarmingError,
+)
+from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
     mix_over_total,
@@ -34,29 +48,15 @@ from predictor.honesty import (
     refuse_absurd,
     score_with_edges,
 )
-from predictor.interval import (
+from predictor.serving.model_code.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
     interval_bounds,
     level_key,
     quantile_for,
 )
-from predictor.matrix import feature_matrix
-from predictor.notices import Notice, NoticeCode
-from predictor.plan import (
-    COLUMN_FIELDS,
-    CampaignPlan,
-    PlanError,
-    extrapolation_warnings,
-)
-from predictor.remote import (
-    CircuitBreaker,
-    DatabricksClient,
-    EndpointError,
-    EndpointWarmingError,
-)
-from predictor.whatif import Curves
-from predictor.whatif import curves as _curves
+from predictor.serving.scored import FrameScore, Scored
+from predictor.serving.settings import PredictorConfig, load_config
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,6 @@ NOTICE_GUARDRAIL = Notice(
     NoticeCode.GUARDRAIL, "No ads in the plan, so no purchases; the model was not called."
 )
 WARMING_TEXT = "Databricks endpoint warming up; the local model answered."
-
-
-# Predictions, lower and upper bounds, and notices about how they were made.
-Scored = tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]
-
-
-def _noted(scored: Scored, notice: str) -> Scored:
-    return (*scored[:3], (*scored[3], notice))
 
 
 def notice_failed(kind: str) -> Notice:
@@ -190,14 +182,9 @@ class Predictor:
         return estimator
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        """A copy of the bundle's metadata (metrics, training_range, model_version, interval...)."""
-        return self._ensure_metadata().to_dict()
-
-    @property
-    def bundle_metadata(self) -> BundleMetadata:
-        """The bundle's typed metadata record."""
-        return self._ensure_metadata()
+    def metadata(self) -> BundleMetadata:
+        """A copy of the bundle's typed metadata record (metrics, training_range, interval...)."""
+        return copy.deepcopy(self._ensure_metadata())
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -224,7 +211,8 @@ class Predictor:
             raise BundleError(
                 "the local model returned a wrong number of or non-finite predictions"
             )
-        return raw, *interval_bounds(raw, self._ensure_metadata().interval, level), ()
+        lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+        return Scored(raw, lower, upper, "local")
 
     def _remote(self, frame: pd.DataFrame, level: float) -> Scored:
         """The endpoint's answer; its own range when it sends one, else the local calibration's."""
@@ -233,29 +221,28 @@ class Predictor:
         raw, bounds = endpoint_answer(self._client.predict(frame), len(frame), level)
         if bounds is None:
             lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
-            return raw, lower, upper, (notice_local_range(level),)
-        return raw, *bounds, ()
+            return Scored(raw, lower, upper, "databricks", (notice_local_range(level),))
+        return Scored(raw, *bounds, "databricks")
 
-    def _score(self, frame: pd.DataFrame, level: float) -> tuple[Scored, str]:
-        """Predictions, bounds and notices for ``frame`` (valid features), and the backend."""
+    def _score(self, frame: pd.DataFrame, level: float) -> Scored:
+        """Predictions, bounds, backend and notices for ``frame`` (valid features)."""
         if self._client is None:
             notice = (
                 NOTICE_LOCAL_CHOSEN if self.config.backend == "local" else NOTICE_NOT_CONFIGURED
             )
-            return _noted(self._local(frame, level), notice), "local"
+            return self._local(frame, level).noted(notice)
         if self.config.backend == "databricks":
-            return self._remote(frame, level), "databricks"
+            return self._remote(frame, level)
         if not self._breaker.allow():
-            notice = notice_paused(self._breaker.last_failure)
-            return _noted(self._local(frame, level), notice), "local"
+            return self._local(frame, level).noted(notice_paused(self._breaker.last_failure))
         try:
             scored = self._remote(frame, level)
         except EndpointError as exc:
             self._breaker.record_failure(exc.kind, exc.retry_after)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
-            return _noted(self._local(frame, level), notice_failed(exc.kind)), "local"
+            return self._local(frame, level).noted(notice_failed(exc.kind))
         self._breaker.record_success()
-        return scored, "databricks"
+        return scored
 
     def _check_level(self, level: float) -> float:
         if (
@@ -271,9 +258,7 @@ class Predictor:
     def _bounds(self) -> TrainingBounds:
         return TrainingBounds.from_metadata(self._ensure_metadata().training_range)
 
-    def _frame_result(
-        self, matrix: pd.DataFrame, level: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[str, ...], np.ndarray]:
+    def _frame_result(self, matrix: pd.DataFrame, level: float) -> FrameScore:
         """Raw predictions, bounds and the extrapolated mask for valid rows.
 
         Rows with no ads get 0 without the model; absurd inputs raise :class:`PlanError`.
@@ -284,22 +269,20 @@ class Predictor:
         refuse_absurd(values, bounds, matrix.index)
         active = matrix["num_ads"].to_numpy() > 0
         outside = outside_rows(values, bounds) & active
-        raw = np.zeros(n)
-        lower = np.zeros(n, dtype=np.int64)
-        upper = np.zeros(n, dtype=np.int64)
-        backend, notices = "guardrail", ()
 
-        def score(frame: pd.DataFrame) -> tuple[Scored, str]:
+        def score(frame: pd.DataFrame) -> Scored:
             return self._score(frame, level)
 
         if active.all() and n:
-            (scored, low, high, notices), backend = score_with_edges(score, matrix, outside, bounds)
-            return scored, low, high, backend, notices, outside
-        if active.any():
-            rows, out = matrix.loc[active], outside[active]
-            (scored, low, high, notices), backend = score_with_edges(score, rows, out, bounds)
-            raw[active], lower[active], upper[active] = scored, low, high
-        return raw, lower, upper, backend, notices, outside
+            return FrameScore(score_with_edges(score, matrix, outside, bounds), outside)
+        raw = np.zeros(n)
+        lower = np.zeros(n, dtype=np.int64)
+        upper = np.zeros(n, dtype=np.int64)
+        if not active.any():
+            return FrameScore(Scored(raw, lower, upper, "guardrail"), outside)
+        part = score_with_edges(score, matrix.loc[active], outside[active], bounds)
+        raw[active], lower[active], upper[active] = part.raw, part.lower, part.upper
+        return FrameScore(Scored(raw, lower, upper, part.backend, part.notices), outside)
 
     def _range_notice(self, matrix: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
         return range_notice(matrix, columns, self._ensure_metadata().training_range)
@@ -319,18 +302,19 @@ class Predictor:
             )
         ranges = self._ensure_metadata().training_range
         frame = pd.DataFrame([features], columns=FEATURE_COLUMNS, dtype=float)
-        raw, lower, upper, backend, notices, outside = self._frame_result(frame, level)
-        value = float(raw[0])
+        result = self._frame_result(frame, level)
+        scored = result.scored
+        value = float(scored.raw[0])
         return Prediction(
             purchases=round(max(value, 0.0)),
             raw=value,
-            lower=int(lower[0]),
-            upper=int(upper[0]),
+            lower=int(scored.lower[0]),
+            upper=int(scored.upper[0]),
             level=level,
-            backend=backend,
-            notices=(*plan.warnings, *extrapolation_warnings(features, ranges), *notices),
+            backend=scored.backend,
+            notices=(*plan.warnings, *extrapolation_warnings(features, ranges), *scored.notices),
             features=features,
-            extrapolated=bool(outside[0]),
+            extrapolated=bool(result.outside[0]),
             unreliable=unreliable,
         )
 
@@ -345,19 +329,20 @@ class Predictor:
         """
         level = self._check_level(level)
         matrix = feature_matrix(features)
-        raw, lower, upper, backend, notices, outside = self._frame_result(matrix, level)
+        answer = self._frame_result(matrix, level)
+        scored = answer.scored
         result = pd.DataFrame(
             {
-                "prediction": np.maximum(raw, 0.0),
-                "lower": lower,
-                "upper": upper,
-                "extrapolated": outside,
+                "prediction": np.maximum(scored.raw, 0.0),
+                "lower": scored.lower,
+                "upper": scored.upper,
+                "extrapolated": answer.outside,
                 "unreliable": mix_over_total(matrix.to_numpy(dtype=float)),
             },
             index=matrix.index,
         )
-        result.attrs["backend"] = backend
-        result.attrs["notices"] = (*self._range_notice(matrix, FEATURE_COLUMNS), *notices)
+        result.attrs["backend"] = scored.backend
+        result.attrs["notices"] = (*self._range_notice(matrix, FEATURE_COLUMNS), *scored.notices)
         return result
 
     def what_if(
@@ -398,23 +383,20 @@ class Predictor:
         if not keep.all():
             plans = [p for p, k in zip(plans, keep, strict=True) if k]
             matrix = matrix.loc[keep].reset_index(drop=True)
-        raw, lower, upper, backend, notices, outside = self._frame_result(matrix, level)
+        answer = self._frame_result(matrix, level)
+        scored = answer.scored
         result = pd.DataFrame(
             {
                 field: [getattr(p, field) for p in plans],
-                "prediction": np.maximum(raw, 0.0),
-                "lower": lower,
-                "upper": upper,
-                "extrapolated": outside,
+                "prediction": np.maximum(scored.raw, 0.0),
+                "lower": scored.lower,
+                "upper": scored.upper,
+                "extrapolated": answer.outside,
             }
         )
         columns = [c for c, f in COLUMN_FIELDS.items() if f == field]
         if field in ("duration_days", "start_month"):
             columns.append("end_month")
-        result.attrs["backend"] = backend
-        result.attrs["notices"] = (*self._range_notice(matrix, columns), *notices)
+        result.attrs["backend"] = scored.backend
+        result.attrs["notices"] = (*self._range_notice(matrix, columns), *scored.notices)
         return result
-
-    def curves(self, plan: CampaignPlan, level: float = DEFAULT_LEVEL) -> Curves:
-        """What-if curves of ``plan`` against the budget and the number of ads, one call each."""
-        return _curves(self, plan, level)

@@ -10,34 +10,31 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from predictor.features import FEATURE_COLUMNS, end_months
-from predictor.honesty import TrainingBounds, absurd_message, absurd_rows
-from predictor.interval import DEFAULT_LEVEL, level_key
-from predictor.plan import (
+from predictor.contract.features import FEATURE_COLUMNS, end_months
+from predictor.contract.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
-    MAX_BUDGET,
-    MAX_COUNT,
-    MAX_DURATION_DAYS,
+    MIX_FIELDS,
     MIXES,
+    PLAN_FIELDS,
+    REQUIRED_FIELDS,
     CampaignPlan,
     PlanError,
     mix_warning,
+    valid_values,
 )
+from predictor.serving.extrapolation import TrainingBounds, absurd_message, absurd_rows
+from predictor.serving.model_code.interval import DEFAULT_LEVEL, level_key
 
 if TYPE_CHECKING:
-    from predictor.core import Predictor
+    from predictor.serving.predictor import Predictor
 
-PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CampaignPlan))
-MIX_FIELDS: tuple[str, ...] = tuple(f for fs in MIXES.values() for f in fs)
-REQUIRED: tuple[str, ...] = tuple(f for f in PLAN_FIELDS if f not in MIX_FIELDS)
 RESULT_COLUMNS: tuple[str, ...] = (
     "prediction",
     "lower",
@@ -48,13 +45,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "warnings",
     "error",
 )
-# (low, high, whole) of each field, as CampaignPlan checks it.
-_RULES: dict[str, tuple[float, float, bool]] = {
-    "duration_days": (1, MAX_DURATION_DAYS, True),
-    "total_budget": (0, MAX_BUDGET, False),
-    "start_month": (1, 12, True),
-    **{f: (0, MAX_COUNT, True) for f in CampaignPlan.count_fields()},
-}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int], None]
 
@@ -95,7 +85,7 @@ def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
     Missing or empty mix cells are 0. Raises :class:`BatchError` if a required column is missing.
     """
-    missing = [f for f in REQUIRED if f not in frame]
+    missing = [f for f in REQUIRED_FIELDS if f not in frame]
     if missing:
         raise BatchError(
             f"the CSV lacks the column(s) {', '.join(missing)}; add them (one plan a row, the "
@@ -114,12 +104,7 @@ def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
             value = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
             if field in MIX_FIELDS:
                 value = np.where(cells.to_numpy(dtype=object) == "", 0.0, value)
-        low, high, whole = _RULES[field]
-        with np.errstate(invalid="ignore"):
-            good = np.isfinite(value) & (value >= low) & (value <= high)
-            if whole:
-                good &= value == np.floor(value)
-        ok &= good
+        ok &= valid_values(field, value)
         numbers[field] = value
     return pd.DataFrame(numbers, index=frame.index), ok
 
@@ -234,7 +219,7 @@ def score_plans(
     bad = np.flatnonzero(~ok)
     error[bad] = plan_errors(frame, plans, bad)
     values = feature_values(plans.loc[ok])
-    bounds = TrainingBounds.from_metadata(predictor.metadata.get("training_range"))
+    bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
     absurd = absurd_rows(values, bounds)
     ok_rows = np.flatnonzero(ok)
     for i in np.flatnonzero(absurd):

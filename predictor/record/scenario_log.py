@@ -32,8 +32,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from predictor.plan import CampaignPlan
-from predictor.scenario_rows import (
+from predictor.contract.plan import CampaignPlan
+from predictor.record.log_rows import (
     LOG_COLUMNS,
     METADATA,
     TABLE,

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from predictor.config import DEFAULT_TIMEOUT, ConfigError, check_endpoint_url
-from predictor.responses import AuthError, sanitize
+from predictor.serving.endpoint_errors import AuthError, sanitize
+from predictor.serving.settings import DEFAULT_TIMEOUT, ConfigError, check_endpoint_url
 
 
 def origin(url: str) -> str:

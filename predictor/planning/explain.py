@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from predictor.features import AD_CATEGORIES, FEATURE_COLUMNS
-from predictor.formatting import fmt_feature, fmt_money, month_name
-from predictor.honesty import TrainingBounds, refuse_absurd
-from predictor.plan import COLUMN_LABELS, CampaignPlan, PlanError
+from predictor.contract.features import AD_CATEGORIES, FEATURE_COLUMNS
+from predictor.contract.formatting import fmt_feature, fmt_money, month_name
+from predictor.contract.plan import COLUMN_LABELS, CampaignPlan, PlanError
+from predictor.serving.extrapolation import TrainingBounds, refuse_absurd
 
 if TYPE_CHECKING:
-    from predictor.core import Predictor
+    from predictor.serving.predictor import Predictor
 
 MIX_NAMES: dict[str, str] = {
     "ad_platform": "platform mix",
@@ -219,7 +219,7 @@ def explain(
             "total_ads", "with no ads the prediction is 0 without the model; add ads to explain it"
         )
     features = plan.to_features()
-    bounds = TrainingBounds.from_metadata(predictor.metadata.get("training_range"))
+    bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
     refuse_absurd(np.array([[features[c] for c in FEATURE_COLUMNS]]), bounds)
     explanation = explain_row(linear_terms(predictor.local_estimator()), features)
     if answered_by == "databricks":

@@ -20,10 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from predictor.features import FEATURE_COLUMNS
+from predictor.contract.features import FEATURE_COLUMNS
 
 # The served (default) bundle, relative to the working directory.
 DEFAULT_MODEL_DIR = Path("model")
+# The bundles' names: the served Ridge bundle (the default) and the nonlinear alternative.
+RIDGE = "ridge"
+BOOSTING = "boosting"
+DEFAULT_MODEL = RIDGE
 # Other bundles live in their own folders under this one; the manifest leaves them out.
 ALTERNATIVES_DIR = "alternatives"
 MANIFEST_NAME = "manifest.sha256"
@@ -142,9 +146,9 @@ def verify_manifest(model_dir: str | Path) -> dict[str, str]:
 class BundleMetadata:
     """The metadata record of a bundle, stored under ``metadata`` in its ``MLmodel``.
 
-    ``interval`` is the conformal calibration of :mod:`predictor.interval`; ``training_range``
+    ``interval`` is the conformal calibration of :mod:`predictor.serving.model_code.interval`; ``training_range``
     maps each feature to the ``[min, max]`` seen in training. ``name`` is the bundle's key in
-    :func:`predictor.models.available_models`; ``candidate`` is its name in the comparison.
+    :func:`predictor.serving.model_choice.available_models`; ``candidate`` is its name in the comparison.
     """
 
     features: list[str]
@@ -156,7 +160,7 @@ class BundleMetadata:
     data_fingerprint: str = ""
     served_params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
-    name: str = "ridge"
+    name: str = DEFAULT_MODEL
     display_name: str = "Ridge + SelectKBest"
     candidate: str = "ridge_selectkbest"
 

@@ -1,6 +1,6 @@
 """The dashboard's figures, as small frames ready to plot, from the scenario log's rows.
 
-Every function takes the frame of :meth:`predictor.scenario_log.ScenarioLog.read_frame` (or any
+Every function takes the frame of :meth:`predictor.record.scenario_log.ScenarioLog.read_frame` (or any
 frame with its columns) and returns a new frame; an empty log gives empty frames with the same
 columns.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.formatting import spreadsheet_safe
-from predictor.plan import MIXES
+from predictor.contract.formatting import spreadsheet_safe
+from predictor.contract.plan import MIXES
 
 # Budget bands: left edges; each band runs up to the next edge.
 BUDGET_EDGES = (0.0, 1_000.0, 5_000.0, 20_000.0, 100_000.0)
@@ -65,7 +65,7 @@ def _mix_names(mix: str) -> dict[str, str]:
 
 
 def mix_label(frame: pd.DataFrame, mix: str) -> pd.Series:
-    """Which categories of ``mix`` (a :data:`predictor.plan.MIXES` name) each plan uses.
+    """Which categories of ``mix`` (a :data:`predictor.contract.plan.MIXES` name) each plan uses.
 
     For example ``Facebook + Instagram``, ``Video``, or ``none`` when the plan uses none.
     """

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from predictor.bundle import BundleError
-from predictor.economics import EconomicsError, parse_margin
-from predictor.features import FEATURE_COLUMNS
-from predictor.formatting import fmt_money, fmt_number
-from predictor.plan import CampaignPlan, PlanError
+from predictor.contract.features import FEATURE_COLUMNS
+from predictor.contract.formatting import fmt_money, fmt_number
+from predictor.contract.plan import CampaignPlan, PlanError
+from predictor.planning.economics import EconomicsError, parse_margin
+from predictor.serving.bundle import BundleError
 
 if TYPE_CHECKING:
-    from predictor.core import Predictor
+    from predictor.serving.predictor import Predictor
 
 GRID_POINTS = 256
 # The second call scores every whole budget across the step when there are at most this many.
@@ -94,7 +94,7 @@ def _positive(field: str, value: object, error: type[ValueError]) -> float:
 
 def budget_span(predictor: Predictor) -> tuple[float, float]:
     """Smallest and largest whole budgets inside the training data's budget range."""
-    pair = (predictor.metadata.get("training_range") or {}).get("total_budget")
+    pair = (predictor.metadata.training_range or {}).get("total_budget")
     if not isinstance(pair, list | tuple) or len(pair) != 2:
         raise BundleError("the bundle's metadata has no training range for total_budget")
     low, high = float(pair[0]), float(pair[1])

@@ -3,7 +3,7 @@
 Retries are urllib3's ``Retry`` mounted on the session: 429 and 503 only, POST included, backoff
 with jitter, and a ``Retry-After`` honoured up to the retry budget. A longer ``Retry-After`` is
 not waited for: the error carries it, and the circuit breaker keeps the endpoint paused that long.
-Credentials come from :class:`predictor.auth.DatabricksAuth`; no secret appears in a log line, an
+Credentials come from :class:`predictor.serving.endpoint_auth.DatabricksAuth`; no secret appears in a log line, an
 exception message or a ``repr``.
 """
 
@@ -24,14 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from predictor.auth import DatabricksAuth, origin
-from predictor.config import (
-    DEFAULT_TIMEOUT,
-    PredictorConfig,
-    check_endpoint_url,
-    endpoint_url_from_host,
-)
-from predictor.responses import (  # noqa: F401 (re-exported: the public home of these names)
+from predictor.serving.endpoint_auth import DatabricksAuth, origin
+from predictor.serving.endpoint_errors import (  # noqa: F401 (re-exported: the public home of these names)
     AuthError,
     BadResponseError,
     EndpointConnectionError,
@@ -45,6 +39,12 @@ from predictor.responses import (  # noqa: F401 (re-exported: the public home of
     error_detail,
     parse_predictions,
     sanitize,
+)
+from predictor.serving.settings import (
+    DEFAULT_TIMEOUT,
+    PredictorConfig,
+    check_endpoint_url,
+    endpoint_url_from_host,
 )
 
 log = logging.getLogger(__name__)

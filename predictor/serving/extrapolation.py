@@ -17,16 +17,17 @@ All functions take feature values as an ``(n, 19)`` array in ``FEATURE_COLUMNS``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from predictor.features import AD_CATEGORIES, FEATURE_COLUMNS
-from predictor.formatting import fmt_feature
-from predictor.interval import bounds_from_half
-from predictor.notices import Notice, NoticeCode
-from predictor.plan import COLUMN_FIELDS, COLUMN_LABELS, PlanError
+from predictor.contract.features import AD_CATEGORIES, FEATURE_COLUMNS
+from predictor.contract.formatting import fmt_feature
+from predictor.contract.notices import Notice, NoticeCode
+from predictor.contract.plan import COLUMN_FIELDS, COLUMN_LABELS, PlanError
+from predictor.serving.model_code.interval import bounds_from_half
+from predictor.serving.scored import Scored
 
 ABSURD_FACTOR = 100.0
 
@@ -196,13 +197,13 @@ def range_notice(
     )
 
 
-# Scores valid feature rows: ((predictions, lower, upper, notices), backend).
-Scorer = Callable[[pd.DataFrame], tuple[tuple[np.ndarray, np.ndarray, np.ndarray, tuple], str]]
+# Scores valid feature rows.
+Scorer = Callable[[pd.DataFrame], Scored]
 
 
 def score_with_edges(
     score: Scorer, rows: pd.DataFrame, outside: np.ndarray, bounds: TrainingBounds
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, tuple], str]:
+) -> Scored:
     """``score(rows)``, with the range edges of the ``outside`` rows scored in the same call and
     their bounds widened by :func:`widen_bounds`."""
     if not outside.any():
@@ -210,7 +211,7 @@ def score_with_edges(
     n = len(rows)
     edges = pd.DataFrame(edge_rows(rows.to_numpy(dtype=float)[outside], bounds))
     edges.columns = FEATURE_COLUMNS
-    (raw, lower, upper, notices), backend = score(pd.concat([rows, edges], ignore_index=True))
-    edge = (raw[n:], lower[n:], upper[n:])
-    lower, upper = widen_bounds(raw[:n], lower[:n], upper[:n], outside, edge)
-    return (raw[:n], lower, upper, notices), backend
+    both = score(pd.concat([rows, edges], ignore_index=True))
+    edge = (both.raw[n:], both.lower[n:], both.upper[n:])
+    lower, upper = widen_bounds(both.raw[:n], both.lower[:n], both.upper[:n], outside, edge)
+    return replace(both.head(n), lower=lower, upper=upper)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictor.features import FEATURE_COLUMNS
-from predictor.plan import PlanError
+from predictor.contract.features import FEATURE_COLUMNS
+from predictor.contract.plan import PlanError
 
 
 def feature_matrix(features: pd.DataFrame) -> pd.DataFrame:

@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from predictor.features import FEATURE_COLUMNS
-from predictor.features import end_month as _end_month
-from predictor.formatting import fmt_feature
-from predictor.notices import Notice, NoticeCode
+import numpy as np
+
+from predictor.contract.features import FEATURE_COLUMNS
+from predictor.contract.features import end_month as _end_month
+from predictor.contract.formatting import fmt_feature
+from predictor.contract.notices import Notice, NoticeCode
 
 # Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
 MAX_BUDGET = 1e12
@@ -73,6 +75,30 @@ COLUMN_LABELS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class FieldRule:
+    """What a plan field accepts: a number in ``[low, high]``, whole or not; mixes may be left out."""
+
+    low: float
+    high: float
+    whole: bool = True
+    required: bool = True
+
+
+# The plan's fields in form order with their limits: the one table every check derives from.
+FIELD_RULES: dict[str, FieldRule] = {
+    "duration_days": FieldRule(1, MAX_DURATION_DAYS),
+    "total_budget": FieldRule(0, MAX_BUDGET, whole=False),
+    "start_month": FieldRule(1, 12),
+    "num_unique_interests": FieldRule(0, MAX_COUNT),
+    "total_ads": FieldRule(0, MAX_COUNT),
+    **{f: FieldRule(0, MAX_COUNT, required=False) for fs in MIXES.values() for f in fs},
+}
+PLAN_FIELDS: tuple[str, ...] = tuple(FIELD_RULES)
+MIX_FIELDS: tuple[str, ...] = tuple(f for f, rule in FIELD_RULES.items() if not rule.required)
+REQUIRED_FIELDS: tuple[str, ...] = tuple(f for f, rule in FIELD_RULES.items() if rule.required)
+
+
 class PlanError(ValueError):
     """A plan input is invalid; ``field`` names it and the message says what to change."""
 
@@ -102,6 +128,30 @@ def _number(field: str, value: object) -> float:
     if math.isinf(number):
         raise PlanError(field, f"{field} is infinite; enter a finite number")
     return number
+
+
+def check_field(field: str, value: object) -> int | float:
+    """``value`` checked against ``FIELD_RULES[field]``: an int for whole fields (3.0 counts as
+    3), a float otherwise; :class:`PlanError` naming the field and what to enter."""
+    rule = FIELD_RULES[field]
+    if rule.whole:
+        return _whole(field, value, int(rule.low), int(rule.high))
+    number = _number(field, value)
+    if number < rule.low:
+        raise PlanError(field, f"{field} is {number:g}; enter {rule.low:g} or more")
+    if number > rule.high:
+        raise PlanError(field, f"{field} is {number:g}; enter at most {rule.high:,.0f}")
+    return number
+
+
+def valid_values(field: str, values: np.ndarray) -> np.ndarray:
+    """Mask of the ``values`` (floats, NaN for unreadable cells) that ``check_field`` accepts."""
+    rule = FIELD_RULES[field]
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(values) & (values >= rule.low) & (values <= rule.high)
+        if rule.whole:
+            good &= values == np.floor(values)
+    return good
 
 
 def _whole(field: str, value: object, low: int, high: int) -> int:
@@ -159,27 +209,9 @@ class CampaignPlan:
     all_age_ads: int = 0
 
     def __post_init__(self) -> None:
-        values: dict[str, int | float] = {
-            "duration_days": _whole("duration_days", self.duration_days, 1, MAX_DURATION_DAYS),
-        }
-        budget = _number("total_budget", self.total_budget)
-        if budget < 0:
-            raise PlanError("total_budget", f"total_budget is {budget:g}; enter 0 or more")
-        if budget > MAX_BUDGET:
-            raise PlanError(
-                "total_budget", f"total_budget is {budget:g}; enter at most {MAX_BUDGET:,.0f}"
-            )
-        values["total_budget"] = budget
-        values["start_month"] = _whole("start_month", self.start_month, 1, 12)
-        for field in self.count_fields():
-            values[field] = _whole(field, getattr(self, field), 0, MAX_COUNT)
+        values = {field: check_field(field, getattr(self, field)) for field in FIELD_RULES}
         for field, value in values.items():
             object.__setattr__(self, field, value)
-
-    @staticmethod
-    def count_fields() -> tuple[str, ...]:
-        """Fields that hold whole-number counts (interests, total ads and the mixes)."""
-        return ("num_unique_interests", "total_ads", *(f for fs in MIXES.values() for f in fs))
 
     @property
     def end_month(self) -> int:
@@ -252,6 +284,5 @@ def extrapolation_warnings(
     return tuple(out)
 
 
-# The plan's fields in form order: the core settings, then every mix's counts.
-PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CampaignPlan))
-MIX_FIELDS: tuple[str, ...] = tuple(f for fields in MIXES.values() for f in fields)
+if tuple(f.name for f in dataclasses.fields(CampaignPlan)) != PLAN_FIELDS:  # pragma: no cover
+    raise RuntimeError("CampaignPlan's fields and FIELD_RULES disagree")

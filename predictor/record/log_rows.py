@@ -7,7 +7,6 @@ address, no user agent, no other free text.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import uuid
 from collections.abc import Mapping
@@ -19,11 +18,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from predictor.config import ConfigError
-from predictor.plan import CampaignPlan
+from predictor.contract.plan import FIELD_RULES, PLAN_FIELDS, CampaignPlan
+from predictor.serving.settings import ConfigError
 
 TABLE_NAME = "scenario_log"
-PLAN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CampaignPlan))
 ANSWER_FIELDS = ("purchases", "lower", "upper", "level")
 LOG_COLUMNS: tuple[str, ...] = (
     "id",
@@ -47,9 +45,10 @@ TABLE = sa.Table(
     # A client-made id: no autoincrement, which not every SQL warehouse has.
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),  # UTC
-    sa.Column("duration_days", sa.Integer, nullable=False),
-    sa.Column("total_budget", sa.Float, nullable=False),
-    *(sa.Column(f, sa.Integer, nullable=False) for f in PLAN_FIELDS[2:]),
+    *(
+        sa.Column(f, sa.Integer if rule.whole else sa.Float, nullable=False)
+        for f, rule in FIELD_RULES.items()
+    ),
     sa.Column("purchases", sa.Integer, nullable=False),
     sa.Column("lower", sa.Integer, nullable=False),
     sa.Column("upper", sa.Integer, nullable=False),

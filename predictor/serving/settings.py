@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from predictor.serving.bundle import DEFAULT_MODEL
+
 BACKENDS = ("auto", "databricks", "local")
 DEFAULT_TIMEOUT = (3.0, 10.0)
 DEFAULT_COOLDOWN_SECONDS = 60.0
@@ -211,9 +213,8 @@ def _endpoint_url(settings: Mapping[str, str]) -> str | None:
 
 
 # The model that today's single-endpoint settings serve when no per-model endpoint names it.
-DEFAULT_ENDPOINT_MODEL = "ridge"
 _MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+ENDPOINT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 
 def parse_endpoint_map(text: str) -> dict[str, str]:
@@ -221,7 +222,7 @@ def parse_endpoint_map(text: str) -> dict[str, str]:
     endpoints: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         model, sep, name = (x.strip() for x in part.partition("="))
-        if not sep or not _MODEL_NAME.fullmatch(model) or not _ENDPOINT_NAME.fullmatch(name):
+        if not sep or not _MODEL_NAME.fullmatch(model) or not ENDPOINT_NAME.fullmatch(name):
             raise ConfigError(
                 f"DATABRICKS_SERVING_ENDPOINTS has {part!r}; write MODEL=ENDPOINT pairs separated "
                 "by commas, like ridge=purchases-ridge,boosting=purchases-boosting"
@@ -239,8 +240,8 @@ def _model_endpoint(
     else the single-endpoint settings for the default model, else none."""
     endpoints = parse_endpoint_map(settings.get("DATABRICKS_SERVING_ENDPOINTS", ""))
     single = settings.get("DATABRICKS_SERVING_ENDPOINT")
-    model = model or DEFAULT_ENDPOINT_MODEL
-    if model == DEFAULT_ENDPOINT_MODEL and model not in endpoints:
+    model = model or DEFAULT_MODEL
+    if model == DEFAULT_MODEL and model not in endpoints:
         return url, single
     name = endpoints.get(model)
     if name is None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from predictor.bundle import ALTERNATIVES_DIR, DEFAULT_MODEL_DIR
-
-RIDGE = "ridge"
-BOOSTING = "boosting"
+from predictor.serving.bundle import (
+    ALTERNATIVES_DIR,
+    DEFAULT_MODEL_DIR,
+    RIDGE,
+)
 
 
 def model_dir(name: str, root: str | Path = DEFAULT_MODEL_DIR) -> Path:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from predictor.formatting import fmt_money
+from predictor.contract.formatting import fmt_money
 
 
 class EconomicsError(ValueError):

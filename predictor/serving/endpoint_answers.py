@@ -1,7 +1,7 @@
 """Reading a served model's answer: expected purchases, and the range when the model sends one.
 
 A bundle exported by this project answers a DataFrame with ``prediction`` and the bounds of
-every calibrated level (see :mod:`predictor.pyfunc`); an older model answers numbers only.
+every calibrated level (see :mod:`predictor.serving.model_code.pyfunc`); an older model answers numbers only.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictor.notices import Notice, NoticeCode
-from predictor.pyfunc import PREDICTION_COLUMN, bound_columns
-from predictor.remote import BadResponseError
+from predictor.contract.notices import Notice, NoticeCode
+from predictor.serving.endpoint_client import BadResponseError
+from predictor.serving.model_code.pyfunc import PREDICTION_COLUMN, bound_columns
 
 Bounds = tuple[np.ndarray, np.ndarray]
 

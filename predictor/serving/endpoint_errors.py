@@ -1,6 +1,6 @@
 """What a serving endpoint answers: typed errors, error details, and the predictions it returns.
 
-Pure functions on already-received bytes and JSON; the HTTP client is in ``predictor.remote``.
+Pure functions on already-received bytes and JSON; the HTTP client is in ``predictor.serving.endpoint_client``.
 Every text taken from a response is sanitized (no secrets, no control characters, bounded length).
 """
 

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from predictor.notices import BACKEND_CODES, Notice, NoticeCode, code_of
-from predictor.plan import MIXES, CampaignPlan
+from predictor.contract.notices import BACKEND_CODES, Notice, NoticeCode, code_of
+from predictor.contract.plan import MIXES, CampaignPlan
 
 
 class Scorer(Protocol):
@@ -81,9 +81,9 @@ def ads_plans(plan: CampaignPlan, counts: Sequence[int]) -> list[CampaignPlan]:
     return plans
 
 
-def training_span(metadata: Mapping, column: str) -> tuple[float, float] | None:
-    """The ``[min, max]`` of ``column`` in the training data, from a bundle's metadata."""
-    bounds = (metadata.get("training_range") or {}).get(column)
+def training_span(training_range: Mapping, column: str) -> tuple[float, float] | None:
+    """The ``[min, max]`` of ``column`` in the training data, from a bundle's training range."""
+    bounds = (training_range or {}).get(column)
     if isinstance(bounds, list | tuple) and len(bounds) == 2:
         return float(bounds[0]), float(bounds[1])
     return None
@@ -121,7 +121,7 @@ def falling_ads_note(curve: pd.DataFrame, x: str = "x") -> str | None:
     )
 
 
-def curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curves:
+def what_if_curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curves:
     """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads."""
     budget = predictor.what_if(plan, "total_budget", budget_values(plan.total_budget), level)
     budget = budget.rename(columns={"total_budget": "x"})
@@ -138,10 +138,10 @@ def curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curves:
         ads_notices = tuple(ads.attrs.get("notices", ()))
         if falling:
             ads_notices += (Notice(NoticeCode.ADS_SPLIT_BUDGET, falling),)
-    metadata = predictor.metadata
+    training_range = predictor.metadata.training_range
     spans = (
-        extrapolation_note(budget["x"], training_span(metadata, "total_budget"), "budgets"),
-        extrapolation_note(ads["x"], training_span(metadata, "num_ads"), "ad counts"),
+        extrapolation_note(budget["x"], training_span(training_range, "total_budget"), "budgets"),
+        extrapolation_note(ads["x"], training_span(training_range, "num_ads"), "ad counts"),
     )
     notices = tuple(
         n

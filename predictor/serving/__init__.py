@@ -1,0 +1,1 @@
+"""The prediction layer: the Predictor facade, the model bundle, the Databricks endpoint client and the settings."""
