@@ -7,11 +7,10 @@ import pytest
 
 from predictor.serving.model_code.interval import (
     IntervalLevelError,
-    calibrate,
-    conformal_quantile,
     interval_bounds,
     residual_scale,
 )
+from training.calibration import calibrate, conformal_quantile
 
 
 def test_conformal_quantile_uses_the_finite_sample_rank():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ class LinearModel:
 
     def __init__(self) -> None:
         self.calls = 0
-        self.metadata = {"training_range": {"total_budget": [1000.0, 100_000.0]}}
+        self.metadata = SimpleNamespace(training_range={"total_budget": [1000.0, 100_000.0]})
 
     def predict_frame(self, frame: pd.DataFrame, level: float) -> pd.DataFrame:
         self.calls += 1

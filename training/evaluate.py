@@ -11,11 +11,11 @@ from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
 from predictor.serving.model_code.interval import (
     CALIBRATED_LEVELS,
     DEFAULT_LEVEL,
-    calibrate,
     interval_bounds,
 )
 from training import config
 from training.aggregate import aggregate_campaigns
+from training.calibration import calibrate
 from training.generate import generate
 
 

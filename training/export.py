@@ -45,9 +45,9 @@ TREE_TRUSTED_TYPES: list[str] = [
     "sklearn.utils._bunch.Bunch",
 ]
 RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "pandas", "numpy")
-# The bundle's own code: the pyfunc wrapper and the interval arithmetic, copied verbatim.
+# The bundle's own code: predictor/serving/model_code/, copied byte for byte as this package.
 SERVING_PACKAGE = "campaign_model"
-SERVING_MODULES: tuple[str, ...] = ("interval.py", "pyfunc.py")
+SERVING_MODULES: tuple[str, ...] = ("__init__.py", "interval.py", "pyfunc.py")
 
 
 def pip_requirements() -> list[str]:
@@ -90,10 +90,6 @@ def serving_package(parent: Path) -> Path:
     """Write the ``campaign_model`` package (the bundle's code) into ``parent``; return its folder."""
     package = parent / SERVING_PACKAGE
     package.mkdir()
-    (package / "__init__.py").write_text(
-        '"""The served model\'s pyfunc wrapper and interval arithmetic (from predictor/)."""\n',
-        encoding="utf-8",
-    )
     for name in SERVING_MODULES:
         shutil.copyfile(Path(pyfunc.__file__).with_name(name), package / name)
     return package

@@ -21,8 +21,8 @@ from sklearn.model_selection import (
 )
 
 from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
-from predictor.serving.model_code.interval import calibrate
 from training import config
+from training.calibration import calibrate
 from training.models import (
     ALTERNATIVE_CANDIDATES,
     SERVED_NAME,

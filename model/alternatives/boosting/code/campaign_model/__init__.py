@@ -1,1 +1,1 @@
-"""The served model's pyfunc wrapper and interval arithmetic (from predictor/)."""
+"""The served model's pyfunc wrapper and interval arithmetic, copied byte for byte into every bundle."""
