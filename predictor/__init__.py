@@ -9,7 +9,7 @@
 from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.plan import CampaignPlan, PlanError
 from predictor.serving.bundle import BundleError
-from predictor.serving.endpoint_client import (
+from predictor.serving.endpoint_errors import (
     AuthError,
     BadResponseError,
     EndpointConnectionError,

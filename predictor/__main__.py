@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for bad input, with one clear line)."""
     from predictor.planning.batch_scoring import BatchError
     from predictor.serving.bundle import BundleError
-    from predictor.serving.endpoint_client import EndpointError
+    from predictor.serving.endpoint_errors import EndpointError
     from predictor.serving.settings import ConfigError
 
     args = _parser().parse_args(argv)

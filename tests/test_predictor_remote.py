@@ -28,13 +28,8 @@ from predictor import (
     RateLimitedError,
     ServerError,
 )
-from predictor.serving.endpoint_client import (
-    DatabricksClient,
-    EndpointWarmingError,
-    parse_retry_after,
-    retry_policy,
-    sanitize,
-)
+from predictor.serving.endpoint_client import DatabricksClient, parse_retry_after, retry_policy
+from predictor.serving.endpoint_errors import EndpointWarmingError, sanitize
 from predictor.serving.predictor import WARMING_TEXT as NOTICE_WARMING
 from predictor.serving.settings import PredictorConfig
 

@@ -17,8 +17,9 @@ from predictor_support import TOKEN, mlflow_server
 
 from predictor import BadResponseError, RequestRejectedError, ServerError
 from predictor.contract.features import FEATURE_COLUMNS
-from predictor.serving.endpoint_client import DatabricksClient, EndpointWarmingError
-from predictor.serving.endpoint_errors import error_detail, parse_predictions
+from predictor.serving.endpoint_answers import parse_predictions
+from predictor.serving.endpoint_client import DatabricksClient
+from predictor.serving.endpoint_errors import EndpointWarmingError, error_detail
 
 RECORDS = [
     {"prediction": 3.2, "lower_80": 1, "upper_80": 5, "lower_90": 1, "upper_90": 6},

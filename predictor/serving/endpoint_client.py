@@ -24,12 +24,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
+from predictor.serving.endpoint_answers import parse_predictions
 from predictor.serving.endpoint_auth import DatabricksAuth, origin
-from predictor.serving.endpoint_errors import (  # noqa: F401 (re-exported: the public home of these names)
+from predictor.serving.endpoint_errors import (
     AuthError,
     BadResponseError,
     EndpointConnectionError,
-    EndpointError,
     EndpointTimeoutError,
     EndpointWarmingError,
     NotFoundError,
@@ -37,8 +37,6 @@ from predictor.serving.endpoint_errors import (  # noqa: F401 (re-exported: the 
     RequestRejectedError,
     ServerError,
     error_detail,
-    parse_predictions,
-    sanitize,
 )
 from predictor.serving.settings import (
     DEFAULT_TIMEOUT,

@@ -1,6 +1,7 @@
-"""What a serving endpoint answers: typed errors, error details, and the predictions it returns.
+"""What goes wrong at a serving endpoint: typed errors and the error details it sends.
 
-Pure functions on already-received bytes and JSON; the HTTP client is in ``predictor.serving.endpoint_client``.
+Pure functions on already-received bytes and JSON; the predictions are read in
+``predictor.serving.endpoint_answers``; the HTTP client is in ``predictor.serving.endpoint_client``.
 Every text taken from a response is sanitized (no secrets, no control characters, bounded length).
 """
 
@@ -8,16 +9,10 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
-from collections.abc import Iterable, Mapping
-
-import numpy as np
-import pandas as pd
+from collections.abc import Iterable
 
 MESSAGE_LIMIT = 200
-POINT_COLUMN = "prediction"
-_BOUND = re.compile(r"(lower|upper)_([1-9][0-9]?)")
 
 
 class EndpointError(RuntimeError):
@@ -155,121 +150,3 @@ def error_detail(content: bytes, content_type: str = "", secrets: Iterable[str |
         else:
             detail = _text(body) if "text/plain" in content_type.lower() else None
     return f" ({sanitize(detail, secrets)})" if detail else ""
-
-
-# --------------------------------------------------------------------------- predictions
-
-
-def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadResponseError(f"{where} from the endpoint is not a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise BadResponseError(f"{where} from the endpoint is not a finite number")
-    return number
-
-
-def _scalar(item: object, i: int) -> float:
-    """One prediction: a number, a one-key object ``{"name": x}`` or a one-item list ``[x]``."""
-    if isinstance(item, dict):
-        if len(item) != 1:
-            raise BadResponseError(
-                f"prediction {i} from the endpoint is an object of {len(item)} fields "
-                f"without '{POINT_COLUMN}'"
-            )
-        item = next(iter(item.values()))
-    elif isinstance(item, list):
-        if len(item) != 1:
-            raise BadResponseError(
-                f"prediction {i} from the endpoint is a list of {len(item)} values; expected one"
-            )
-        item = item[0]
-    return _number(item, f"prediction {i}")
-
-
-def _column_names(keys: Iterable[str]) -> list[str]:
-    """``prediction`` then ``lower_XX``/``upper_XX`` pairs by level; refuses unpaired bounds."""
-    bounds: dict[str, set[str]] = {}
-    for key in keys:
-        match = _BOUND.fullmatch(key)
-        if match:
-            bounds.setdefault(match.group(2), set()).add(match.group(1))
-    for level, sides in bounds.items():
-        if sides != {"lower", "upper"}:
-            missing = ({"lower", "upper"} - sides).pop()
-            raise BadResponseError(
-                f"the endpoint returned a {level}% range without its {missing}_{level} bound"
-            )
-    names = [POINT_COLUMN]
-    for level in sorted(bounds, key=int):
-        names += [f"lower_{level}", f"upper_{level}"]
-    return names
-
-
-def _frame(columns: Mapping[str, list[object]], expected: int) -> pd.DataFrame:
-    """A validated frame of ``prediction`` and range columns, one row per requested row."""
-    names = _column_names(columns)
-    data = {}
-    for name in names:
-        values = columns[name]
-        if len(values) != expected:
-            raise BadResponseError(
-                f"the endpoint returned {len(values)} values of {name} for {expected} rows"
-            )
-        data[name] = [_number(v, f"{name} of row {i}") for i, v in enumerate(values)]
-    frame = pd.DataFrame(data, columns=names, dtype=float)
-    for lower, upper in zip(names[1::2], names[2::2], strict=True):
-        bad = frame[lower] > frame[upper]
-        if bad.any():
-            raise BadResponseError(
-                f"row {int(np.argmax(bad.to_numpy()))} from the endpoint has {lower} above {upper}"
-            )
-    return frame
-
-
-def _records(items: list[object], expected: int) -> pd.DataFrame:
-    keys = items[0].keys() if isinstance(items[0], dict) else ()
-    if not all(isinstance(item, dict) and item.keys() == keys for item in items):
-        raise BadResponseError("the endpoint's prediction records do not all have the same fields")
-    return _frame({key: [item[key] for item in items] for key in keys}, expected)
-
-
-def parse_predictions(payload: object, expected: int) -> np.ndarray | pd.DataFrame:
-    """Predictions from a scoring server's answer.
-
-    Numbers come back as a 1-D float array; the accepted shapes are ``{"predictions": [x, ...]}``,
-    ``[{"name": x}, ...]``, ``[[x], ...]`` and ``{"predictions": {"name": [x, ...]}}``. Records
-    (or columns) holding ``prediction`` with ``lower_XX``/``upper_XX`` ranges come back as a
-    DataFrame of those columns (other fields are dropped), checked to be finite and ordered.
-    Anything else raises :class:`BadResponseError`.
-    """
-    items = payload.get("predictions") if isinstance(payload, dict) else None
-    if isinstance(items, dict):  # columns: {"predictions": {"prediction": [...], ...}}
-        if not items or not all(isinstance(v, list) for v in items.values()):
-            raise BadResponseError(
-                "the endpoint's 'predictions' object does not hold one list per column"
-            )
-        if len(items) == 1:
-            items = next(iter(items.values()))
-        elif POINT_COLUMN in items:
-            return _frame(items, expected)
-        else:
-            raise BadResponseError(
-                f"the endpoint returned columns {', '.join(sorted(items))[:100]} without "
-                f"'{POINT_COLUMN}'"
-            )
-    if not isinstance(items, list):
-        raise BadResponseError("the endpoint's answer has no 'predictions' list")
-    if len(items) != expected:
-        raise BadResponseError(
-            f"the endpoint returned {len(items)} predictions for {expected} rows"
-        )
-    if items and isinstance(items[0], dict) and POINT_COLUMN in items[0] and len(items[0]) > 1:
-        return _records(items, expected)
-    values = np.empty(expected, dtype=float)
-    for i, item in enumerate(items):
-        values[i] = _scalar(item, i)
-    return values

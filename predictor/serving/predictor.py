@@ -33,12 +33,8 @@ from predictor.serving.bundle import (
     verify_bundle,
 )
 from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
-from predictor.serving.endpoint_client import (
-    CircuitBreaker,
-    DatabricksClient,
-    EndpointError,
-    EndpointWarmingError,
-)
+from predictor.serving.endpoint_client import CircuitBreaker, DatabricksClient
+from predictor.serving.endpoint_errors import EndpointError, EndpointWarmingError
 from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
