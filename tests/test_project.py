@@ -49,6 +49,9 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
     names = {r.name.lower() for r in _requirements("requirements.txt")}
     assert names == {
         "gradio",
+        "gradio_client",
+        "fastapi",
+        "starlette",
         "mlflow-skinny",
         "databricks-sdk",
         "scikit-learn",
@@ -56,6 +59,10 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
         "pandas",
         "numpy",
         "requests",
+        "urllib3",
+        "pyyaml",
+        "pydantic",
+        "pydantic-settings",
         "sqlalchemy",
         "tqdm",
     }

@@ -179,8 +179,14 @@ def _body(value: Any) -> Any:
 
 
 def _requirement_lines(path: Path) -> list[str]:
-    lines = (line.strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line and not line.startswith(("#", "-r"))]
+    """The requirement lines of a requirements file, with those of the files it ``-r`` includes."""
+    found: list[str] = []
+    for line in (line.strip() for line in path.read_text().splitlines()):
+        if line.startswith("-r"):
+            found += _requirement_lines(path.parent / line.removeprefix("-r").strip())
+        elif line and not line.startswith("#"):
+            found.append(line)
+    return found
 
 
 def _on_linux(line: str) -> bool:
