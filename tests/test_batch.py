@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR, REPO
 
 from predictor import CampaignPlan, PlanError
 from predictor.__main__ import main
@@ -26,6 +25,7 @@ from predictor.batch import (
 )
 from predictor.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.honesty import TrainingBounds
+from tests.support.common import MODEL_DIR, REPO
 
 HEADER = "id,duration_days,total_budget,start_month,num_unique_interests,total_ads,facebook_ads,"
 HEADER += "instagram_ads,note\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import APP_PLAN
 
 from predictor import FEATURE_COLUMNS, PlanError
 from predictor.honesty import (
@@ -18,6 +17,7 @@ from predictor.honesty import (
 )
 from predictor.interval import interval_bounds
 from predictor.plan import extrapolation_warnings
+from tests.support.predictor import APP_PLAN
 
 # The app's default plan, with which the issue saw a budget of 1e12 answered 805,425 ± 3%.
 DEFAULT = APP_PLAN

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from predictor_support import MODEL_DIR, copy_bundle, mlflow_server
 
 from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
 from predictor.bundle import ALTERNATIVES_DIR, load_bundle, verify_bundle, verify_manifest
@@ -18,6 +17,8 @@ from predictor.config import PredictorConfig
 from predictor.interval import interval_bounds
 from predictor.models import BOOSTING, RIDGE, available_models, display_names, model_dir
 from predictor.pyfunc import interval_frame
+from tests.support.common import MODEL_DIR
+from tests.support.predictor import copy_bundle, mlflow_server
 
 BOOSTING_DIR = MODEL_DIR / ALTERNATIVES_DIR / BOOSTING
 PLAN = CampaignPlan(

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from predictor_support import MODEL_DIR, TOKEN, copy_bundle, mlflow_server
 
 from predictor import FEATURE_COLUMNS, BadResponseError, CampaignPlan, Predictor
 from predictor.answer import endpoint_answer, notice_local_range
@@ -19,6 +18,8 @@ from predictor.bundle import load_bundle, write_manifest
 from predictor.config import PredictorConfig, load_config
 from predictor.interval import interval_bounds
 from predictor.pyfunc import bound_columns, interval_frame
+from tests.support.common import MODEL_DIR, TOKEN
+from tests.support.predictor import copy_bundle, mlflow_server
 
 LEVELS = (0.8, 0.9, 0.95)
 BOUNDS = [c for level in LEVELS for c in bound_columns(level)]

@@ -9,7 +9,6 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import APP_PLAN, MODEL_DIR
 
 from predictor import (
     FEATURE_COLUMNS,
@@ -21,6 +20,8 @@ from predictor import (
 from predictor.bundle import load_bundle
 from predictor.config import PredictorConfig
 from predictor.interval import interval_bounds
+from tests.support.common import MODEL_DIR
+from tests.support.predictor import APP_PLAN
 
 NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 FRAME_COLUMNS = ["prediction", "lower", "upper", "extrapolated", "unreliable"]

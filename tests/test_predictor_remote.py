@@ -13,7 +13,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import FAULTS, MODEL_DIR, TOKEN, FaultServer, free_port, mlflow_server
 
 from predictor import (
     FEATURE_COLUMNS,
@@ -37,6 +36,8 @@ from predictor.remote import (
     retry_policy,
     sanitize,
 )
+from tests.support.common import MODEL_DIR, TOKEN, free_port
+from tests.support.predictor import FAULTS, FaultServer, mlflow_server
 
 PLAN = CampaignPlan(
     duration_days=45,

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import APP_PLAN
 
 from predictor import PlanError
 from predictor.economics import EconomicsError
@@ -22,6 +21,7 @@ from predictor.target import (
     last_true,
     whole_grid,
 )
+from tests.support.predictor import APP_PLAN
 
 PLAN = APP_PLAN
 

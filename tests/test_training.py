@@ -15,12 +15,10 @@ import pytest
 
 from predictor.bundle import load_bundle
 from predictor.features import FEATURE_COLUMNS, TARGET_COLUMN
+from tests.support.common import REPO, SAMPLE
 from training.aggregate import aggregate_dir
 from training.generate import generate, write_dataset
 from training.models import SERVED_NAME
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "tests" / "fixtures" / "kaggle_sample"
 
 
 def run_training(workdir: Path, *args: str) -> subprocess.CompletedProcess:
