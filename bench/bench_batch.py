@@ -27,7 +27,7 @@ import pandas as pd
 from predictor import Predictor
 from predictor.planning.batch_scoring import read_plans, score_plans, write_scored
 from predictor.serving.settings import PredictorConfig
-from tests.predictor_support import MODEL_DIR, REPO
+from tests.support.common import MODEL_DIR, REPO
 
 
 def plans_frame(rows: int, seed: int = 0) -> pd.DataFrame:

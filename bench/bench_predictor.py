@@ -24,7 +24,8 @@ import requests
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
 from predictor.serving.bundle import load_bundle
 from predictor.serving.settings import PredictorConfig, load_config
-from tests.predictor_support import MODEL_DIR, TOKEN, mlflow_server
+from tests.support.common import MODEL_DIR, TOKEN
+from tests.support.predictor import mlflow_server
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:

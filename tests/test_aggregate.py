@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from aggregate_support import SAMPLE, copy_sample, replace_line, to_parquet, write_generated
 
 from predictor.contract.features import AD_CATEGORIES, FEATURE_COLUMNS, TARGET_COLUMN
+from tests.support.common import SAMPLE
+from tests.support.data import copy_sample, replace_line, to_parquet, write_generated
 from training import sources
 from training.aggregate import TABLE_COLUMNS, aggregate_campaigns, aggregate_dir, write_table
 from training.checks import DataError, Rows, to_int

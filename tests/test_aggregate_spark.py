@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from aggregate_support import SAMPLE, copy_sample, to_parquet, write_generated
 
+from tests.support.common import SAMPLE
+from tests.support.data import copy_sample, to_parquet, write_generated
 from training.aggregate import aggregate_dir
 from training.aggregate_spark import event_rules, spark_session
 from training.checks import DataError, Rows, to_datetime, to_int

@@ -9,15 +9,15 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-from app_support import MODEL_DIR, REPO
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
+from predictor.planning.economics import campaign_economics
 from predictor.contract.formatting import signed
 from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
-from predictor.planning.economics import campaign_economics
+from tests.support.common import APP_MODEL_DIR, REPO
 from ui.common import DEFAULT_PLAN
 from ui.whatif import SERIES_COLORS
 
@@ -27,11 +27,6 @@ PLAN: dict[str, Any] = dict(DEFAULT_PLAN)
 @pytest.fixture(scope="module")
 def server(app_url: str) -> str:
     return app_url
-
-
-@pytest.fixture(scope="module")
-def client(server: str) -> Client:
-    return Client(server, verbose=False, analytics_enabled=False)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +223,7 @@ def test_curves_work_without_matplotlib() -> None:
         "import sys; sys.modules['matplotlib'] = None; "
         "from predictor import Predictor; from predictor.contract.plan import PLAN_FIELDS; "
         "from ui.common import DEFAULT_PLAN, Services; from ui.whatif import curves_handler; "
-        f"curves = curves_handler(Services({{'ridge': Predictor.from_env({str(MODEL_DIR)!r})}})); "
+        f"curves = curves_handler(Services({{'ridge': Predictor.from_env({str(APP_MODEL_DIR)!r})}})); "
         "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "
         "budget, ads, notes, table = curves(*plan, 0.9); "
         "assert len(budget) > 40 and len(ads) > 8; "
@@ -397,7 +392,7 @@ def test_import_builds_the_ui_without_loading_the_model() -> None:
     code = (
         "import os, sys, app; from predictor import Predictor; from ui import build_demo; "
         "before = set(os.listdir('.')); "
-        f"predictor = Predictor.from_env({str(MODEL_DIR)!r}); "
+        f"predictor = Predictor.from_env({str(APP_MODEL_DIR)!r}); "
         "demo = build_demo(predictor); "
         "assert predictor._model is None; "
         "assert 'mlflow.pyfunc' not in sys.modules; "

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-from app_support import free_port
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
@@ -17,15 +16,11 @@ import app
 from predictor import CampaignPlan, Predictor
 from predictor.contract.plan import PLAN_FIELDS
 from predictor.record.scenario_log import ScenarioLog
+from tests.support.common import free_port
 from ui import build_demo
 from ui.common import DEFAULT_PLAN
 
 PLAN: dict[str, Any] = dict(DEFAULT_PLAN)
-
-
-@pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False, analytics_enabled=False)
 
 
 def logged(app_log: ScenarioLog) -> pd.DataFrame:

@@ -8,21 +8,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from app_support import REPO
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from predictor import CampaignPlan, Predictor
 from predictor.planning.explain import explain
 from predictor.planning.target_budget import budget_for_purchases
+from tests.support.common import REPO
 from ui.common import DEFAULT_PLAN
 
 PLAN: dict[str, Any] = dict(DEFAULT_PLAN)
-
-
-@pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False, analytics_enabled=False)
 
 
 def test_target_budget_gives_both_budgets(client: Client, app_predictor: Predictor) -> None:

@@ -9,11 +9,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR, REPO
 
 from predictor import CampaignPlan, PlanError
 from predictor.__main__ import main
-from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.planning.batch_scoring import (
     PLAN_FIELDS,
     RESULT_COLUMNS,
@@ -25,7 +23,9 @@ from predictor.planning.batch_scoring import (
     score_plans,
     write_scored,
 )
+from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.serving.extrapolation import TrainingBounds
+from tests.support.common import MODEL_DIR, REPO
 
 HEADER = "id,duration_days,total_budget,start_month,num_unique_interests,total_ads,facebook_ads,"
 HEADER += "instagram_ads,note\n"

@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from app_support import ARTIFACTS
-from browser_support import (
+
+from predictor import CampaignPlan, Predictor
+from predictor.contract.plan import PLAN_FIELDS
+from tests.support.browser import (
     CLIPPED_LABELS_JS,
     SIZES,
     TIMEOUT_MS,
     number_input,
     wait_for_text,
 )
-
-from predictor import CampaignPlan, Predictor
-from predictor.contract.plan import PLAN_FIELDS
+from tests.support.common import ARTIFACTS
 from ui.common import DEFAULT_PLAN, EXAMPLES
 
 pytestmark = pytest.mark.browser

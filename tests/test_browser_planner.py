@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from app_support import ARTIFACTS, REPO
-from browser_support import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, wait_for_text
+
+from tests.support.browser import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, wait_for_text
+from tests.support.common import ARTIFACTS, REPO
 
 pytestmark = pytest.mark.browser
 

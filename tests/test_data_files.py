@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_data import CAMPAIGNS, write_files
 
+from tests.support.data import CAMPAIGNS, write_files
 from training.data import DataError, load_dataset
 
 

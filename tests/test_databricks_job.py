@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from databricks.sdk.service import jobs
 
+from tests.support.common import SAMPLE
 from training.__main__ import build_parser
 from training.aggregate import aggregate_dir
 from training.databricks_job import (
@@ -27,7 +28,6 @@ from training.databricks_job import (
     train_parameters,
 )
 
-SAMPLE = REPO / "tests" / "fixtures" / "kaggle_sample"
 OPTIONS = JobOptions(
     git_url="https://github.com/acme/campaign-purchase-predictor.git",
     data_dir="/Volumes/main/ads/logs",

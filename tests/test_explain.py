@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import APP_PLAN
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -22,6 +21,7 @@ from predictor.planning.explain import (
     factor_text,
     linear_terms,
 )
+from tests.support.predictor import APP_PLAN
 from training.models import served_model
 
 PLAN = APP_PLAN

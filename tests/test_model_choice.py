@@ -10,25 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from predictor_support import MODEL_DIR, copy_bundle, mlflow_server
 
 from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
-from predictor.serving.bundle import (
-    ALTERNATIVES_DIR,
-    BOOSTING,
-    RIDGE,
-    load_bundle,
-    verify_bundle,
-    verify_manifest,
-)
-from predictor.serving.model_choice import (
-    available_models,
-    display_names,
-    model_dir,
-)
-from predictor.serving.model_code.interval import interval_bounds
-from predictor.serving.model_code.pyfunc import interval_frame
+from predictor.serving.bundle import ALTERNATIVES_DIR, load_bundle, verify_bundle, verify_manifest
 from predictor.serving.settings import PredictorConfig
+from predictor.serving.model_code.interval import interval_bounds
+from predictor.serving.bundle import BOOSTING, RIDGE
+from predictor.serving.model_choice import available_models, display_names, model_dir
+from predictor.serving.model_code.pyfunc import interval_frame
+from tests.support.common import MODEL_DIR
+from tests.support.predictor import copy_bundle, mlflow_server
 
 BOOSTING_DIR = MODEL_DIR / ALTERNATIVES_DIR / BOOSTING
 PLAN = CampaignPlan(

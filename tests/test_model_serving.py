@@ -11,14 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from predictor_support import MODEL_DIR, TOKEN, copy_bundle, mlflow_server
 
 from predictor import FEATURE_COLUMNS, BadResponseError, CampaignPlan, Predictor
-from predictor.serving.bundle import load_bundle, write_manifest
 from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
+from predictor.serving.bundle import load_bundle, write_manifest
+from predictor.serving.settings import PredictorConfig, load_config
 from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import bound_columns, interval_frame
-from predictor.serving.settings import PredictorConfig, load_config
+from tests.support.common import MODEL_DIR, TOKEN
+from tests.support.predictor import copy_bundle, mlflow_server
 
 LEVELS = (0.8, 0.9, 0.95)
 BOUNDS = [c for level in LEVELS for c in bound_columns(level)]

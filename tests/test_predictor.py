@@ -9,7 +9,6 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import APP_PLAN, MODEL_DIR
 
 from predictor import (
     FEATURE_COLUMNS,
@@ -19,8 +18,10 @@ from predictor import (
     Predictor,
 )
 from predictor.serving.bundle import BundleMetadata, load_bundle
-from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.settings import PredictorConfig
+from predictor.serving.model_code.interval import interval_bounds
+from tests.support.common import MODEL_DIR
+from tests.support.predictor import APP_PLAN
 
 NOT_CONFIGURED = "Local model served (no Databricks endpoint configured)."
 FRAME_COLUMNS = ["prediction", "lower", "upper", "extrapolated", "unreliable"]

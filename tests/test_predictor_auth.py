@@ -12,13 +12,13 @@ import logging
 import time
 
 import pytest
-from endpoint_support import ACCESS_PREFIX, CLIENT_ID, CLIENT_SECRET, FakeWorkspace
-from predictor_support import MODEL_DIR, TOKEN
 
 from predictor import AuthError, CampaignPlan, Predictor
 from predictor.serving.endpoint_auth import DatabricksAuth
-from predictor.serving.endpoint_client import DatabricksClient
 from predictor.serving.settings import load_config
+from predictor.serving.endpoint_client import DatabricksClient
+from tests.support.common import MODEL_DIR, TOKEN
+from tests.support.endpoint import ACCESS_PREFIX, CLIENT_ID, CLIENT_SECRET, FakeWorkspace
 
 PLAN = CampaignPlan(
     duration_days=30, total_budget=5000, start_month=5, num_unique_interests=3, total_ads=4

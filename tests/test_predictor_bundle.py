@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import MODEL_DIR, copy_bundle
 
 from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
 from predictor.serving.bundle import (
@@ -22,6 +21,8 @@ from predictor.serving.bundle import (
     write_manifest,
 )
 from predictor.serving.settings import PredictorConfig
+from tests.support.common import MODEL_DIR
+from tests.support.predictor import copy_bundle
 
 PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 PLAN = CampaignPlan(

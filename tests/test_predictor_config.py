@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from endpoint_support import CLIENT_ID, CLIENT_SECRET
-from predictor_support import TOKEN
 
 from predictor import ConfigError
 from predictor.serving.settings import (
@@ -15,6 +13,8 @@ from predictor.serving.settings import (
     load_config,
     parse_timeout,
 )
+from tests.support.common import TOKEN
+from tests.support.endpoint import CLIENT_ID, CLIENT_SECRET
 
 URL = "https://adb-1.azuredatabricks.net/serving-endpoints/purchases/invocations"
 

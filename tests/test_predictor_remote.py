@@ -13,7 +13,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import FAULTS, MODEL_DIR, TOKEN, FaultServer, free_port, mlflow_server
 
 from predictor import (
     FEATURE_COLUMNS,
@@ -28,10 +27,12 @@ from predictor import (
     RateLimitedError,
     ServerError,
 )
+from predictor.serving.settings import PredictorConfig
+from predictor.serving.predictor import WARMING_TEXT as NOTICE_WARMING
 from predictor.serving.endpoint_client import DatabricksClient, parse_retry_after, retry_policy
 from predictor.serving.endpoint_errors import EndpointWarmingError, sanitize
-from predictor.serving.predictor import WARMING_TEXT as NOTICE_WARMING
-from predictor.serving.settings import PredictorConfig
+from tests.support.common import MODEL_DIR, TOKEN, free_port
+from tests.support.predictor import FAULTS, FaultServer, mlflow_server
 
 PLAN = CampaignPlan(
     duration_days=45,

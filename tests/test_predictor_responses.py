@@ -12,14 +12,16 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from endpoint_support import FakeWorkspace
-from predictor_support import TOKEN, mlflow_server
 
 from predictor import BadResponseError, RequestRejectedError, ServerError
 from predictor.contract.features import FEATURE_COLUMNS
-from predictor.serving.endpoint_answers import parse_predictions
 from predictor.serving.endpoint_client import DatabricksClient
-from predictor.serving.endpoint_errors import EndpointWarmingError, error_detail
+from predictor.serving.endpoint_errors import EndpointWarmingError
+from predictor.serving.endpoint_errors import error_detail
+from predictor.serving.endpoint_answers import parse_predictions
+from tests.support.common import TOKEN
+from tests.support.endpoint import FakeWorkspace
+from tests.support.predictor import mlflow_server
 
 RECORDS = [
     {"prediction": 3.2, "lower_80": 1, "upper_80": 5, "lower_90": 1, "upper_90": 6},

@@ -13,16 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from publish_support import block_network, parse, run
 
 from predictor.serving.bundle import verify_manifest, write_manifest
+from tests.support.publish import parse, run
 from training.publish import databricks
 from training.publish.common import PublishError
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    block_network(monkeypatch)
 
 
 @pytest.fixture(scope="module")

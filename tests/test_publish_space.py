@@ -9,29 +9,17 @@ import ast
 from pathlib import Path
 
 import pytest
-from publish_support import (
+
+from tests.support.publish import (
     HF_TOKEN,
     SPACE_EXCLUDED,
     SPACE_RUNTIME,
     RecordingHfApi,
-    block_network,
-    make_project,
     parse,
     run,
 )
-
 from training.publish import space
 from training.publish import space_files as files
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "project")
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    block_network(monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -13,20 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from publish_support import HF_TOKEN, RecordingHfApi, block_network, make_project, parse, run
 
+from tests.support.publish import HF_TOKEN, RecordingHfApi, parse, run
 from training.publish import space
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "project")
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    block_network(monkeypatch)
-
 
 SECRETS = {
     "DATABRICKS_ENDPOINT_URL": "https://adb-1.azuredatabricks.net/serving-endpoints/m/invocations",

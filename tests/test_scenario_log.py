@@ -6,24 +6,15 @@ import logging
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from scenario_support import PLAN, Answer
 
 from predictor import ConfigError
+from predictor.record.scenario_log import LOG_COLUMNS, NullLog, ScenarioLog, masked_url, scenario_row
 from predictor.record.log_rows import PLAN_FIELDS, default_sqlite_path, store_url
-from predictor.record.scenario_log import (
-    LOG_COLUMNS,
-    NullLog,
-    ScenarioLog,
-    masked_url,
-    scenario_row,
-)
-
-REPO = Path(__file__).resolve().parents[1]
-TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
+from tests.support.common import REPO, TOKEN
+from tests.support.scenario import PLAN, Answer
 
 
 @pytest.mark.parametrize("value", ["off", "OFF", " 0 ", "false", "no"])

@@ -8,11 +8,10 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from scenario_support import PLAN, Answer, expected_names, hammer
 
 from predictor.record.scenario_log import LOG_COLUMNS, ScenarioLog
-
-pytest_plugins = ["fixtures_pg"]
+from tests.support.common import free_port
+from tests.support.scenario import PLAN, Answer, expected_names, hammer
 
 CLIENTS, PER_CLIENT = 50, 20
 
@@ -63,8 +62,6 @@ def test_postgres_round_trip_keeps_every_value(postgres_url):
 
 
 def test_a_closed_port_is_logged_once_without_the_password(postgres_server, caplog):
-    from fixtures_pg import free_port
-
     password = "do-not-log-me-123"
     url = f"postgresql+psycopg://postgres:{password}@127.0.0.1:{free_port()}/postgres"
     log = ScenarioLog(url, batch_size=7, retry_seconds=0.01)

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from predictor_support import APP_PLAN
 
 from predictor import PlanError
 from predictor.planning.economics import EconomicsError
@@ -23,6 +22,7 @@ from predictor.planning.target_budget import (
     last_true,
     whole_grid,
 )
+from tests.support.predictor import APP_PLAN
 
 PLAN = APP_PLAN
 

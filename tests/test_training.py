@@ -13,14 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
 from predictor.serving.bundle import load_bundle
+from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from tests.support.common import REPO, SAMPLE
 from training.aggregate import aggregate_dir
 from training.generate import generate, write_dataset
 from training.models import SERVED_NAME
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "tests" / "fixtures" / "kaggle_sample"
 
 
 def run_training(workdir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from predictor_support import APP_PLAN
 
 from predictor.contract.notices import NoticeCode, code_of
 from predictor.planning.whatif import falling_ads_note, what_if_curves
+from tests.support.predictor import APP_PLAN
 
 
 def _curve(*predictions: float, x: str = "x") -> pd.DataFrame:

@@ -11,7 +11,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,9 +22,8 @@ from pathlib import Path
 import requests
 
 from predictor.contract.plan import CampaignPlan
+from tests.support.common import ARTIFACTS, MODEL_DIR, TOKEN, free_port
 
-REPO = Path(__file__).resolve().parents[1]
-MODEL_DIR = REPO / "model"
 # The page's default plan: every mix adds up to its 4 ads.
 APP_PLAN = CampaignPlan(
     duration_days=60,
@@ -47,21 +45,12 @@ APP_PLAN = CampaignPlan(
     age_35_44_ads=1,
     all_age_ads=1,
 )
-# Looks like a real Databricks token so that the sanitizer's pattern is exercised as well.
-TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
 
 
 def copy_bundle(destination: Path) -> Path:
     """A copy of the committed bundle at ``destination`` (for tests that alter bytes)."""
     shutil.copytree(MODEL_DIR, destination)
     return destination
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -73,7 +62,7 @@ def mlflow_server(model_dir: Path = MODEL_DIR, timeout: float = 90.0) -> Iterato
     env = {**os.environ, "PATH": path, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir)]
     command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    log = (REPO / "test-artifacts").joinpath("mlflow-serve.log")
+    log = ARTIFACTS / "mlflow-serve.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -5,7 +5,7 @@ of 127.0.0.1 with password authentication, ``pg_ctl stop`` at the end. As root, 
 the ``postgres`` user, which owns the folder. Without the binaries the fixture fails, saying how to
 install them (``.ci/run`` does). ``postgres_url``: a fresh, empty database on that server per test.
 
-Register with ``pytest_plugins = ["fixtures_pg"]``.
+A pytest plugin, registered in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.support.common import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 INSTALL_HINT = (
@@ -41,13 +42,6 @@ def pg_bin_dir(root: Path = PG_ROOT) -> Path | None:
     ]
     found.sort(key=lambda b: [int(x) if x.isdigit() else 0 for x in b.parent.name.split(".")])
     return found[-1] if found else None
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""Helpers for the publishing tests: the CLI, no network, a fake project, a recording Hub API."""
+"""Helpers for the publishing tests: the CLI, no network, a fake project, a recording Hub API.
+
+A pytest plugin, registered in ``tests/conftest.py``: it provides the ``offline`` and ``project``
+fixtures.
+"""
 
 from __future__ import annotations
 
@@ -135,3 +139,15 @@ class RecordingHfApi:
 
     def add_space_secret(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append(("add_space_secret", args, kwargs))
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No network for the test: any connection attempt fails it."""
+    block_network(monkeypatch)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh fake project tree (see :func:`make_project`)."""
+    return make_project(tmp_path / "project")

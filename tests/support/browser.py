@@ -1,8 +1,14 @@
-"""What the browser tests share: the system Chromium, the page sizes, and page helpers."""
+"""What the browser tests share: the system Chromium, the page sizes, and page helpers.
+
+A pytest plugin, registered in ``tests/conftest.py``: it provides the ``browser`` fixture.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+
+import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -33,3 +39,16 @@ CLIPPED_LABELS_JS = """() => [...document.querySelectorAll(
     .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 2
         && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.innerText.trim()).filter(t => t)"""
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """The system Chromium, headless, through Playwright (which never downloads a browser)."""
+    if not shutil.which("chromium"):
+        pytest.fail("Chromium is not installed; install it with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
