@@ -42,6 +42,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CALL_TIMEOUT = 120.0
+# A line of the results table: measure, app, bare app, ratio, target.
+Row = tuple[str, str, str, str, str]
 
 
 def serve_bare(port: int) -> None:
@@ -292,7 +294,8 @@ def load(url: str, n_clients: int, per_client: int) -> tuple[int, int, int, floa
     return ok, errors, lost, wall
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200, help="latency calls per app")
     parser.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
@@ -302,24 +305,22 @@ def main() -> None:
         "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve_bare:
-        serve_bare(args.serve_bare)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    return parser.parse_args()
 
-    console = Console()
-    rows: list[tuple[str, str, str, str, str]] = []
 
+def cold_starts(runs: int, model_dir: Path | None) -> dict[str, list[float]]:
+    """Seconds from process start to the first answer, ``runs`` times per app, alternated."""
     colds: dict[str, list[float]] = {"app": [], "bare": []}
-    for _ in range(args.cold_runs):
+    for _ in range(runs):
         for kind in ("bare", "app"):
-            with server(kind, args.model_dir) as (_, seconds):
+            with server(kind, model_dir) as (_, seconds):
                 colds[kind].append(seconds)
-    cold = {k: statistics.median(v) for k, v in colds.items()}
-    console.print(f"cold starts (s): app {colds['app']}, bare {colds['bare']}")
+    return colds
 
+
+def app_vs_bare(args: argparse.Namespace, cold: dict[str, float]) -> list[Row]:
+    """Latency and throughput of both apps, the cold start ratio, and the app under load."""
+    rows: list[Row] = []
     with server("app", args.model_dir) as (app_url, _), server("bare", None) as (bare_url, _):
         urls = {"app": app_url, "bare": bare_url}
         for kind in ("rest", "gradio_client"):
@@ -363,23 +364,47 @@ def main() -> None:
                 "0 errors, 0 lost",
             )
         )
+    return rows
 
-    if args.baseline:
-        with (
-            server("app", args.model_dir) as (app_url, _),
-            server("app", None, args.baseline.resolve()) as (base_url, _),
-        ):
-            for kind in ("rest", "gradio_client"):
-                lat = latency(kind, {"app": app_url, "baseline": base_url}, args.calls)
-                rows.append(
-                    (
-                        f"median latency vs {args.baseline.name}, 1 client ({kind})",
-                        f"{lat['app'] * 1000:.1f} ms",
-                        f"{lat['baseline'] * 1000:.1f} ms (earlier version)",
-                        f"{lat['app'] / lat['baseline']:.2f}x",
-                        "<= 1.1x",
-                    )
+
+def app_vs_baseline(args: argparse.Namespace) -> list[Row]:
+    """``/predict`` latency of this app against the earlier version in ``args.baseline``."""
+    rows: list[Row] = []
+    with (
+        server("app", args.model_dir) as (app_url, _),
+        server("app", None, args.baseline.resolve()) as (base_url, _),
+    ):
+        for kind in ("rest", "gradio_client"):
+            lat = latency(kind, {"app": app_url, "baseline": base_url}, args.calls)
+            rows.append(
+                (
+                    f"median latency vs {args.baseline.name}, 1 client ({kind})",
+                    f"{lat['app'] * 1000:.1f} ms",
+                    f"{lat['baseline'] * 1000:.1f} ms (earlier version)",
+                    f"{lat['app'] / lat['baseline']:.2f}x",
+                    "<= 1.1x",
                 )
+            )
+    return rows
+
+
+def main() -> None:
+    """Run the benchmark, or serve the bare app (``--serve-bare``), and print the results."""
+    args = parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    colds = cold_starts(args.cold_runs, args.model_dir)
+    cold = {k: statistics.median(v) for k, v in colds.items()}
+    console.print(f"cold starts (s): app {colds['app']}, bare {colds['bare']}")
+
+    rows = app_vs_bare(args, cold)
+    if args.baseline:
+        rows += app_vs_baseline(args)
 
     table = Table(title=f"App vs bare Gradio app ({os.cpu_count()} CPUs)")
     for column in ("measure", "app", "bare app", "ratio", "target"):

@@ -9,7 +9,18 @@
 from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.plan import CampaignPlan, PlanError
 from predictor.serving.bundle import BundleError
-from predictor.serving.endpoint_errors import AuthError, BadResponseError, EndpointConnectionError, EndpointError, EndpointTimeoutError, EndpointWarmingError, NotFoundError, RateLimitedError, RequestRejectedError, ServerError
+from predictor.serving.endpoint_errors import (
+    AuthError,
+    BadResponseError,
+    EndpointConnectionError,
+    EndpointError,
+    EndpointTimeoutError,
+    EndpointWarmingError,
+    NotFoundError,
+    RateLimitedError,
+    RequestRejectedError,
+    ServerError,
+)
 from predictor.serving.model_code.interval import IntervalLevelError
 from predictor.serving.predictor import Prediction, Predictor
 from predictor.serving.settings import ConfigError, PredictorConfig

@@ -14,9 +14,9 @@ from gradio_client.exceptions import AppError
 
 import app
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
-from predictor.planning.economics import campaign_economics
 from predictor.contract.formatting import signed
 from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.planning.economics import campaign_economics
 from tests.support.common import APP_MODEL_DIR, REPO
 from ui.common import DEFAULT_PLAN
 from ui.whatif import SERIES_COLORS

@@ -12,6 +12,7 @@ import pytest
 
 from predictor import CampaignPlan, PlanError
 from predictor.__main__ import main
+from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.planning.batch_scoring import (
     PLAN_FIELDS,
     RESULT_COLUMNS,
@@ -23,7 +24,6 @@ from predictor.planning.batch_scoring import (
     score_plans,
     write_scored,
 )
-from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.serving.extrapolation import TrainingBounds
 from tests.support.common import MODEL_DIR, REPO
 

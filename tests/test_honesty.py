@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from predictor import FEATURE_COLUMNS, PlanError
+from predictor.contract.plan import extrapolation_warnings
 from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
@@ -16,7 +17,6 @@ from predictor.serving.extrapolation import (
     widen_bounds,
 )
 from predictor.serving.model_code.interval import interval_bounds
-from predictor.contract.plan import extrapolation_warnings
 from tests.support.predictor import APP_PLAN
 
 # The app's default plan, with which the issue saw a budget of 1e12 answered 805,425 ± 3%.
@@ -62,9 +62,7 @@ def test_beyond_the_range_the_range_widens_relative_to_the_edge(predictor):
     far_relative = (far.upper - far.lower) / (far.raw + 1)
     # Whole-number bounds may each lose under 1 purchase.
     assert far_relative >= edge_relative - 2 / (far.raw + 1)
-    plain_low, plain_high = interval_bounds(
-        np.array([far.raw]), predictor.metadata.interval, 0.9
-    )
+    plain_low, plain_high = interval_bounds(np.array([far.raw]), predictor.metadata.interval, 0.9)
     assert far.upper - far.lower > plain_high[0] - plain_low[0]
     assert far.lower <= far.purchases <= far.upper
 
@@ -170,8 +168,8 @@ def test_extrapolation_warnings_use_plain_numbers():
 
 
 def test_mix_columns_are_read_as_whole_mixes():
-    from predictor.serving.extrapolation import _MIX_SLICES
     from predictor.contract.plan import COLUMN_FIELDS, MIXES
+    from predictor.serving.extrapolation import _MIX_SLICES
 
     for columns, fields in zip(_MIX_SLICES, MIXES.values(), strict=True):
         assert {COLUMN_FIELDS[c] for c in FEATURE_COLUMNS[columns]} == set(fields)

@@ -12,12 +12,18 @@ import pytest
 import requests
 
 from predictor import FEATURE_COLUMNS, BundleError, CampaignPlan, Predictor
-from predictor.serving.bundle import ALTERNATIVES_DIR, load_bundle, verify_bundle, verify_manifest
-from predictor.serving.settings import PredictorConfig
-from predictor.serving.model_code.interval import interval_bounds
-from predictor.serving.bundle import BOOSTING, RIDGE
+from predictor.serving.bundle import (
+    ALTERNATIVES_DIR,
+    BOOSTING,
+    RIDGE,
+    load_bundle,
+    verify_bundle,
+    verify_manifest,
+)
 from predictor.serving.model_choice import available_models, display_names, model_dir
+from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import interval_frame
+from predictor.serving.settings import PredictorConfig
 from tests.support.common import MODEL_DIR
 from tests.support.predictor import copy_bundle, mlflow_server
 

@@ -13,11 +13,11 @@ import pytest
 import requests
 
 from predictor import FEATURE_COLUMNS, BadResponseError, CampaignPlan, Predictor
-from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
 from predictor.serving.bundle import load_bundle, write_manifest
-from predictor.serving.settings import PredictorConfig, load_config
+from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
 from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import bound_columns, interval_frame
+from predictor.serving.settings import PredictorConfig, load_config
 from tests.support.common import MODEL_DIR, TOKEN
 from tests.support.predictor import copy_bundle, mlflow_server
 

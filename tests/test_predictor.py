@@ -18,8 +18,8 @@ from predictor import (
     Predictor,
 )
 from predictor.serving.bundle import BundleMetadata, load_bundle
-from predictor.serving.settings import PredictorConfig
 from predictor.serving.model_code.interval import interval_bounds
+from predictor.serving.settings import PredictorConfig
 from tests.support.common import MODEL_DIR
 from tests.support.predictor import APP_PLAN
 

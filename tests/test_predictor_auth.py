@@ -15,8 +15,8 @@ import pytest
 
 from predictor import AuthError, CampaignPlan, Predictor
 from predictor.serving.endpoint_auth import DatabricksAuth
-from predictor.serving.settings import load_config
 from predictor.serving.endpoint_client import DatabricksClient
+from predictor.serving.settings import load_config
 from tests.support.common import MODEL_DIR, TOKEN
 from tests.support.endpoint import ACCESS_PREFIX, CLIENT_ID, CLIENT_SECRET, FakeWorkspace
 

@@ -27,10 +27,10 @@ from predictor import (
     RateLimitedError,
     ServerError,
 )
-from predictor.serving.settings import PredictorConfig
-from predictor.serving.predictor import WARMING_TEXT as NOTICE_WARMING
 from predictor.serving.endpoint_client import DatabricksClient, parse_retry_after, retry_policy
 from predictor.serving.endpoint_errors import EndpointWarmingError, sanitize
+from predictor.serving.predictor import WARMING_TEXT as NOTICE_WARMING
+from predictor.serving.settings import PredictorConfig
 from tests.support.common import MODEL_DIR, TOKEN, free_port
 from tests.support.predictor import FAULTS, FaultServer, mlflow_server
 

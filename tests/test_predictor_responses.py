@@ -15,10 +15,9 @@ import pytest
 
 from predictor import BadResponseError, RequestRejectedError, ServerError
 from predictor.contract.features import FEATURE_COLUMNS
-from predictor.serving.endpoint_client import DatabricksClient
-from predictor.serving.endpoint_errors import EndpointWarmingError
-from predictor.serving.endpoint_errors import error_detail
 from predictor.serving.endpoint_answers import parse_predictions
+from predictor.serving.endpoint_client import DatabricksClient
+from predictor.serving.endpoint_errors import EndpointWarmingError, error_detail
 from tests.support.common import TOKEN
 from tests.support.endpoint import FakeWorkspace
 from tests.support.predictor import mlflow_server

@@ -11,8 +11,14 @@ import pandas as pd
 import pytest
 
 from predictor import ConfigError
-from predictor.record.scenario_log import LOG_COLUMNS, NullLog, ScenarioLog, masked_url, scenario_row
 from predictor.record.log_rows import PLAN_FIELDS, default_sqlite_path, store_url
+from predictor.record.scenario_log import (
+    LOG_COLUMNS,
+    NullLog,
+    ScenarioLog,
+    masked_url,
+    scenario_row,
+)
 from tests.support.common import REPO, TOKEN
 from tests.support.scenario import PLAN, Answer
 

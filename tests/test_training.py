@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor.serving.bundle import load_bundle
 from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.serving.bundle import load_bundle
 from tests.support.common import REPO, SAMPLE
 from training.aggregate import aggregate_dir
 from training.generate import generate, write_dataset

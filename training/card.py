@@ -93,27 +93,9 @@ def comparison_section(entries: list[tuple[BundleMetadata, dict]]) -> list[str]:
     ]
 
 
-def model_card(
-    result,
-    metadata: BundleMetadata,
-    evaluation: dict | None,
-    command: str,
-    synthetic: bool = True,
-    comparison: list[str] | None = None,
-) -> str:
-    """Markdown model card of the Ridge bundle or of the alternative (``metadata.candidate``).
-
-    Metrics, the model (coefficients for Ridge), measured interval coverage, ``comparison`` (see
-    :func:`comparison_section`) and limitations.
-    """
-    comp = result.comparison
-    names = list(dict.fromkeys([metadata.candidate, SERVED_NAME, result.metrics["best_candidate"]]))
-    names.append("mean_baseline")
-    if "oracle" in set(comp["model"]):
-        names.append("oracle")
-    ridge = metadata.candidate == SERVED_NAME
-    cal = metadata.interval
-    lines = [
+def _introduction(metadata: BundleMetadata, command: str, ridge: bool) -> list[str]:
+    """Title, version and provenance, and what the model predicts."""
+    return [
         "# Model card: campaign purchases"
         + ("" if ridge else f", {DISPLAY_NAMES[metadata.candidate]}"),
         "",
@@ -130,9 +112,17 @@ def model_card(
         '`{"predictions": [{"prediction": 44.5, "lower_80": 28, "upper_80": 61, "lower_90": 22, ...}]}`,',
         "one record per campaign, with the whole-number bounds of every calibrated level.",
         "",
-        "## Model",
-        "",
-        *(_ridge_model(result) if ridge else _alternative_model(result, metadata)),
+    ]
+
+
+def _metrics_section(result, metadata: BundleMetadata) -> list[str]:
+    """This model, the served one, the best candidate and the references, CV and held-out."""
+    comp = result.comparison
+    names = list(dict.fromkeys([metadata.candidate, SERVED_NAME, result.metrics["best_candidate"]]))
+    names.append("mean_baseline")
+    if "oracle" in set(comp["model"]):
+        names.append("oracle")
+    return [
         "## Metrics",
         "",
         "Repeated K-fold cross-validation on 80% of the campaigns (RMSE mean ± sd over folds), and",
@@ -146,6 +136,12 @@ def model_card(
         "inputs can do. The full comparison of all candidates (repeated K-fold mean ± sd) is in",
         "`reports/comparison.md` after a run, and in the MLflow parent run's artifacts.",
         "",
+    ]
+
+
+def _interval_section(cal: dict) -> list[str]:
+    """How the prediction interval is calibrated, and its quantiles."""
+    return [
         "## Prediction interval",
         "",
         "Normalized split-conformal: the spread of residuals at a predicted count p is modelled as",
@@ -156,41 +152,42 @@ def model_card(
         + ". Bounds are whole numbers and never below 0.",
         "",
     ]
-    if evaluation:
-        ev = evaluation
-        lines += [
-            f"### Measured on {ev['n_campaigns']} new campaigns (seed {ev['seed']}, not used in training)",
-            "",
-            "Measured by `python -m training evaluate"
-            + ("" if ridge else f" --model-dir {model_dir(metadata.name).as_posix()}")
-            + "`.",
-            "",
-            "| figure | value | bar |",
-            "|---|---|---|",
-            f"| RMSE, served model | {ev['rmse']:.2f} | |",
-            f"| RMSE, oracle | {ev['oracle_rmse']:.2f} | |",
-            f"| RMSE ratio | {ev['rmse_ratio']:.3f} | ≤ 1.15 |",
-            *[
-                f"| coverage of the {float(k):.0%} interval | {v:.1%} | {'88–92%' if k == '0.9' else ''} |"
-                for k, v in ev["coverage"].items()
-            ],
-            "| 90% coverage by third of predicted size (small, middle, large) | "
-            + ", ".join(f"{c:.1%}" for c in ev["coverage_90_by_third"])
-            + " | each 85–95% |",
-            "| mean 90% width by third | "
-            + ", ".join(f"{w:.1f}" for w in ev["mean_width_90_by_third"])
-            + " | grows with size |",
-            f"| mean 90% width, served model | {ev['mean_width_90']:.2f} | |",
-            f"| mean 90% width, oracle (same method) | {ev['oracle_mean_width_90']:.2f} | |",
-            f"| width ratio | {ev['width_ratio']:.3f} | ≤ 1.3 |",
-            "",
-        ]
-    lines += [
-        "The interval promises coverage on average over campaigns like the training data: about 9 in",
-        "10 campaigns land inside a 90% range. It does not promise it for any one campaign, nor for",
-        "plans outside the training range, and it does not account for changes the data never saw.",
+
+
+def _evaluation_section(ev: dict, metadata: BundleMetadata, ridge: bool) -> list[str]:
+    """The bars measured on new campaigns: accuracy against the oracle, coverage, width."""
+    return [
+        f"### Measured on {ev['n_campaigns']} new campaigns (seed {ev['seed']}, not used in training)",
         "",
-        *(comparison or []),
+        "Measured by `python -m training evaluate"
+        + ("" if ridge else f" --model-dir {model_dir(metadata.name).as_posix()}")
+        + "`.",
+        "",
+        "| figure | value | bar |",
+        "|---|---|---|",
+        f"| RMSE, served model | {ev['rmse']:.2f} | |",
+        f"| RMSE, oracle | {ev['oracle_rmse']:.2f} | |",
+        f"| RMSE ratio | {ev['rmse_ratio']:.3f} | ≤ 1.15 |",
+        *[
+            f"| coverage of the {float(k):.0%} interval | {v:.1%} | {'88–92%' if k == '0.9' else ''} |"
+            for k, v in ev["coverage"].items()
+        ],
+        "| 90% coverage by third of predicted size (small, middle, large) | "
+        + ", ".join(f"{c:.1%}" for c in ev["coverage_90_by_third"])
+        + " | each 85–95% |",
+        "| mean 90% width by third | "
+        + ", ".join(f"{w:.1f}" for w in ev["mean_width_90_by_third"])
+        + " | grows with size |",
+        f"| mean 90% width, served model | {ev['mean_width_90']:.2f} | |",
+        f"| mean 90% width, oracle (same method) | {ev['oracle_mean_width_90']:.2f} | |",
+        f"| width ratio | {ev['width_ratio']:.3f} | ≤ 1.3 |",
+        "",
+    ]
+
+
+def _limitations(result, synthetic: bool) -> list[str]:
+    """What the model does not know, and what it is not for."""
+    return [
         "## Limitations",
         "",
         (
@@ -208,5 +205,36 @@ def model_card(
         "  the app warns when a plan is outside the training range.",
         "- An educational planning tool, not a forecast to commit budget on.",
         "",
+    ]
+
+
+def model_card(
+    result,
+    metadata: BundleMetadata,
+    evaluation: dict | None,
+    command: str,
+    synthetic: bool = True,
+    comparison: list[str] | None = None,
+) -> str:
+    """Markdown model card of the Ridge bundle or of the alternative (``metadata.candidate``).
+
+    Metrics, the model (coefficients for Ridge), measured interval coverage, ``comparison`` (see
+    :func:`comparison_section`) and limitations.
+    """
+    ridge = metadata.candidate == SERVED_NAME
+    lines = [
+        *_introduction(metadata, command, ridge),
+        "## Model",
+        "",
+        *(_ridge_model(result) if ridge else _alternative_model(result, metadata)),
+        *_metrics_section(result, metadata),
+        *_interval_section(metadata.interval),
+        *(_evaluation_section(evaluation, metadata, ridge) if evaluation else []),
+        "The interval promises coverage on average over campaigns like the training data: about 9 in",
+        "10 campaigns land inside a 90% range. It does not promise it for any one campaign, nor for",
+        "plans outside the training range, and it does not account for changes the data never saw.",
+        "",
+        *(comparison or []),
+        *_limitations(result, synthetic),
     ]
     return "\n".join(lines)

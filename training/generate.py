@@ -71,23 +71,44 @@ def _pick(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return np.minimum((u > np.cumsum(probs, axis=1)).sum(axis=1), probs.shape[1] - 1)
 
 
-def generate(
-    n_campaigns: int = 600,
-    seed: int = 42,
-    effects: Effects | None = None,
-    purchases_only: bool = False,
-) -> dict[str, pd.DataFrame]:
-    """Generate the four tables plus ``ground_truth``, deterministic for a given seed.
+@dataclass
+class _Campaigns:
+    """The campaigns table, and its columns as arrays for the steps that follow."""
 
-    With ``purchases_only`` the event log holds only the Purchase events (same campaigns, ads
-    and purchase counts as the full log): enough to aggregate, and much faster.
-    """
-    if n_campaigns < 1:
-        raise ValueError("--campaigns must be at least 1")
-    fx = effects or Effects()
-    rng = np.random.default_rng(seed)
+    table: pd.DataFrame
+    duration: np.ndarray
+    budget: np.ndarray
+    start: np.ndarray  # datetime64[D]
+    num_ads: np.ndarray
 
-    # Campaigns.
+
+@dataclass
+class _Ads:
+    """The ads table, each ad's campaign (an index) and its drawn categories."""
+
+    table: pd.DataFrame
+    campaign: np.ndarray
+    cats: dict[str, np.ndarray]
+    n_interests: np.ndarray
+
+
+@dataclass
+class _Funnel:
+    """Per ad: days run, expected impressions per day, click and purchase rates."""
+
+    days: np.ndarray
+    imp_rate: np.ndarray
+    ctr: np.ndarray
+    cvr: np.ndarray
+
+    @property
+    def expected_purchases(self) -> np.ndarray:
+        """Expected purchases of each ad over its run (without the hidden quality and shocks)."""
+        return self.days * self.imp_rate * self.ctr * self.cvr
+
+
+def _campaigns(rng: np.random.Generator, fx: Effects, n_campaigns: int) -> _Campaigns:
+    """Duration, budget, start date and number of ads of each campaign."""
     cid = np.arange(1, n_campaigns + 1)
     duration = rng.integers(fx.duration_range[0], fx.duration_range[1] + 1, n_campaigns)
     lo, hi = np.log(fx.budget_range[0]), np.log(fx.budget_range[1])
@@ -99,7 +120,7 @@ def generate(
     num_ads = 1 + rng.binomial(fx.max_ads - 1, 0.35, n_campaigns)
     num_ads[rng.random(n_campaigns) < fx.share_without_ads] = 0
     themes = np.array(["Launch", "Summer", "Winter", "Holiday", "Retargeting", "Awareness"])
-    campaigns = pd.DataFrame(
+    table = pd.DataFrame(
         {
             "campaign_id": cid,
             "name": [
@@ -112,9 +133,13 @@ def generate(
             "total_budget": budget,
         }
     )
+    return _Campaigns(table, duration, budget, start, num_ads)
 
-    # Ads: each campaign has its own leaning per category, so mixes vary between campaigns.
-    ad_cidx = np.repeat(np.arange(n_campaigns), num_ads)
+
+def _ads(rng: np.random.Generator, campaigns: _Campaigns) -> _Ads:
+    """The ads; each campaign has its own leaning per category, so mixes vary between campaigns."""
+    n_campaigns = len(campaigns.num_ads)
+    ad_cidx = np.repeat(np.arange(n_campaigns), campaigns.num_ads)
     n_ads = ad_cidx.size
     cats = {}
     for name, k in (("platform", 2), ("type", 4), ("gender", 3), ("age", 4)):
@@ -130,10 +155,10 @@ def generate(
         interest_names[first],
     )
     ad_id = rng.permutation(n_ads) + 1  # the original's ads are not sorted by id
-    ads = pd.DataFrame(
+    table = pd.DataFrame(
         {
             "ad_id": ad_id,
-            "campaign_id": cid[ad_cidx],
+            "campaign_id": campaigns.table["campaign_id"].to_numpy()[ad_cidx],
             "ad_platform": np.array(PLATFORMS)[cats["platform"]],
             "ad_type": np.array(AD_TYPES)[cats["type"]],
             "target_gender": np.array(GENDERS)[cats["gender"]],
@@ -141,13 +166,17 @@ def generate(
             "target_interests": target_interests,
         }
     )
+    return _Ads(table, ad_cidx, cats, n_interests)
 
-    # Funnel rates per ad (what the planner controls), then the hidden creative quality.
+
+def _funnel(fx: Effects, campaigns: _Campaigns, ads: _Ads) -> _Funnel:
+    """Funnel rates per ad: what the planner controls, before the hidden creative quality."""
+    cats, ad_cidx = ads.cats, ads.campaign
     broad = np.where(cats["gender"] == GENDERS.index("All"), fx.broad_reach, 1.0) * np.where(
         cats["age"] == AGE_GROUPS.index("All"), fx.broad_reach, 1.0
     )
-    reach = broad * np.where(n_interests == 2, fx.second_interest_reach, 1.0)
-    start_month = (start.astype("datetime64[M]").astype(int) % 12)[ad_cidx]
+    reach = broad * np.where(ads.n_interests == 2, fx.second_interest_reach, 1.0)
+    start_month = (campaigns.start.astype("datetime64[M]").astype(int) % 12)[ad_cidx]
     ctr = (
         fx.base_ctr
         * np.array(fx.platform_ctr)[cats["platform"]]
@@ -159,42 +188,70 @@ def generate(
         * np.array(fx.age_cvr)[cats["age"]]
         * np.array(fx.season_cvr)[start_month]
     )
-    ad_duration = duration[ad_cidx]
-    daily_spend = budget[ad_cidx] / (num_ads[ad_cidx] * ad_duration)
+    ad_duration = campaigns.duration[ad_cidx]
+    daily_spend = campaigns.budget[ad_cidx] / (campaigns.num_ads[ad_cidx] * ad_duration)
     imp_rate = fx.imp_scale * reach * (daily_spend / 100.0) ** fx.spend_elasticity
-    expected_per_ad = ad_duration * imp_rate * ctr * cvr
+    return _Funnel(ad_duration, imp_rate, ctr, cvr)
+
+
+def _ad_days(
+    rng: np.random.Generator, fx: Effects, funnel: _Funnel, quality: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ad-days: impressions -> clicks -> purchases, with a gamma shock on the day's conversion.
+
+    Returns the counts (one row per event type, in ``EVENT_TYPES`` order, one column per
+    ad-day), each ad-day's ad (an index) and its day within the ad's run.
+    """
+    days = funnel.days
+    day_ad = np.repeat(np.arange(days.size), days)
+    day_offset = np.arange(day_ad.size) - np.repeat(np.cumsum(days) - days, days)
+    impressions = rng.poisson(funnel.imp_rate[day_ad])
+    clicks = rng.binomial(impressions, np.minimum(funnel.ctr[day_ad] * quality[day_ad], 0.9))
+    shock = rng.gamma(fx.daily_shape, 1.0 / fx.daily_shape, day_ad.size)
+    purchases = rng.binomial(clicks, np.minimum(funnel.cvr[day_ad] * shock, 1.0))
+    engagement = [rng.binomial(impressions, r) for r in fx.engagement_rates]
+    counts = np.stack([impressions, clicks, engagement[0], engagement[1], engagement[2], purchases])
+    return counts, day_ad, day_offset
+
+
+def generate(
+    n_campaigns: int = 600,
+    seed: int = 42,
+    effects: Effects | None = None,
+    purchases_only: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Generate the four tables plus ``ground_truth``, deterministic for a given seed.
+
+    With ``purchases_only`` the event log holds only the Purchase events (same campaigns, ads
+    and purchase counts as the full log): enough to aggregate, and much faster.
+    """
+    if n_campaigns < 1:
+        raise ValueError("--campaigns must be at least 1")
+    fx = effects or Effects()
+    rng = np.random.default_rng(seed)
+    campaigns = _campaigns(rng, fx, n_campaigns)
+    ads = _ads(rng, campaigns)
+    funnel = _funnel(fx, campaigns, ads)
     ground_truth = pd.DataFrame(
         {
-            "campaign_id": cid,
-            "expected_purchases": np.round(np.bincount(ad_cidx, expected_per_ad, n_campaigns), 6),
+            "campaign_id": campaigns.table["campaign_id"],
+            "expected_purchases": np.round(
+                np.bincount(ads.campaign, funnel.expected_purchases, n_campaigns), 6
+            ),
         }
     )
-    quality = rng.lognormal(-(fx.creative_sigma**2) / 2, fx.creative_sigma, n_ads)
-
-    # Ad-days: impressions -> clicks -> purchases, with a gamma shock on the day's conversion.
-    day_ad = np.repeat(np.arange(n_ads), ad_duration)
-    day_offset = np.arange(day_ad.size) - np.repeat(
-        np.cumsum(ad_duration) - ad_duration, ad_duration
-    )
-    impressions = rng.poisson(imp_rate[day_ad])
-    clicks = rng.binomial(impressions, np.minimum(ctr[day_ad] * quality[day_ad], 0.9))
-    shock = rng.gamma(fx.daily_shape, 1.0 / fx.daily_shape, day_ad.size)
-    purchases = rng.binomial(clicks, np.minimum(cvr[day_ad] * shock, 1.0))
-    engagement = [rng.binomial(impressions, r) for r in fx.engagement_rates]
-
-    counts = np.stack([impressions, clicks, engagement[0], engagement[1], engagement[2], purchases])
-    type_order = EVENT_TYPES  # the order of the rows of counts
+    quality = rng.lognormal(-(fx.creative_sigma**2) / 2, fx.creative_sigma, len(ads.table))
+    counts, day_ad, day_offset = _ad_days(rng, fx, funnel, quality)
     if purchases_only:
         counts[:-1] = 0
-    events = _events(
-        rng, counts, type_order, day_ad, day_offset, ad_id, start[ad_cidx], fx.num_users
-    )
-    users = _users(rng, fx.num_users)
+    ad_id = ads.table["ad_id"].to_numpy()
+    ad_start = campaigns.start[ads.campaign]
+    events = _events(rng, counts, EVENT_TYPES, day_ad, day_offset, ad_id, ad_start, fx.num_users)
     return {
-        "campaigns": campaigns,
-        "ads": ads,
+        "campaigns": campaigns.table,
+        "ads": ads.table,
         "ad_events": events,
-        "users": users,
+        "users": _users(rng, fx.num_users),
         "ground_truth": ground_truth,
     }
 

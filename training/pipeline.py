@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from predictor.serving.bundle import DEFAULT_MODEL_DIR, load_bundle
 from predictor.serving.model_choice import model_dir
 from training import config
+
+if TYPE_CHECKING:
+    from training.train import TrainResult
 
 # Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.
 MIN_CAMPAIGNS = 20
@@ -100,25 +104,10 @@ def _campaign_data(options: TrainOptions, console) -> tuple[Path, pd.DataFrame |
     return data_dir, tables["ground_truth"]
 
 
-def run_training(options: TrainOptions, console=None) -> TrainOutcome:
-    """The whole run; progress goes to ``console`` (a rich Console; stderr by default)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
+def _campaign_table(data_dir: Path, options: TrainOptions, console) -> pd.DataFrame:
+    """Aggregate ``data_dir`` to one row per campaign; the table also goes to the reports."""
     from training.aggregate import aggregate_dir, write_table
-    from training.card import comparison_section, model_card
-    from training.evaluate import evaluate_on, fresh_campaigns
-    from training.export import TREE_TRUSTED_TYPES, build_metadata, save_bundle
-    from training.train import train
 
-    console = console or Console(stderr=True)
-    if options.data_dir is None and options.n_campaigns < MIN_CAMPAIGNS:
-        raise PipelineError(
-            f"--campaigns {options.n_campaigns} is too few to compare models; "
-            f"give at least {MIN_CAMPAIGNS}"
-        )
-    start = time.perf_counter()
-    data_dir, ground_truth = _campaign_data(options, console)
     with console.status(f"loading and aggregating {data_dir}/"):
         table = aggregate_dir(data_dir, engine=options.engine)
     options.reports_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +119,16 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
         raise PipelineError(
             f"{len(table)} campaigns are too few to compare models; give at least {MIN_CAMPAIGNS}"
         )
+    return table
+
+
+def _compare_models(
+    table: pd.DataFrame, ground_truth: pd.DataFrame | None, options: TrainOptions, console
+) -> TrainResult:
+    """Compare, tune and calibrate (see :func:`training.train.train`) with a progress display."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from training.train import train
 
     progress = Progress(
         SpinnerColumn(),
@@ -149,21 +148,43 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
             reports_dir=options.reports_dir,
         )
     console.print(result.comparison.round(3).to_string(index=False))
+    return result
+
+
+def _measure_bars(
+    result: TrainResult, options: TrainOptions, console
+) -> tuple[dict | None, dict | None]:
+    """The bars of the served model and of the alternative on fresh campaigns, if measured."""
+    from training.evaluate import evaluate_on, fresh_campaigns
+
+    # The bars compare against the generator's oracle, so they apply to synthetic training data only.
+    if not (options.evaluate and options.data_dir is None):
+        return None, None
+    with console.status("measuring the bars of both models on fresh synthetic campaigns"):
+        n_eval = config.EVAL_CAMPAIGNS // (3 if options.quick else 1)
+        fresh, oracle = fresh_campaigns(config.EVAL_SEED, n_eval)
+        evaluation, alt_evaluation = (
+            evaluate_on(fresh, oracle, model.predict, calibration, config.EVAL_SEED)
+            for model, calibration in (
+                (result.model, result.calibration),
+                (result.alternative.model, result.alternative.calibration),
+            )
+        )
+    return evaluation, alt_evaluation
+
+
+def _save_bundles(
+    result: TrainResult,
+    table: pd.DataFrame,
+    options: TrainOptions,
+    evaluation: dict | None,
+    alt_evaluation: dict | None,
+) -> tuple[Path, Path]:
+    """Write the served bundle and the alternative's, each with its model card."""
+    from training.card import comparison_section, model_card
+    from training.export import TREE_TRUSTED_TYPES, build_metadata, save_bundle
 
     alternative = result.alternative
-    evaluation = alt_evaluation = None
-    # The bars compare against the generator's oracle, so they apply to synthetic training data only.
-    if options.evaluate and options.data_dir is None:
-        with console.status("measuring the bars of both models on fresh synthetic campaigns"):
-            n_eval = config.EVAL_CAMPAIGNS // (3 if options.quick else 1)
-            fresh, oracle = fresh_campaigns(config.EVAL_SEED, n_eval)
-            evaluation, alt_evaluation = (
-                evaluate_on(fresh, oracle, model.predict, calibration, config.EVAL_SEED)
-                for model, calibration in (
-                    (result.model, result.calibration),
-                    (alternative.model, alternative.calibration),
-                )
-            )
     metadata = build_metadata(result, options.seed, evaluation)
     alt_metadata = build_metadata(result, options.seed, alt_evaluation, alternative)
     comparison = (
@@ -187,6 +208,25 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
         model_card(result, alt_metadata, alt_evaluation, options.command, synthetic, comparison),
         trusted_types=TREE_TRUSTED_TYPES,
     )
+    return path, alt_path
+
+
+def run_training(options: TrainOptions, console=None) -> TrainOutcome:
+    """The whole run; progress goes to ``console`` (a rich Console; stderr by default)."""
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    if options.data_dir is None and options.n_campaigns < MIN_CAMPAIGNS:
+        raise PipelineError(
+            f"--campaigns {options.n_campaigns} is too few to compare models; "
+            f"give at least {MIN_CAMPAIGNS}"
+        )
+    start = time.perf_counter()
+    data_dir, ground_truth = _campaign_data(options, console)
+    table = _campaign_table(data_dir, options, console)
+    result = _compare_models(table, ground_truth, options, console)
+    evaluation, alt_evaluation = _measure_bars(result, options, console)
+    path, alt_path = _save_bundles(result, table, options, evaluation, alt_evaluation)
     run_id = result.metrics["mlflow_run_id"]
     console.log(f"bundles written to {path}/ and {alt_path}/ (MLflow run {run_id})")
     console.log(

@@ -103,6 +103,199 @@ def _scalar_params(model) -> dict[str, str]:
     return dict(sorted(params.items())[:100])
 
 
+@dataclass
+class _Split:
+    """The campaigns as features and target, split into a training and a held-out part."""
+
+    table: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    idx_test: np.ndarray
+    X_tr: pd.DataFrame
+    X_te: pd.DataFrame
+    y_tr: np.ndarray
+    y_te: np.ndarray
+    repeats: int
+    cv: RepeatedKFold
+
+
+def _split(table: pd.DataFrame, seed: int, quick: bool) -> _Split:
+    """Hold out ``config.TEST_SIZE`` of the campaigns; repeated K-fold on the rest."""
+    X = table[FEATURE_COLUMNS].astype(float)
+    y = table[TARGET_COLUMN].to_numpy(dtype=float)
+    idx_train, idx_test = train_test_split(
+        np.arange(len(table)), test_size=config.TEST_SIZE, random_state=seed
+    )
+    repeats = config.QUICK_CV_REPEATS if quick else config.CV_REPEATS
+    return _Split(
+        table=table,
+        X=X,
+        y=y,
+        idx_test=idx_test,
+        X_tr=X.iloc[idx_train],
+        X_te=X.iloc[idx_test],
+        y_tr=y[idx_train],
+        y_te=y[idx_test],
+        repeats=repeats,
+        cv=RepeatedKFold(n_splits=config.CV_SPLITS, n_repeats=repeats, random_state=seed),
+    )
+
+
+def _tune(data: _Split, seed: int, mutual_info, progress) -> dict:
+    """Grid-search the served model's k and alpha by cross-validated RMSE."""
+    task = progress.add_task("tuning served model", total=None) if progress else None
+    search = GridSearchCV(
+        served_model(seed=seed, mutual_info=mutual_info),
+        {
+            "regressor__select__k": list(config.SERVED_K_GRID),
+            "regressor__ridge__alpha": list(config.SERVED_ALPHA_GRID),
+        },
+        scoring="neg_root_mean_squared_error",
+        cv=data.cv,
+    )
+    search.fit(data.X_tr, data.y_tr)
+    best = {
+        "k": search.best_params_["regressor__select__k"],
+        "alpha": search.best_params_["regressor__ridge__alpha"],
+    }
+    if progress:
+        progress.update(
+            task,
+            total=1,
+            completed=1,
+            description=f"served model: k={best['k']}, alpha={best['alpha']}",
+        )
+    return best
+
+
+def _score_candidate(name: str, model, data: _Split) -> tuple[dict, np.ndarray]:
+    """One candidate's CV and held-out figures, logged as a nested MLflow run; its predictions."""
+    import mlflow
+
+    start = time.perf_counter()
+    scores = _cv_scores(model, data.X_tr, data.y_tr, data.cv)
+    fitted = clone(model).fit(data.X_tr, data.y_tr)
+    pred = np.asarray(fitted.predict(data.X_te), dtype=float)
+    test = {f"test_{k}": v for k, v in regression_metrics(data.y_te, pred).items()}
+    seconds = time.perf_counter() - start
+    with mlflow.start_run(run_name=name, nested=True):
+        mlflow.set_tag("candidate", name)
+        mlflow.log_params(_scalar_params(model))
+        mlflow.log_metrics({**scores, **test, "fit_seconds": seconds})
+    return {"model": name, **scores, **test, "seconds": seconds}, pred
+
+
+def _reference_predictions(
+    data: _Split, ground_truth: pd.DataFrame | None
+) -> dict[str, np.ndarray]:
+    """Held-out predictions of the references: the training mean, and the oracle if known."""
+    refs = {"mean_baseline": np.full_like(data.y_te, data.y_tr.mean())}
+    if ground_truth is not None:
+        gt = (
+            ground_truth.set_index("campaign_id")
+            .loc[data.table["campaign_id"], "expected_purchases"]
+            .to_numpy()
+        )
+        refs["oracle"] = gt[data.idx_test]
+    return refs
+
+
+def _compare(
+    models: dict, data: _Split, ground_truth: pd.DataFrame | None, progress, task
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Score every candidate and the references: the ranked comparison, held-out predictions."""
+    rows, test_preds = [], {}
+    for name, model in models.items():
+        if progress:
+            progress.update(task, description=f"comparing candidates: {name}")
+        row, test_preds[name] = _score_candidate(name, model, data)
+        rows.append(row)
+        if progress:
+            progress.advance(task)
+    for name, pred in _reference_predictions(data, ground_truth).items():
+        test_preds[name] = pred
+        rows.append(
+            {
+                "model": name,
+                **{f"test_{k}": v for k, v in regression_metrics(data.y_te, pred).items()},
+            }
+        )
+    # Ranked by cross-validated RMSE, steadier than one held-out split; references last.
+    comparison = (
+        pd.DataFrame(rows)
+        .sort_values(["cv_rmse_mean", "test_rmse"], kind="stable", na_position="last")
+        .reset_index(drop=True)
+    )
+    return comparison, test_preds
+
+
+def _ranked(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison's candidates, best first, without the references."""
+    return comparison[~comparison["model"].isin(["mean_baseline", "oracle"])]
+
+
+def _calibrate(model, data: _Split, seed: int) -> dict:
+    """Interval calibration on the out-of-fold residuals of ``model`` over all campaigns."""
+    return calibrate(data.y, out_of_fold(model, data.X, data.y, seed, data.repeats))
+
+
+def _pick_alternative(
+    comparison: pd.DataFrame,
+    models: dict,
+    plain,
+    data: _Split,
+    seed: int,
+    quick: bool,
+    progress,
+    task,
+) -> Alternative:
+    """The best nonlinear candidate, refit on all campaigns, with its own calibration."""
+    ranked = _ranked(comparison)
+    alt_name = ranked[ranked["model"].isin(ALTERNATIVE_CANDIDATES)].iloc[0]["model"]
+    if progress:
+        progress.update(task, description=f"calibrating the alternative: {alt_name}")
+    return Alternative(
+        candidate=alt_name,
+        model=candidates(seed, plain, quick=quick)[alt_name].fit(data.X, data.y),
+        calibration=_calibrate(models[alt_name], data, seed),
+        metrics=_row_metrics(comparison, alt_name),
+    )
+
+
+def _summary_metrics(comparison: pd.DataFrame, n_campaigns: int) -> dict:
+    """The served model's figures, the best candidate, and the references' held-out RMSE."""
+    by_model = comparison.set_index("model")
+    metrics = {
+        "served": _row_metrics(comparison, SERVED_NAME),
+        "best_candidate": _ranked(comparison).iloc[0]["model"],
+        "baseline_test_rmse": float(by_model.loc["mean_baseline", "test_rmse"]),
+        "n_campaigns": n_campaigns,
+    }
+    if "oracle" in by_model.index:
+        metrics["oracle_test_rmse"] = float(by_model.loc["oracle", "test_rmse"])
+    return metrics
+
+
+def _log_reports(
+    comparison: pd.DataFrame,
+    data: _Split,
+    test_preds: dict[str, np.ndarray],
+    best_candidate: str,
+    reports_dir: Path | None,
+) -> None:
+    """Write the reports (served and best candidate on the held-out split) and log them."""
+    import mlflow
+
+    test_frame = pd.DataFrame(
+        {"campaign_id": data.table["campaign_id"].to_numpy()[data.idx_test], "actual": data.y_te}
+    )
+    for name in (SERVED_NAME, best_candidate):
+        test_frame[name] = test_preds[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_reports(comparison, test_frame, Path(reports_dir or tmp)):
+            mlflow.log_artifact(str(path))
+
+
 def train(
     table: pd.DataFrame,
     seed: int = config.SEED,
@@ -119,42 +312,12 @@ def train(
     """
     import mlflow
 
-    X = table[FEATURE_COLUMNS].astype(float)
-    y = table[TARGET_COLUMN].to_numpy(dtype=float)
-    idx_train, idx_test = train_test_split(
-        np.arange(len(table)), test_size=config.TEST_SIZE, random_state=seed
-    )
-    X_tr, X_te, y_tr, y_te = X.iloc[idx_train], X.iloc[idx_test], y[idx_train], y[idx_test]
-    repeats = config.QUICK_CV_REPEATS if quick else config.CV_REPEATS
-    cv = RepeatedKFold(n_splits=config.CV_SPLITS, n_repeats=repeats, random_state=seed)
-
+    data = _split(table, seed, quick)
     mutual_info = memoized_mutual_info()
-    task = progress.add_task("tuning served model", total=None) if progress else None
-    search = GridSearchCV(
-        served_model(seed=seed, mutual_info=mutual_info),
-        {
-            "regressor__select__k": list(config.SERVED_K_GRID),
-            "regressor__ridge__alpha": list(config.SERVED_ALPHA_GRID),
-        },
-        scoring="neg_root_mean_squared_error",
-        cv=cv,
-    )
-    search.fit(X_tr, y_tr)
-    best = {
-        "k": search.best_params_["regressor__select__k"],
-        "alpha": search.best_params_["regressor__ridge__alpha"],
-    }
+    best = _tune(data, seed, mutual_info, progress)
     tuned = served_model(k=best["k"], alpha=best["alpha"], seed=seed, mutual_info=mutual_info)
-    if progress:
-        progress.update(
-            task,
-            total=1,
-            completed=1,
-            description=f"served model: k={best['k']}, alpha={best['alpha']}",
-        )
 
     models = candidates(seed, tuned, quick=quick)
-    rows, test_preds = [], {}
     mlflow.set_experiment(experiment_name(mlflow.get_tracking_uri()))
     task = progress.add_task("comparing candidates", total=len(models)) if progress else None
     with mlflow.start_run(run_name=f"compare-seed{seed}{'-quick' if quick else ''}") as parent:
@@ -163,102 +326,28 @@ def train(
                 "seed": seed,
                 "quick": quick,
                 "n_campaigns": len(table),
-                "cv": f"RepeatedKFold({config.CV_SPLITS}x{repeats})",
+                "cv": f"RepeatedKFold({config.CV_SPLITS}x{data.repeats})",
                 "served_k": best["k"],
                 "served_alpha": best["alpha"],
             }
         )
-        for name, model in models.items():
-            if progress:
-                progress.update(task, description=f"comparing candidates: {name}")
-            start = time.perf_counter()
-            scores = _cv_scores(model, X_tr, y_tr, cv)
-            fitted = clone(model).fit(X_tr, y_tr)
-            pred = np.asarray(fitted.predict(X_te), dtype=float)
-            test_preds[name] = pred
-            test = {f"test_{k}": v for k, v in regression_metrics(y_te, pred).items()}
-            seconds = time.perf_counter() - start
-            with mlflow.start_run(run_name=name, nested=True):
-                mlflow.set_tag("candidate", name)
-                mlflow.log_params(_scalar_params(model))
-                mlflow.log_metrics({**scores, **test, "fit_seconds": seconds})
-            rows.append({"model": name, **scores, **test, "seconds": seconds})
-            if progress:
-                progress.advance(task)
-
-        baseline = np.full_like(y_te, y_tr.mean())
-        rows.append(
-            {
-                "model": "mean_baseline",
-                **{f"test_{k}": v for k, v in regression_metrics(y_te, baseline).items()},
-            }
-        )
-        test_preds["mean_baseline"] = baseline
-        oracle = None
-        if ground_truth is not None:
-            gt = (
-                ground_truth.set_index("campaign_id")
-                .loc[table["campaign_id"], "expected_purchases"]
-                .to_numpy()
-            )
-            oracle = gt[idx_test]
-            rows.append(
-                {
-                    "model": "oracle",
-                    **{f"test_{k}": v for k, v in regression_metrics(y_te, oracle).items()},
-                }
-            )
-            test_preds["oracle"] = oracle
-        # Ranked by cross-validated RMSE, steadier than one held-out split; references last.
-        comparison = (
-            pd.DataFrame(rows)
-            .sort_values(["cv_rmse_mean", "test_rmse"], kind="stable", na_position="last")
-            .reset_index(drop=True)
-        )
-
+        comparison, test_preds = _compare(models, data, ground_truth, progress, task)
         # Interval: out-of-fold residuals of the served configuration over all campaigns.
-        calibration = calibrate(y, out_of_fold(tuned, X, y, seed, repeats))
+        calibration = _calibrate(tuned, data, seed)
         # Exported models use scikit-learn's own mutual-information scorer (same scores).
         plain = served_model(k=best["k"], alpha=best["alpha"], seed=seed)
-        final = clone(plain).fit(X, y)
-
-        ranked = comparison[~comparison["model"].isin(["mean_baseline", "oracle"])]
-        alt_name = ranked[ranked["model"].isin(ALTERNATIVE_CANDIDATES)].iloc[0]["model"]
-        if progress:
-            progress.update(task, description=f"calibrating the alternative: {alt_name}")
-        alternative = Alternative(
-            candidate=alt_name,
-            model=candidates(seed, plain, quick=quick)[alt_name].fit(X, y),
-            calibration=calibrate(y, out_of_fold(models[alt_name], X, y, seed, repeats)),
-            metrics=_row_metrics(comparison, alt_name),
+        final = clone(plain).fit(data.X, data.y)
+        alternative = _pick_alternative(
+            comparison, models, plain, data, seed, quick, progress, task
         )
-        metrics = {
-            "served": _row_metrics(comparison, SERVED_NAME),
-            "best_candidate": ranked.iloc[0]["model"],
-            "baseline_test_rmse": float(
-                comparison.set_index("model").loc["mean_baseline", "test_rmse"]
-            ),
-            "n_campaigns": len(table),
-        }
-        if oracle is not None:
-            metrics["oracle_test_rmse"] = float(
-                comparison.set_index("model").loc["oracle", "test_rmse"]
-            )
+        metrics = _summary_metrics(comparison, len(table))
         mlflow.log_metrics({f"served_{k}": v for k, v in metrics["served"].items()})
-
-        test_frame = pd.DataFrame(
-            {"campaign_id": table["campaign_id"].to_numpy()[idx_test], "actual": y_te}
-        )
-        for name in (SERVED_NAME, ranked.iloc[0]["model"]):
-            test_frame[name] = test_preds[name]
-        with tempfile.TemporaryDirectory() as tmp:
-            for path in write_reports(comparison, test_frame, Path(reports_dir or tmp)):
-                mlflow.log_artifact(str(path))
+        _log_reports(comparison, data, test_preds, metrics["best_candidate"], reports_dir)
         metrics["mlflow_run_id"] = parent.info.run_id
     if progress:
         progress.update(task, description="comparing candidates: done")
 
-    training_range = {c: [float(X[c].min()), float(X[c].max())] for c in FEATURE_COLUMNS}
+    training_range = {c: [float(data.X[c].min()), float(data.X[c].max())] for c in FEATURE_COLUMNS}
     return TrainResult(
         model=final,
         comparison=comparison,

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import gradio as gr
+from gradio.events import Dependency
 from gradio_client import handle_file
 
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
-from ui.batch import SAMPLE_PLANS, batch_handler, build_batch_view
+from ui.batch import SAMPLE_PLANS, BatchView, batch_handler, build_batch_view
 from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
-from ui.dashboard import build_dashboard_view, wire_dashboard
-from ui.economics import build_economics_view, roas
-from ui.explain import build_explain_view, explain_handler
+from ui.dashboard import DashboardView, build_dashboard_view, wire_dashboard
+from ui.economics import EconomicsView, build_economics_view, roas
+from ui.explain import ExplainView, build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
-from ui.plan_form import build_plan_form
-from ui.prediction import build_prediction_view, predict_handler
-from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
-from ui.target import build_target_view, target_handler
-from ui.whatif import build_whatif_view, curves_handler
+from ui.plan_form import PlanForm, build_plan_form
+from ui.prediction import PredictionView, build_prediction_view, predict_handler
+from ui.scenarios import CsvFiles, ScenarioView, build_scenario_view, wire_scenarios
+from ui.target import TargetView, build_target_view, target_handler
+from ui.whatif import WhatIfView, build_whatif_view, curves_handler
 
 PAGE_CSS = """
 .cpp-stale-note { display: none; }
@@ -74,6 +76,217 @@ def _api_example(component: gr.components.Component, value: object) -> None:
     component.example_payload = lambda: value  # type: ignore[method-assign]
 
 
+@dataclass
+class _Page:
+    """The page's sections, and the handlers that more than one event runs."""
+
+    services: Services
+    form: PlanForm
+    answer: PredictionView
+    why: ExplainView
+    econ: EconomicsView
+    target: TargetView
+    whatif: WhatIfView
+    scenarios: ScenarioView
+    batch: BatchView
+    dashboard: DashboardView
+    curves: Callable[..., tuple]
+    explain: Callable[..., tuple]
+
+    @property
+    def plan_level(self) -> list[gr.components.Component]:
+        """The plan, the range level and the model: the inputs of a prediction."""
+        return [*self.form.plan_inputs, self.form.level, self.form.model]
+
+    @property
+    def econ_inputs(self) -> list[gr.components.Component]:
+        """The answer and the planner's order value and margin: the inputs of the economics."""
+        return [self.answer.record, self.econ.order_value, self.econ.margin]
+
+    @property
+    def econ_outputs(self) -> list[gr.components.Component]:
+        """The economics as shown and as data."""
+        return [self.econ.summary, self.econ.record]
+
+
+def _layout(services: Services) -> _Page:
+    """Draw the sections in page order."""
+    gr.Markdown(INTRO)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=340):
+            form = build_plan_form({m: services.label(m) for m in services.predictors})
+        with gr.Column(scale=4, min_width=320, elem_id="result-column"):
+            answer = build_prediction_view()
+            why = build_explain_view()
+            econ = build_economics_view()
+            target = build_target_view()
+    whatif = build_whatif_view()
+    scenarios = build_scenario_view()
+    batch = build_batch_view()
+    dashboard = build_dashboard_view()
+    with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
+        gr.Markdown(NOTES)
+    return _Page(
+        services=services,
+        form=form,
+        answer=answer,
+        why=why,
+        econ=econ,
+        target=target,
+        whatif=whatif,
+        scenarios=scenarios,
+        batch=batch,
+        dashboard=dashboard,
+        curves=curves_handler(services),
+        explain=explain_handler(services),
+    )
+
+
+def _after_answer(
+    page: _Page, shown: Dependency, js: str | None = None, public: bool = False
+) -> None:
+    """Once ``shown`` has put an answer on the page: run ``js`` in the browser, and show the
+    answer's economics, what-if curves and explanation. ``public`` gives these their API names
+    (``/roas``, ``/curves``, ``/explain``): only the chain after ``/predict`` is public."""
+
+    def api(name: str) -> dict[str, str]:
+        return {"api_name": name} if public else {"api_visibility": "private"}
+
+    if js:
+        shown.success(fn=None, js=js, api_visibility="private", queue=False)
+    shown.success(roas, page.econ_inputs, page.econ_outputs, **api("roas"))
+    shown.success(
+        page.curves, page.plan_level, page.whatif.outputs, show_progress="minimal", **api("curves")
+    )
+    shown.success(
+        page.explain,
+        [page.answer.record, page.form.model],
+        [page.why.chart, page.why.data],
+        show_progress="hidden",
+        **api("explain"),
+    )
+
+
+def _wire_answers(blocks: gr.Blocks, page: _Page) -> None:
+    """Predict on the button (the public API), on opening the page and on a new range level or
+    model; grey a shown answer out when the plan changes; redo the economics on new figures."""
+    form, answer, econ = page.form, page.answer, page.econ
+    predict = predict_handler(page.services)
+    # Any change to the plan greys the shown answer out until it is predicted again.
+    gr.on(
+        [c.change for c in form.plan_inputs],
+        fn=None,
+        js=MARK_STALE_JS,
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
+    predicted = form.predict_button.click(
+        predict,
+        inputs=page.plan_level,
+        outputs=answer.outputs,
+        api_name="predict",
+        show_progress="minimal",
+    )
+    _after_answer(page, predicted, js=SHOW_ANSWER_JS, public=True)
+    gr.on(
+        [econ.order_value.change, econ.margin.change],
+        fn=roas,
+        inputs=page.econ_inputs,
+        outputs=page.econ_outputs,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
+    # Opening the page and changing the range level or model predict again, outside the
+    # public API; the answer on opening the page is not a planner's choice, so not logged.
+    loaded = blocks.load(
+        predict_handler(page.services, log=False),
+        inputs=page.plan_level,
+        outputs=answer.outputs,
+        api_visibility="private",
+        show_progress="minimal",
+    )
+    _after_answer(page, loaded)
+    repredicted = gr.on(
+        [form.level.change, form.model.change],
+        fn=predict,
+        inputs=page.plan_level,
+        outputs=answer.outputs,
+        api_visibility="private",
+        show_progress="minimal",
+        trigger_mode="always_last",
+    )
+    _after_answer(page, repredicted, js=CLEAR_STALE_JS)
+
+
+def _wire_target(page: _Page) -> None:
+    """The budget needed for a target number of purchases (``/target_budget``)."""
+    target, econ = page.target, page.econ
+    target.button.click(
+        target_handler(page.services),
+        inputs=[*page.plan_level, target.purchases, target.max_cost, econ.order_value, econ.margin],
+        outputs=[target.answer, target.data],
+        api_name="target_budget",
+        show_progress="minimal",
+    )
+
+
+def _wire_batch(page: _Page) -> None:
+    """Score an uploaded CSV of plans (``/score_csv``); its download opens once it is ready."""
+    batch, form = page.batch, page.form
+    batch.button.click(
+        batch_handler(page.services, CsvFiles("scored-plans")),
+        inputs=[batch.upload, form.level, form.model],
+        outputs=[batch.summary, batch.download],
+        api_name="score_csv",
+    ).success(
+        lambda: gr.DownloadButton(interactive=True),
+        None,
+        batch.download,
+        api_visibility="private",
+        queue=False,
+    )
+
+
+def _wire_saved_scenarios(page: _Page) -> None:
+    """The scenarios' events; saving a plan also shows its answer."""
+    form = page.form
+    saved = wire_scenarios(
+        page.scenarios,
+        page.services,
+        form.plan_inputs,
+        form.level,
+        form.model,
+        [page.econ.order_value, page.econ.margin],
+    )
+    # The saved plan is the one on screen: show its answer.
+    shown = saved.success(
+        predict_handler(page.services, log=False),
+        page.plan_level,
+        page.answer.outputs,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    _after_answer(page, shown, js=CLEAR_STALE_JS)
+
+
+def _api_examples(page: _Page) -> None:
+    """The values the "Use via API" page shows for each input."""
+    for field, component in page.form.inputs.items():
+        _api_example(component, DEFAULT_PLAN[field])
+    _api_example(page.form.level, DEFAULT_LEVEL)
+    _api_example(page.form.model, page.services.default_model)
+    _api_example(page.answer.record, SAMPLE_ANSWER)
+    _api_example(page.econ.order_value, 60)
+    _api_example(page.econ.margin, 40)
+    _api_example(page.scenarios.name, "A")
+    _api_example(page.scenarios.remove_choice, "A")
+    _api_example(page.target.purchases, 120)
+    _api_example(page.target.max_cost, 0)
+    _api_example(page.batch.upload, handle_file(str(SAMPLE_PLANS)))
+
+
 def build_demo(
     predictor: Predictor | Mapping[str, Predictor],
     scenario_log: ScenarioLog | NullLog | None = None,
@@ -86,154 +299,12 @@ def build_demo(
     """
     predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
     services = Services(dict(predictors), scenario_log or NullLog(), dict(labels or {}))
-    predict = predict_handler(services)
-    curves = curves_handler(services)
     with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=340):
-                form = build_plan_form({m: services.label(m) for m in services.predictors})
-            with gr.Column(scale=4, min_width=320, elem_id="result-column"):
-                answer = build_prediction_view()
-                why = build_explain_view()
-                econ = build_economics_view()
-                target = build_target_view()
-        whatif = build_whatif_view()
-        scenarios = build_scenario_view()
-        batch = build_batch_view()
-        dashboard = build_dashboard_view()
-        with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
-            gr.Markdown(NOTES)
-
-        plan_level = [*form.plan_inputs, form.level, form.model]
-        econ_inputs = [answer.record, econ.order_value, econ.margin]
-        econ_outputs = [econ.summary, econ.record]
-        # Any change to the plan greys the shown answer out until it is predicted again.
-        gr.on(
-            [c.change for c in form.plan_inputs],
-            fn=None,
-            js=MARK_STALE_JS,
-            api_visibility="private",
-            queue=False,
-            show_progress="hidden",
-        )
-        predicted = form.predict_button.click(
-            predict,
-            inputs=plan_level,
-            outputs=answer.outputs,
-            api_name="predict",
-            show_progress="minimal",
-        )
-        predicted.success(fn=None, js=SHOW_ANSWER_JS, api_visibility="private", queue=False)
-        predicted.success(roas, econ_inputs, econ_outputs, api_name="roas")
-        predicted.success(
-            curves, plan_level, whatif.outputs, api_name="curves", show_progress="minimal"
-        )
-        gr.on(
-            [econ.order_value.change, econ.margin.change],
-            fn=roas,
-            inputs=econ_inputs,
-            outputs=econ_outputs,
-            api_visibility="private",
-            show_progress="hidden",
-            trigger_mode="always_last",
-        )
-        # Opening the page and changing the range level or model predict again, outside the
-        # public API; the answer on opening the page is not a planner's choice, so not logged.
-        loaded = blocks.load(
-            predict_handler(services, log=False),
-            inputs=plan_level,
-            outputs=answer.outputs,
-            api_visibility="private",
-            show_progress="minimal",
-        )
-        loaded.success(roas, econ_inputs, econ_outputs, api_visibility="private").success(
-            curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
-        )
-        repredicted = gr.on(
-            [form.level.change, form.model.change],
-            fn=predict,
-            inputs=plan_level,
-            outputs=answer.outputs,
-            api_visibility="private",
-            show_progress="minimal",
-            trigger_mode="always_last",
-        )
-        repredicted.success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False)
-        repredicted.success(roas, econ_inputs, econ_outputs, api_visibility="private")
-        repredicted.success(
-            curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
-        )
-        explain_prediction = explain_handler(services)
-        predicted.success(
-            explain_prediction,
-            [answer.record, form.model],
-            [why.chart, why.data],
-            api_name="explain",
-            show_progress="hidden",
-        )
-        for shown in (loaded, repredicted):
-            shown.success(
-                explain_prediction,
-                [answer.record, form.model],
-                [why.chart, why.data],
-                api_visibility="private",
-                show_progress="hidden",
-            )
-        target.button.click(
-            target_handler(services),
-            inputs=[*plan_level, target.purchases, target.max_cost, econ.order_value, econ.margin],
-            outputs=[target.answer, target.data],
-            api_name="target_budget",
-            show_progress="minimal",
-        )
-        batch.button.click(
-            batch_handler(services, CsvFiles("scored-plans")),
-            inputs=[batch.upload, form.level, form.model],
-            outputs=[batch.summary, batch.download],
-            api_name="score_csv",
-        ).success(
-            lambda: gr.DownloadButton(interactive=True),
-            None,
-            batch.download,
-            api_visibility="private",
-            queue=False,
-        )
-        saved = wire_scenarios(
-            scenarios,
-            services,
-            form.plan_inputs,
-            form.level,
-            form.model,
-            [econ.order_value, econ.margin],
-        )
-        # The saved plan is the one on screen: show its answer.
-        saved.success(
-            predict_handler(services, log=False),
-            plan_level,
-            answer.outputs,
-            api_visibility="private",
-            show_progress="hidden",
-        ).success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False).success(
-            roas, econ_inputs, econ_outputs, api_visibility="private"
-        ).success(curves, plan_level, whatif.outputs, api_visibility="private").success(
-            explain_prediction,
-            [answer.record, form.model],
-            [why.chart, why.data],
-            api_visibility="private",
-            show_progress="hidden",
-        )
-        for field, component in form.inputs.items():
-            _api_example(component, DEFAULT_PLAN[field])
-        _api_example(form.level, DEFAULT_LEVEL)
-        _api_example(form.model, services.default_model)
-        _api_example(answer.record, SAMPLE_ANSWER)
-        _api_example(econ.order_value, 60)
-        _api_example(econ.margin, 40)
-        _api_example(scenarios.name, "A")
-        _api_example(scenarios.remove_choice, "A")
-        _api_example(target.purchases, 120)
-        _api_example(target.max_cost, 0)
-        _api_example(batch.upload, handle_file(str(SAMPLE_PLANS)))
-        wire_dashboard(dashboard, services)
+        page = _layout(services)
+        _wire_answers(blocks, page)
+        _wire_target(page)
+        _wire_batch(page)
+        _wire_saved_scenarios(page)
+        _api_examples(page)
+        wire_dashboard(page.dashboard, services)
     return blocks

@@ -94,13 +94,9 @@ def _live(triggers: list, fn: Callable, inputs: list, output: gr.components.Comp
     )
 
 
-def build_plan_form(models: Mapping[str, str]) -> PlanForm:
-    """Draw the form in the current column; wire the end month and the mixes' running totals.
-
-    ``models`` maps the models offered to their labels, the default first; the choice shows
-    only with two or more.
-    """
-    inputs: dict[str, gr.components.Component] = {}
+def _core_settings(inputs: dict[str, gr.components.Component]) -> gr.Textbox:
+    """Section 1: duration, start month, budget, ads and interests, added to ``inputs``; returns
+    the derived end month's box."""
     gr.Markdown("### 1 · Core settings", elem_classes="cpp-section-title")
     with gr.Row():
         inputs["duration_days"] = _count_input("duration_days", min_width=140)
@@ -135,6 +131,11 @@ def build_plan_form(models: Mapping[str, str]) -> PlanForm:
             min_width=140,
             info="Audience interests targeted (travel, gaming, food…).",
         )
+    return end_box
+
+
+def _ad_mixes(inputs: dict[str, gr.components.Component]) -> dict[str, gr.Markdown]:
+    """Section 2: the counts of each mix, added to ``inputs``; returns each mix's running total."""
     gr.Markdown("### 2 · Ad mixes (number of ads)", elem_classes="cpp-section-title")
     mix_totals: dict[str, gr.Markdown] = {}
     for mix, fields in MIXES.items():
@@ -148,6 +149,11 @@ def build_plan_form(models: Mapping[str, str]) -> PlanForm:
                 padding=True,
                 elem_id=f"total-{mix.lower().replace(' ', '-')}",
             )
+    return mix_totals
+
+
+def _level_and_model(models: Mapping[str, str]) -> tuple[gr.Radio, gr.Radio]:
+    """The range level, and the model choice (shown only with two or more models)."""
     level = gr.Radio(
         choices=[(fmt_level(lv), lv) for lv in LEVELS],
         value=DEFAULT_LEVEL,
@@ -163,6 +169,32 @@ def build_plan_form(models: Mapping[str, str]) -> PlanForm:
         visible=len(models) > 1,
         elem_id="in-model",
     )
+    return level, model
+
+
+def _wire_live_checks(
+    inputs: dict[str, gr.components.Component],
+    mix_totals: dict[str, gr.Markdown],
+    end_box: gr.Textbox,
+) -> None:
+    """Keep the mixes' running totals and the end month up to date as the plan changes."""
+    for mix, fields in MIXES.items():
+        counts = [inputs["total_ads"], *(inputs[f] for f in fields)]
+        _live([c.change for c in counts], _mix_label(mix), counts, mix_totals[mix])
+    month_inputs = [inputs["start_month"], inputs["duration_days"]]
+    _live([c.change for c in month_inputs], end_month_text, month_inputs, end_box)
+
+
+def build_plan_form(models: Mapping[str, str]) -> PlanForm:
+    """Draw the form in the current column; wire the end month and the mixes' running totals.
+
+    ``models`` maps the models offered to their labels, the default first; the choice shows
+    only with two or more.
+    """
+    inputs: dict[str, gr.components.Component] = {}
+    end_box = _core_settings(inputs)
+    mix_totals = _ad_mixes(inputs)
+    level, model = _level_and_model(models)
     button = gr.Button(
         "Predict Purchases",
         variant="primary",
@@ -178,10 +210,5 @@ def build_plan_form(models: Mapping[str, str]) -> PlanForm:
         label="Example campaigns (click to fill the form)",
         examples_per_page=len(EXAMPLES),
     )
-
-    for mix, fields in MIXES.items():
-        counts = [inputs["total_ads"], *(inputs[f] for f in fields)]
-        _live([c.change for c in counts], _mix_label(mix), counts, mix_totals[mix])
-    month_inputs = [inputs["start_month"], inputs["duration_days"]]
-    _live([c.change for c in month_inputs], end_month_text, month_inputs, end_box)
+    _wire_live_checks(inputs, mix_totals, end_box)
     return form

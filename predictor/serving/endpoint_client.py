@@ -26,7 +26,18 @@ from urllib3.util.retry import Retry
 
 from predictor.serving.endpoint_answers import parse_predictions
 from predictor.serving.endpoint_auth import DatabricksAuth, origin
-from predictor.serving.endpoint_errors import AuthError, BadResponseError, EndpointConnectionError, EndpointTimeoutError, EndpointWarmingError, NotFoundError, RateLimitedError, RequestRejectedError, ServerError, error_detail
+from predictor.serving.endpoint_errors import (
+    AuthError,
+    BadResponseError,
+    EndpointConnectionError,
+    EndpointTimeoutError,
+    EndpointWarmingError,
+    NotFoundError,
+    RateLimitedError,
+    RequestRejectedError,
+    ServerError,
+    error_detail,
+)
 from predictor.serving.settings import (
     DEFAULT_TIMEOUT,
     PredictorConfig,

@@ -11,9 +11,9 @@ import pytest
 from gradio_client import Client
 
 from predictor import Predictor
-from predictor.serving.settings import PredictorConfig
-from predictor.serving.model_choice import available_models, display_names
 from predictor.record.scenario_log import ScenarioLog
+from predictor.serving.model_choice import available_models, display_names
+from predictor.serving.settings import PredictorConfig
 from tests.support.common import APP_MODEL_DIR, free_port
 
 
