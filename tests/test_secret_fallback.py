@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 from gradio_client import Client
-from predictor_support import MODEL_DIR, REPO, TOKEN, free_port, mlflow_server
+from predictor_support import MODEL_DIR, REPO, TOKEN, assert_no_fragment, free_port, mlflow_server
 
 import app
 from predictor import CampaignPlan, Predictor
@@ -41,20 +41,6 @@ PLAIN_WORDS = "access key this app was given for it is invalid"
 def endpoint() -> Iterator[str]:
     with mlflow_server(MODEL_DIR) as url:
         yield url
-
-
-def fragments(secret: str, size: int = 6) -> set[str]:
-    """Every ``size``-character piece of ``secret`` and of its escaped form."""
-    pieces = set()
-    for form in (secret, repr(secret)[1:-1]):
-        pieces |= {form[i : i + size] for i in range(len(form) - size + 1)}
-    return pieces
-
-
-def assert_no_fragment(secret: str, *texts: str) -> None:
-    for text in texts:
-        found = sorted(f for f in fragments(secret) if f in text)
-        assert not found, f"pieces of a secret were shown: {found}"
 
 
 def rest_call(url: str, api: str, data: list[Any]) -> str:

@@ -20,12 +20,12 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import quote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -35,7 +35,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from predictor.contract.redaction import is_credential
 from predictor.serving.bundle import DEFAULT_MODEL
 
-BACKENDS = ("auto", "databricks", "local")
+Backend = Literal["auto", "databricks", "local"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 DEFAULT_TIMEOUT = (3.0, 10.0)
 DEFAULT_COOLDOWN_SECONDS = 60.0
 SECRETS_FILE_ENV = "PREDICTOR_SECRETS_FILE"
@@ -160,6 +161,52 @@ def parse_switch(name: str, text: str) -> bool:
     return word in _ON
 
 
+def parse_backend(text: str) -> str:
+    """``auto``, ``databricks`` or ``local``, in any case."""
+    if text.strip().lower() not in BACKENDS:
+        raise ConfigError(f"PREDICTOR_BACKEND must be one of {', '.join(BACKENDS)}")
+    return text.strip().lower()
+
+
+def credential(name: str) -> Callable[[str], str]:
+    """A check that the secret ``name`` can be sent in an HTTP header (its message shows no value)."""
+
+    def check(text: str) -> str:
+        if not is_credential(text):
+            raise ConfigError(
+                f"{name} holds a character that a credential cannot have (a line break, a control "
+                "character, a space or a non-ASCII character), so it cannot be sent in an HTTP "
+                "header; set it again without that character"
+            )
+        return text
+
+    return check
+
+
+def check_store_address(text: str) -> str:
+    """The log's store URL, if it is one line (a URL cannot hold a control character)."""
+    if _CONTROL.search(text):
+        raise ConfigError(
+            "the store's address (SCENARIO_LOG_URL) is invalid: it holds a line break or another "
+            "control character"
+        )
+    return text
+
+
+# How each field's text is read; a field not named here takes the text as it is.
+FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
+    "databricks_endpoint_url": check_endpoint_url,
+    "databricks_serving_endpoints": parse_endpoint_map,
+    "databricks_token": credential("DATABRICKS_TOKEN"),
+    "databricks_client_secret": credential("DATABRICKS_CLIENT_SECRET"),
+    "predictor_backend": parse_backend,
+    "predictor_timeout": parse_timeout,
+    "predictor_cooldown_seconds": parse_cooldown,
+    "scenario_log": lambda text: parse_switch("SCENARIO_LOG", text),
+    "scenario_log_url": check_store_address,
+}
+
+
 # ------------------------------------------------------------------------------ the settings
 
 
@@ -201,7 +248,7 @@ class Settings(BaseSettings):
     databricks_config_file: str | None = Field(
         None, description="The Databricks config file, if not ~/.databrickscfg."
     )
-    predictor_backend: Literal["auto", "databricks", "local"] = Field(
+    predictor_backend: Backend = Field(
         "auto", description="auto: endpoint, local on failure; databricks: endpoint only; local."
     )
     predictor_timeout: tuple[float, float] = Field(
@@ -242,60 +289,11 @@ class Settings(BaseSettings):
             TextSource(settings_cls, reading.secrets_file),
         )
 
-    # -- field checks (each message names the setting, never its value) -------------------------
-
-    @field_validator("databricks_token", "databricks_client_secret", mode="before")
+    @field_validator(*FIELD_PARSERS, mode="before")
     @classmethod
-    def _sendable(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and not is_credential(value):
-            raise ConfigError(
-                f"{setting_name(info.field_name)} holds a character that a credential cannot "
-                "have (a line break, a control character, a space or a non-ASCII character), so "
-                "it cannot be sent in an HTTP header; set it again without that character"
-            )
-        return value
-
-    @field_validator("scenario_log_url", mode="before")
-    @classmethod
-    def _one_line_url(cls, value: Any) -> Any:
-        if isinstance(value, str) and _CONTROL.search(value):
-            raise ConfigError(
-                "the store's address (SCENARIO_LOG_URL) is invalid: it holds a line break or "
-                "another control character"
-            )
-        return value
-
-    @field_validator("databricks_endpoint_url", mode="before")
-    @classmethod
-    def _endpoint_url(cls, value: Any) -> Any:
-        return check_endpoint_url(value) if isinstance(value, str) else value
-
-    @field_validator("databricks_serving_endpoints", mode="before")
-    @classmethod
-    def _endpoint_map(cls, value: Any) -> Any:
-        return parse_endpoint_map(value) if isinstance(value, str) else value
-
-    @field_validator("predictor_backend", mode="before")
-    @classmethod
-    def _backend(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in BACKENDS:
-            return value.strip().lower()
-        raise ConfigError("PREDICTOR_BACKEND must be one of auto, databricks, local")
-
-    @field_validator("predictor_timeout", mode="before")
-    @classmethod
-    def _timeout(cls, value: Any) -> Any:
-        return parse_timeout(value) if isinstance(value, str) else value
-
-    @field_validator("predictor_cooldown_seconds", mode="before")
-    @classmethod
-    def _cooldown(cls, value: Any) -> Any:
-        return parse_cooldown(value) if isinstance(value, str) else value
-
-    @field_validator("scenario_log", mode="before")
-    @classmethod
-    def _switch(cls, value: Any) -> Any:
-        return parse_switch("SCENARIO_LOG", value) if isinstance(value, str) else value
+    def _parse(cls, value: Any, info: ValidationInfo) -> Any:
+        """Text is read by the field's parser (its errors name the setting, never the value)."""
+        return FIELD_PARSERS[info.field_name or ""](value) if isinstance(value, str) else value
 
     # -- what was read ---------------------------------------------------------------------------
 
@@ -314,11 +312,6 @@ class Settings(BaseSettings):
         """``"environment"``, ``"secrets file"``, both joined by `` + ``, or ``"defaults"``."""
         found = [s for s in (ENVIRONMENT, SECRETS_FILE) if s in self._origins.values()]
         return " + ".join(found) or "defaults"
-
-    def secret_values(self) -> tuple[str, ...]:
-        """The text of every secret that is set, for scrubbing other text before it is shown."""
-        values = (getattr(self, name) for name in SECRET_FIELDS)
-        return tuple(v.get_secret_value() for v in values if v is not None)
 
 
 def setting_name(field_name: str | None) -> str:
