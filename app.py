@@ -24,6 +24,7 @@ from predictor import ConfigError, Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.bundle import DEFAULT_MODEL
 from predictor.serving.model_choice import available_models, display_names
+from predictor.serving.settings import Settings, load_settings
 from ui import build_demo
 from ui.page import PAGE_CSS, THEME
 
@@ -49,13 +50,24 @@ async def busy_answer(request: Request, exc: HTTPException) -> Response:
     return await http_exception_handler(request, exc)
 
 
-def scenario_log_from_env() -> ScenarioLog | NullLog:
-    """The scenario log the environment describes; off, with a warning, if it is misconfigured."""
+def scenario_log_from_env(settings: Settings | None = None) -> ScenarioLog | NullLog:
+    """The scenario log the settings describe; off, with a warning and the reason kept for the
+    dashboard, if it is misconfigured."""
     try:
-        return ScenarioLog.from_env()
+        return ScenarioLog.from_settings(settings)
     except ConfigError as exc:
         log.warning("scenario log off: %s", exc)
-        return NullLog()
+        return NullLog(reason=str(exc))
+
+
+def configured(model_dir: Path) -> tuple[Settings, dict[str, Predictor]]:
+    """The settings, read once, and a predictor for each model in ``model_dir``."""
+    settings = load_settings()
+    predictors = {
+        name: Predictor.from_settings(settings, folder, model=name)
+        for name, folder in (available_models(model_dir) or {DEFAULT_MODEL: model_dir}).items()
+    }
+    return settings, predictors
 
 
 def warm_up(predictor: Predictor) -> None:
@@ -90,16 +102,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    predictors = {
-        name: Predictor.from_env(folder, model=name)
-        for name, folder in (
-            available_models(args.model_dir) or {DEFAULT_MODEL: args.model_dir}
-        ).items()
-    }
+    try:
+        settings, predictors = configured(args.model_dir)
+    except ConfigError as exc:
+        parser.exit(2, f"configuration error: {exc}\n")
     for predictor in predictors.values():
         threading.Thread(target=warm_up, args=(predictor,), daemon=True).start()
     launch(
-        build_demo(predictors, scenario_log_from_env(), display_names(args.model_dir)),
+        build_demo(predictors, scenario_log_from_env(settings), display_names(args.model_dir)),
         share=args.share or None,
         server_name=args.host,
         server_port=args.port,

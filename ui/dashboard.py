@@ -11,7 +11,7 @@ import pandas as pd
 
 from predictor.record import dashboard as db
 from predictor.record.scenario_log import ScenarioLogError
-from ui.common import Services
+from ui.common import Services, markdown_escape
 from ui.scenarios import CsvFiles
 
 COMMON_PLAN_HEADERS = {
@@ -55,6 +55,16 @@ def common_plans_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=COMMON_PLAN_HEADERS)
 
 
+def log_off_summary(reason: str | None) -> str:
+    """Why the dashboard is empty: the log is switched off, or its settings cannot work."""
+    if reason is None:
+        return "The scenario log is off (`SCENARIO_LOG=off`), so there is nothing to show."
+    return (
+        "**The scenario log is not working, so nothing is logged or shown here.** "
+        f"{markdown_escape(reason[:1].upper() + reason[1:])}."
+    )
+
+
 def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple]:
     """The ``/dashboard`` handler: the log's figures, read now."""
 
@@ -62,7 +72,7 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
         """What planners tried: summary, most common plans, budget and purchase distributions,
         predictions per day, and the log as a CSV file."""
         if not services.log.enabled:
-            summary = "The scenario log is off (`SCENARIO_LOG=off`), so there is nothing to show."
+            summary = log_off_summary(getattr(services.log, "reason", None))
             frame = services.log.read_frame()
         else:
             try:

@@ -40,6 +40,9 @@ PLAIN_NOTICES: dict[NoticeCode, str | None] = {
     "model built into this app answered; the online model answers again in a few minutes.",
     NoticeCode.ENDPOINT_PAUSED: "The online model failed a moment ago and is being left alone "
     "for a while, so the model built into this app answered.",
+    NoticeCode.CREDENTIALS_INVALID: "The online model could not be used because the access key "
+    "this app was given for it is invalid, so the model built into this app answered. Whoever "
+    "runs this app needs to set the key again.",
 }
 STALE_NOTE = "The plan changed: press Predict Purchases to update this answer."
 FLAGS: tuple[tuple[str, str], ...] = (

@@ -20,6 +20,7 @@ class NoticeCode(StrEnum):
     ENDPOINT_FAILED = "endpoint_failed"
     ENDPOINT_PAUSED = "endpoint_paused"
     ENDPOINT_WARMING = "endpoint_warming"
+    CREDENTIALS_INVALID = "credentials_invalid"
     LOCAL_RANGE = "local_range"
     ADS_SPLIT_BUDGET = "ads_split_budget"
 

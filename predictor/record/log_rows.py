@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from predictor.contract.plan import FIELD_RULES, PLAN_FIELDS, CampaignPlan
-from predictor.serving.settings import ConfigError
+from predictor.contract.redaction import sanitize
+from predictor.serving.settings import ConfigError, Settings, settings_of
 
 TABLE_NAME = "scenario_log"
 ANSWER_FIELDS = ("purchases", "lower", "upper", "level")
@@ -33,9 +34,9 @@ LOG_COLUMNS: tuple[str, ...] = (
     "scenario_name",
 )
 MAX_NAME = 200
+REASON_LIMIT = 300
 DATA_DIR = Path("/data")
-_OFF = {"off", "0", "false", "no"}
-_ON = {"", "on", "1", "true", "yes"}
+LOG_SETTINGS = ("SCENARIO_LOG", "SCENARIO_LOG_URL", "SCENARIO_LOG_PATH")
 _SECRET_KEYS = ("password", "token", "secret", "key", "pwd")
 
 METADATA = sa.MetaData()
@@ -90,54 +91,53 @@ def masked_url(url: str | URL) -> str:
     return parsed.set(query=query).render_as_string(hide_password=True)
 
 
-def _scrub(text: str, url: URL) -> str:
-    for secret in _secrets(url):
-        text = text.replace(secret, "***")
-    return text[:300]
-
-
 def reason(exc: BaseException, url: URL) -> str:
     """A one-line cause without the SQL, its parameters, or secrets."""
     cause = getattr(exc, "orig", None) or exc
     first = (str(cause).strip().splitlines() or [""])[0]
-    return _scrub(f"{type(cause).__name__}: {first}", url)
+    return sanitize(f"{type(cause).__name__}: {first}", _secrets(url), limit=REASON_LIMIT)
 
 
-def default_sqlite_path(environ: Mapping[str, str], data_dir: Path = DATA_DIR) -> Path:
+def default_sqlite_path(
+    settings: Settings | Mapping[str, str] | None = None, data_dir: Path = DATA_DIR
+) -> Path:
     """Where the SQLite log goes: ``SCENARIO_LOG_PATH``, else ``data_dir`` if writable, else cwd."""
-    explicit = str(environ.get("SCENARIO_LOG_PATH") or "").strip()
+    explicit = settings_of(settings).scenario_log_path
     if explicit:
-        return Path(explicit).expanduser().resolve()
+        return explicit.expanduser().resolve()
     if data_dir.is_dir() and os.access(data_dir, os.W_OK | os.X_OK):
         return data_dir / "scenario_log.sqlite"
     return Path.cwd() / ".scenario_log" / "scenario_log.sqlite"
 
 
-def store_url(environ: Mapping[str, str]) -> URL | None:
-    """The store's URL from ``SCENARIO_LOG*`` settings; None when the log is off.
+def store_url(settings: Settings | Mapping[str, str] | None = None) -> URL | None:
+    """The store's URL from the ``SCENARIO_LOG*`` settings; None when the log is off.
 
-    Raises :class:`ConfigError` for a value that cannot work (it says what to change).
+    Raises :class:`ConfigError` for a value that cannot work (it says what to change, and never
+    shows the URL, which may hold a password).
     """
-    switch = str(environ.get("SCENARIO_LOG") or "").strip().lower()
-    if switch in _OFF:
+    settings = settings_of(settings)
+    invalid = [settings.invalid[k] for k in LOG_SETTINGS if k in settings.invalid]
+    if invalid:
+        raise ConfigError(invalid[0])
+    if not settings.scenario_log:
         return None
-    if switch not in _ON:
-        raise ConfigError("SCENARIO_LOG must be on or off")
-    text = str(environ.get("SCENARIO_LOG_URL") or "").strip()
-    if not text:
-        return URL.create("sqlite", database=str(default_sqlite_path(environ)))
+    if settings.scenario_log_url is None:
+        return URL.create("sqlite", database=str(default_sqlite_path(settings)))
     try:
-        url = make_url(text)
+        url = make_url(settings.scenario_log_url.get_secret_value())
     except Exception:
         raise ConfigError(
-            "SCENARIO_LOG_URL is not a SQLAlchemy URL (dialect+driver://user:password@host/db)"
+            "the store's address (SCENARIO_LOG_URL) is invalid: it is not a SQLAlchemy URL "
+            "(dialect+driver://user:password@host/db)"
         ) from None
     try:
         url.get_dialect()
     except Exception:
         raise ConfigError(
-            f"SCENARIO_LOG_URL needs the SQLAlchemy dialect {url.drivername!r}, which is not "
-            "installed; install its package (e.g. psycopg[binary], databricks-sqlalchemy)"
+            "the store's address (SCENARIO_LOG_URL) is invalid here: it needs the SQLAlchemy "
+            f"dialect {url.drivername!r}, which is not installed; install its package (e.g. "
+            "psycopg[binary], databricks-sqlalchemy)"
         ) from None
     return url
 

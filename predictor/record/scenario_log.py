@@ -4,13 +4,8 @@ Each row holds the plan, the answer (purchases and its range at a level), the mo
 that answered, a UTC timestamp, and a scenario name only when the user saved one. Nothing else:
 no IP address, no user agent, no other free text.
 
-Settings (environment):
-
-- ``SCENARIO_LOG``: ``on`` (default) or ``off``.
-- ``SCENARIO_LOG_URL``: any SQLAlchemy URL (PostgreSQL, Databricks SQL, ...); overrides the file.
-- ``SCENARIO_LOG_PATH``: the SQLite file; default ``/data/scenario_log.sqlite`` when ``/data`` is a
-  writable folder (a Hugging Face Space's persistent storage), else
-  ``.scenario_log/scenario_log.sqlite`` under the working directory. Created on the first write.
+Settings (``SCENARIO_LOG``, ``SCENARIO_LOG_URL``, ``SCENARIO_LOG_PATH``): see
+:class:`predictor.serving.settings.Settings`. The SQLite file is created on the first write.
 
 :meth:`ScenarioLog.record` never blocks and never raises: rows go through a bounded queue to one
 writer thread that inserts them in batches. A store that is down loses its rows, not the answer,
@@ -21,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 from collections.abc import Mapping
@@ -46,6 +40,7 @@ from predictor.record.log_rows import (
     sqlite_file,
     store_url,
 )
+from predictor.serving.settings import Settings
 
 __all__ = [
     "LOG_COLUMNS",
@@ -64,9 +59,13 @@ class ScenarioLogError(RuntimeError):
 
 
 class NullLog:
-    """The log when ``SCENARIO_LOG=off``: records nothing, reads an empty frame."""
+    """The log when ``SCENARIO_LOG=off``, or when its settings cannot work (``reason`` says why):
+    records nothing, reads an empty frame."""
 
     enabled = False
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
 
     def record(self, plan: CampaignPlan, answer: Answer, **_: Any) -> None:
         """Do nothing."""
@@ -87,7 +86,7 @@ class NullLog:
         return {"written": 0, "failed": 0, "dropped": 0, "pending": 0}
 
     def __repr__(self) -> str:
-        return "NullLog()"
+        return "NullLog()" if self.reason is None else f"NullLog(reason={self.reason!r})"
 
 
 class ScenarioLog:
@@ -119,11 +118,17 @@ class ScenarioLog:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScenarioLog | NullLog:
-        """The log that ``SCENARIO_LOG``, ``SCENARIO_LOG_URL`` and ``SCENARIO_LOG_PATH`` describe.
+        """The log that ``SCENARIO_LOG``, ``SCENARIO_LOG_URL`` and ``SCENARIO_LOG_PATH`` describe,
+        read now from ``environ`` (default ``os.environ``) and the secrets file.
 
         Raises :class:`predictor.ConfigError` for a value that cannot work (it says what to change).
         """
-        url = store_url(os.environ if environ is None else environ)
+        return cls.from_settings(environ)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | Mapping[str, str] | None) -> ScenarioLog | NullLog:
+        """The log that ``settings`` describe; :class:`predictor.ConfigError` if they cannot work."""
+        url = store_url(settings)
         return NullLog() if url is None else cls(url)
 
     def __repr__(self) -> str:

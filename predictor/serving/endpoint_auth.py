@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from predictor.serving.endpoint_errors import AuthError, sanitize
+from predictor.contract.redaction import header_safe, sanitize
+from predictor.serving.endpoint_errors import AuthError, InvalidCredentialsError
 from predictor.serving.settings import DEFAULT_TIMEOUT, ConfigError, check_endpoint_url
 
 
@@ -109,12 +110,21 @@ class DatabricksAuth(requests.auth.AuthBase):
         """Fresh authentication headers (an OAuth token is refreshed when it is about to expire)."""
         config = self.config()
         try:
-            return dict(config.authenticate())
+            headers = dict(config.authenticate())
         except Exception as exc:
             raise AuthError(
                 f"no Databricks token for {self.method} ({type(exc).__name__}: "
                 f"{sanitize(str(exc), self._secrets)})"
             ) from None
+        # A profile's token is read by the SDK, not by the settings: check it here, so that the
+        # HTTP library never quotes a header it refuses.
+        unsafe = [name for name, value in headers.items() if not header_safe(str(value))]
+        if unsafe:
+            raise InvalidCredentialsError(
+                f"the Databricks credentials of {self.method} hold a line break or another "
+                f"character that cannot go in the {', '.join(unsafe)} header; set them again"
+            )
+        return headers
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers.update(self.headers())

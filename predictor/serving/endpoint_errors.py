@@ -2,7 +2,8 @@
 
 Pure functions on already-received bytes and JSON; the predictions are read in
 ``predictor.serving.endpoint_answers``; the HTTP client is in ``predictor.serving.endpoint_client``.
-Every text taken from a response is sanitized (no secrets, no control characters, bounded length).
+Every text taken from a response is sanitized (no secrets, no control characters, bounded length)
+by :func:`predictor.contract.redaction.sanitize`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable
 
-MESSAGE_LIMIT = 200
+from predictor.contract.redaction import sanitize
 
 
 class EndpointError(RuntimeError):
@@ -36,6 +37,13 @@ class AuthError(EndpointError):
     """401/403, or no usable credentials: the token or OAuth client is missing, wrong or lacks rights."""
 
     kind = "authentication"
+
+
+class InvalidCredentialsError(AuthError):
+    """The credentials cannot be sent at all: a secret holds a line break, a control character or
+    another character an HTTP header cannot carry. The message names the setting, not its value."""
+
+    kind = "invalid credentials"
 
 
 class NotFoundError(EndpointError):
@@ -86,24 +94,6 @@ class BadResponseError(EndpointError):
     non-finite number or a range whose lower bound is above its upper bound."""
 
     kind = "bad response"
-
-
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+\S+")
-_DATABRICKS_TOKEN = re.compile(r"\bdapi[0-9a-zA-Z]{16,}(?:-\d+)?")
-_DATABRICKS_SECRET = re.compile(r"\bdose[0-9a-zA-Z]{16,}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def sanitize(text: str, secrets: Iterable[str | None] = (), limit: int = MESSAGE_LIMIT) -> str:
-    """``text`` without secrets, token-like strings or control characters, at most ``limit`` long."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
-    text = _DATABRICKS_TOKEN.sub("***", text)
-    text = _DATABRICKS_SECRET.sub("***", text)
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- error bodies

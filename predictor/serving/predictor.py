@@ -34,7 +34,11 @@ from predictor.serving.bundle import (
 )
 from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
 from predictor.serving.endpoint_client import CircuitBreaker, DatabricksClient
-from predictor.serving.endpoint_errors import EndpointError, EndpointWarmingError
+from predictor.serving.endpoint_errors import (
+    EndpointError,
+    EndpointWarmingError,
+    InvalidCredentialsError,
+)
 from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
@@ -52,7 +56,7 @@ from predictor.serving.model_code.interval import (
     quantile_for,
 )
 from predictor.serving.scored import FrameScore, Scored
-from predictor.serving.settings import PredictorConfig, load_config
+from predictor.serving.settings import PredictorConfig, Settings, load_config, predictor_config
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +72,20 @@ NOTICE_GUARDRAIL = Notice(
 WARMING_TEXT = "Databricks endpoint warming up; the local model answered."
 
 
+def notice_credentials_invalid(detail: str = "its credentials are invalid") -> Notice:
+    """Notice for an endpoint whose credentials cannot be sent; ``detail`` names the setting."""
+    return Notice(
+        NoticeCode.CREDENTIALS_INVALID,
+        f"Databricks endpoint not called: {detail}; the local model answered.",
+    )
+
+
 def notice_failed(kind: str) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
     if kind == EndpointWarmingError.kind:
         return Notice(NoticeCode.ENDPOINT_WARMING, WARMING_TEXT)
+    if kind == InvalidCredentialsError.kind:
+        return notice_credentials_invalid()
     return Notice(
         NoticeCode.ENDPOINT_FAILED,
         f"Databricks endpoint failed ({kind}); the local model answered.",
@@ -123,6 +137,11 @@ class Predictor:
         self._client: DatabricksClient | None = None
         if self.config.backend != "local" and self.config.has_endpoint:
             self._client = DatabricksClient.from_config(self.config)
+        elif self.config.backend != "local" and self.config.invalid_credentials:
+            log.warning(
+                "Databricks endpoint not used, the local model answers: %s",
+                self.config.invalid_credentials,
+            )
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
         self._metadata: BundleMetadata | None = None
@@ -140,6 +159,16 @@ class Predictor:
         """Build from environment variables, then ``secrets.toml`` / ``PREDICTOR_SECRETS_FILE``;
         ``model`` picks that model's endpoint from ``DATABRICKS_SERVING_ENDPOINTS``."""
         return cls(load_config(environ, model=model), model_dir=model_dir)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        model_dir: str | Path = DEFAULT_MODEL_DIR,
+        model: str | None = None,
+    ) -> Predictor:
+        """Build from settings already read (see ``predictor.serving.settings.load_settings``)."""
+        return cls(predictor_config(settings, model), model_dir=model_dir)
 
     def __repr__(self) -> str:
         endpoint = self._client.host if self._client else None
@@ -223,10 +252,7 @@ class Predictor:
     def _score(self, frame: pd.DataFrame, level: float) -> Scored:
         """Predictions, bounds, backend and notices for ``frame`` (valid features)."""
         if self._client is None:
-            notice = (
-                NOTICE_LOCAL_CHOSEN if self.config.backend == "local" else NOTICE_NOT_CONFIGURED
-            )
-            return self._local(frame, level).noted(notice)
+            return self._local(frame, level).noted(self._local_notice())
         if self.config.backend == "databricks":
             return self._remote(frame, level)
         if not self._breaker.allow():
@@ -239,6 +265,14 @@ class Predictor:
             return self._local(frame, level).noted(notice_failed(exc.kind))
         self._breaker.record_success()
         return scored
+
+    def _local_notice(self) -> Notice:
+        """Why the local model answers when no endpoint client is set up."""
+        if self.config.backend == "local":
+            return NOTICE_LOCAL_CHOSEN
+        if self.config.invalid_credentials:
+            return notice_credentials_invalid(self.config.invalid_credentials)
+        return NOTICE_NOT_CONFIGURED
 
     def _check_level(self, level: float) -> float:
         if (

@@ -47,6 +47,21 @@ APP_PLAN = CampaignPlan(
 )
 
 
+def fragments(secret: str, size: int = 6) -> set[str]:
+    """Every ``size``-character piece of ``secret`` and of its escaped form, as ``repr`` shows it."""
+    pieces = set()
+    for form in (secret, repr(secret)[1:-1]):
+        pieces |= {form[i : i + size] for i in range(len(form) - size + 1)}
+    return pieces
+
+
+def assert_no_fragment(secret: str, *texts: str) -> None:
+    """Fail if any piece of ``secret`` (see :func:`fragments`) is in one of ``texts``."""
+    for text in texts:
+        found = sorted(f for f in fragments(secret) if f in text)
+        assert not found, f"pieces of a secret were shown: {found}"
+
+
 def copy_bundle(destination: Path) -> Path:
     """A copy of the committed bundle at ``destination`` (for tests that alter bytes)."""
     shutil.copytree(MODEL_DIR, destination)

@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Self
 
-from predictor.serving.endpoint_errors import sanitize
+from predictor.contract.redaction import sanitize
+from predictor.serving.settings import SECRET_NAMES
 
-# Environment variables whose values are secrets wherever they appear.
-SECRET_VARIABLES = ("DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET", "HF_TOKEN")
+# Environment variables whose values are secrets wherever they appear: the app's secret settings
+# and the Hugging Face token that publishing uses.
+SECRET_VARIABLES = (*SECRET_NAMES, "HF_TOKEN")
 ERROR_LIMIT = 1000
 
 
