@@ -24,11 +24,12 @@ from typing import Any
 import pytest
 import requests
 from gradio_client import Client
-from predictor_support import MODEL_DIR, REPO, TOKEN, assert_no_fragment, free_port, mlflow_server
 
 import app
 from predictor import CampaignPlan, Predictor
 from predictor.contract.plan import PLAN_FIELDS
+from tests.support.common import MODEL_DIR, REPO, TOKEN, free_port
+from tests.support.predictor import assert_no_fragment, mlflow_server
 from ui import build_demo
 from ui.common import DEFAULT_PLAN
 

@@ -13,9 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-from endpoint_support import CLIENT_ID, CLIENT_SECRET, FakeWorkspace
-from predictor_support import APP_PLAN as PLAN
-from predictor_support import MODEL_DIR, TOKEN, assert_no_fragment
 
 from predictor import ConfigError, Predictor
 from predictor.contract.notices import NoticeCode
@@ -30,6 +27,10 @@ from predictor.serving.settings import (
     load_settings,
     setting_name,
 )
+from tests.support.common import MODEL_DIR, TOKEN
+from tests.support.endpoint import CLIENT_ID, CLIENT_SECRET, FakeWorkspace
+from tests.support.predictor import APP_PLAN as PLAN
+from tests.support.predictor import assert_no_fragment
 from ui.dashboard import log_off_summary
 
 REPO = Path(__file__).resolve().parents[1]
