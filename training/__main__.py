@@ -15,6 +15,7 @@ from pathlib import Path
 
 from predictor.serving.bundle import DEFAULT_MODEL_DIR
 from training import config
+from training.arguments import add_command, from_args
 
 
 def _option(*flags: str, **kwargs) -> argparse.ArgumentParser:
@@ -24,12 +25,13 @@ def _option(*flags: str, **kwargs) -> argparse.ArgumentParser:
     return parent
 
 
-def _seed(default: int, what: str) -> argparse.ArgumentParser:
-    return _option("--seed", type=int, default=default, help=f"{what} (default %(default)s)")
-
-
-def _campaigns(default: int | None, what: str) -> argparse.ArgumentParser:
-    return _option("--campaigns", type=int, default=default, help=what)
+def _sample(
+    seed: int, seed_help: str, campaigns: int | None, campaigns_help: str
+) -> argparse.ArgumentParser:
+    """A parent parser with ``--seed`` and ``--campaigns``: the synthetic campaigns a command draws."""
+    parent = _option("--seed", type=int, default=seed, help=f"{seed_help} (default %(default)s)")
+    parent.add_argument("--campaigns", type=int, default=campaigns, help=campaigns_help)
+    return parent
 
 
 MODEL_DIR = _option(
@@ -56,19 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = sub.add_parser(
+    train = add_command(
+        sub,
         "train",
-        parents=[
-            _seed(config.SEED, "random seed of the data, the folds and the models"),
-            _campaigns(
-                None,
-                f"synthetic campaigns to generate (default {config.DEFAULT_CAMPAIGNS}; "
-                f"--quick {config.QUICK_CAMPAIGNS})",
-            ),
-            MODEL_DIR,
-            ENGINE,
-        ],
-        help="generate (or load) data, compare models, calibrate, export and evaluate the bundle",
+        "generate (or load) data, compare models, calibrate, export and evaluate the bundle",
+        cmd_train,
+        _sample(
+            config.SEED,
+            "random seed of the data, the folds and the models",
+            None,
+            f"synthetic campaigns to generate (default {config.DEFAULT_CAMPAIGNS}; "
+            f"--quick {config.QUICK_CAMPAIGNS})",
+        ),
+        MODEL_DIR,
+        ENGINE,
     )
     train.add_argument(
         "--data-dir", type=Path, help=f"train on real data: {DATA_DIR_HELP} (default: synthetic)"
@@ -91,36 +94,38 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-evaluate", action="store_true", help="skip measuring the bars on fresh campaigns"
     )
-    train.set_defaults(func=cmd_train)
 
-    gen = sub.add_parser(
+    generated = _sample(
+        config.SEED,
+        "random seed",
+        config.DEFAULT_CAMPAIGNS,
+        "number of campaigns (default %(default)s)",
+    )
+    gen = add_command(
+        sub,
         "generate",
-        parents=[
-            _seed(config.SEED, "random seed"),
-            _campaigns(config.DEFAULT_CAMPAIGNS, "number of campaigns (default %(default)s)"),
-        ],
-        help="only generate synthetic data in the dataset's schema",
+        "only generate synthetic data in the dataset's schema",
+        cmd_generate,
+        generated,
     )
     gen.add_argument(
         "--out", type=Path, default=config.SYNTHETIC_DIR, help="output folder (default %(default)s)"
     )
-    gen.set_defaults(func=cmd_generate)
 
-    agg = sub.add_parser("aggregate", parents=[ENGINE], help="write the one-row-per-campaign table")
+    agg = add_command(
+        sub, "aggregate", "write the one-row-per-campaign table", cmd_aggregate, ENGINE
+    )
     agg.add_argument("--data-dir", type=Path, required=True, help=DATA_DIR_HELP)
     agg.add_argument("--out", type=Path, required=True, help="output CSV file")
-    agg.set_defaults(func=cmd_aggregate)
 
-    ev = sub.add_parser(
-        "evaluate",
-        parents=[
-            _seed(config.EVAL_SEED, "seed of the fresh campaigns"),
-            _campaigns(config.EVAL_CAMPAIGNS, "number of fresh campaigns (default %(default)s)"),
-            MODEL_DIR,
-        ],
-        help="measure the accuracy, coverage and width bars of a bundle",
+    fresh = _sample(
+        config.EVAL_SEED,
+        "seed of the fresh campaigns",
+        config.EVAL_CAMPAIGNS,
+        "number of fresh campaigns (default %(default)s)",
     )
-    ev.set_defaults(func=cmd_evaluate)
+    help_text = "measure the accuracy, coverage and width bars of a bundle"
+    add_command(sub, "evaluate", help_text, cmd_evaluate, fresh, MODEL_DIR)
 
     from training.publish import add_subcommands
 
@@ -138,18 +143,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Generate or load data, compare, calibrate, export, evaluate."""
     from training.pipeline import TrainOptions, run_training
 
-    options = TrainOptions(
-        seed=args.seed,
-        data_dir=args.data_dir,
-        campaigns=args.campaigns,
-        quick=args.quick,
-        model_dir=args.model_dir,
-        reports_dir=args.reports_dir,
-        synthetic_dir=args.synthetic_dir,
-        evaluate=not args.no_evaluate,
-        engine=args.engine,
-    )
-    outcome = run_training(options)
+    outcome = run_training(from_args(TrainOptions, args, evaluate=not args.no_evaluate))
     for path, evaluation in (
         (outcome.model_dir, outcome.evaluation),
         (outcome.alternative_dir, outcome.alternative_evaluation),

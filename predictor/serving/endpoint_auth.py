@@ -17,7 +17,15 @@ import requests
 
 from predictor.contract.redaction import header_safe, sanitize
 from predictor.serving.endpoint_errors import AuthError, InvalidCredentialsError
-from predictor.serving.settings import DEFAULT_TIMEOUT, ConfigError, check_endpoint_url
+from predictor.serving.settings import (
+    DEFAULT_TIMEOUT,
+    ConfigError,
+    PredictorConfig,
+    check_endpoint_url,
+)
+
+# The settings that pass unchanged from a PredictorConfig to DatabricksAuth.
+_CREDENTIAL_SETTINGS = ("token", "client_id", "client_secret", "profile", "config_file", "timeout")
 
 
 def origin(url: str) -> str:
@@ -63,6 +71,13 @@ class DatabricksAuth(requests.auth.AuthBase):
         self._settings["retry_timeout_seconds"] = max(1, math.ceil(timeout[0]))
         self._config: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: PredictorConfig) -> DatabricksAuth:
+        """The credentials of ``config``; the host is the endpoint URL's unless set."""
+        url = config.endpoint_url
+        host = config.host or (origin(url) if url else None)
+        return cls(host=host, **{name: getattr(config, name) for name in _CREDENTIAL_SETTINGS})
 
     def __repr__(self) -> str:
         return f"DatabricksAuth(method={self.method!r}, host={self.host!r}, secrets='***')"

@@ -24,20 +24,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
+from predictor.serving import endpoint_errors as errors
 from predictor.serving.endpoint_answers import parse_predictions
 from predictor.serving.endpoint_auth import DatabricksAuth, origin
-from predictor.serving.endpoint_errors import (
-    AuthError,
-    BadResponseError,
-    EndpointConnectionError,
-    EndpointTimeoutError,
-    EndpointWarmingError,
-    NotFoundError,
-    RateLimitedError,
-    RequestRejectedError,
-    ServerError,
-    error_detail,
-)
 from predictor.serving.settings import (
     DEFAULT_TIMEOUT,
     PredictorConfig,
@@ -164,17 +153,12 @@ class DatabricksClient:
     @classmethod
     def from_config(cls, config: PredictorConfig) -> DatabricksClient:
         """A client for the endpoint and credentials of ``config`` (which must have an endpoint)."""
-        url = config.endpoint_url
-        auth = DatabricksAuth(
-            host=config.host or (origin(url) if url else None),
-            token=config.token,
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            profile=config.profile,
-            config_file=config.config_file,
+        return cls(
+            config.endpoint_url,
             timeout=config.timeout,
+            auth=DatabricksAuth.from_config(config),
+            serving_endpoint=config.serving_endpoint,
         )
-        return cls(url, timeout=config.timeout, auth=auth, serving_endpoint=config.serving_endpoint)
 
     @property
     def host(self) -> str:
@@ -236,16 +220,16 @@ class DatabricksClient:
                 allow_redirects=False,
             )
         except requests.ConnectTimeout:
-            raise EndpointTimeoutError(
+            raise errors.EndpointTimeoutError(
                 f"could not connect to the endpoint at {self.host} within {self.timeout[0]:g} s"
             ) from None
         except requests.Timeout:
-            raise EndpointWarmingError(
+            raise errors.EndpointWarmingError(
                 f"the endpoint at {self.host} did not answer within {self.timeout[1]:g} s "
                 "(an endpoint that scaled to zero takes minutes to start)"
             ) from None
         except requests.RequestException as exc:
-            raise EndpointConnectionError(
+            raise errors.EndpointConnectionError(
                 f"could not connect to the endpoint at {self.host} ({type(exc).__name__})"
             ) from None
 
@@ -257,40 +241,42 @@ class DatabricksClient:
                 payload = json.loads(response.content)
             except ValueError:
                 if "html" in content_type.lower() or response.content.lstrip()[:1] == b"<":
-                    raise BadResponseError(
+                    raise errors.BadResponseError(
                         "the endpoint answered with an HTML page instead of JSON", status
                     ) from None
-                raise BadResponseError("the endpoint's answer is not JSON", status) from None
+                raise errors.BadResponseError("the endpoint's answer is not JSON", status) from None
             return parse_predictions(payload, expected)
         secrets = (*self._auth.secrets, _bearer(response.request))
-        detail = error_detail(response.content, content_type, secrets)
+        detail = errors.error_detail(response.content, content_type, secrets)
         asked = parse_retry_after(response.headers.get("Retry-After"))
         pause = min(asked, MAX_PAUSE) if asked is not None and asked > self.max_retry_wait else None
         if status in (401, 403):
-            raise AuthError(
+            raise errors.AuthError(
                 f"the endpoint refused the credentials ({self._auth.method}, HTTP {status}){detail}",
                 status,
             )
         if status == 404:
-            raise NotFoundError(
+            raise errors.NotFoundError(
                 f"no endpoint at this URL (HTTP 404){detail}; check DATABRICKS_ENDPOINT_URL",
                 status,
             )
         if status == 429:
-            raise RateLimitedError(
+            raise errors.RateLimitedError(
                 f"the endpoint is rate limiting (HTTP 429){detail}", status, pause
             )
         if status == 503:
-            raise EndpointWarmingError(
+            raise errors.EndpointWarmingError(
                 f"the endpoint is not ready (HTTP 503){detail}", status, pause
             )
         if status >= 500:
-            raise ServerError(f"the endpoint had a server error (HTTP {status}){detail}", status)
+            raise errors.ServerError(
+                f"the endpoint had a server error (HTTP {status}){detail}", status
+            )
         if 300 <= status < 400:
-            raise BadResponseError(
+            raise errors.BadResponseError(
                 f"the endpoint redirected (HTTP {status}); check DATABRICKS_ENDPOINT_URL", status
             )
-        raise RequestRejectedError(
+        raise errors.RequestRejectedError(
             f"the endpoint rejected the request (HTTP {status}){detail}", status
         )
 

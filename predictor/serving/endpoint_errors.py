@@ -25,6 +25,12 @@ class EndpointError(RuntimeError):
 
     kind = "endpoint error"
 
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: object) -> None:
+        """A subclass names its kind in its class statement: ``class X(EndpointError, kind=...)``."""
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
+
     def __init__(
         self, message: str, status: int | None = None, retry_after: float | None = None
     ) -> None:
@@ -33,67 +39,47 @@ class EndpointError(RuntimeError):
         self.retry_after = retry_after
 
 
-class AuthError(EndpointError):
+class AuthError(EndpointError, kind="authentication"):
     """401/403, or no usable credentials: the token or OAuth client is missing, wrong or lacks rights."""
 
-    kind = "authentication"
 
-
-class InvalidCredentialsError(AuthError):
+class InvalidCredentialsError(AuthError, kind="invalid credentials"):
     """The credentials cannot be sent at all: a secret holds a line break, a control character or
     another character an HTTP header cannot carry. The message names the setting, not its value."""
 
-    kind = "invalid credentials"
 
-
-class NotFoundError(EndpointError):
+class NotFoundError(EndpointError, kind="not found"):
     """404: no such endpoint."""
 
-    kind = "not found"
 
-
-class RateLimitedError(EndpointError):
+class RateLimitedError(EndpointError, kind="rate limited"):
     """429 after the retries allowed."""
 
-    kind = "rate limited"
 
-
-class ServerError(EndpointError):
+class ServerError(EndpointError, kind="server error"):
     """5xx (other than 503) after the retries allowed."""
 
-    kind = "server error"
 
-
-class RequestRejectedError(EndpointError):
+class RequestRejectedError(EndpointError, kind="request rejected"):
     """Another 4xx: the endpoint refused the request (e.g. a schema mismatch)."""
 
-    kind = "request rejected"
 
-
-class EndpointTimeoutError(EndpointError):
+class EndpointTimeoutError(EndpointError, kind="timeout"):
     """No connection within the connect timeout."""
 
-    kind = "timeout"
 
-
-class EndpointWarmingError(EndpointError):
+class EndpointWarmingError(EndpointError, kind="warming up"):
     """503 after the retries, or no answer within the read timeout: typically an endpoint that
     scaled to zero and is starting again."""
 
-    kind = "warming up"
 
-
-class EndpointConnectionError(EndpointError):
+class EndpointConnectionError(EndpointError, kind="connection"):
     """The connection failed (refused, DNS, TLS...)."""
 
-    kind = "connection"
 
-
-class BadResponseError(EndpointError):
+class BadResponseError(EndpointError, kind="bad response"):
     """The answer is not JSON, has a shape this client does not read, the wrong count, or holds a
     non-finite number or a range whose lower bound is above its upper bound."""
-
-    kind = "bad response"
 
 
 # --------------------------------------------------------------------------- error bodies

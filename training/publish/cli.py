@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from training.arguments import add_command
 from training.publish.databricks import (
     DEFAULT_EXPERIMENT,
     DEFAULT_REGISTRY_URI,
@@ -19,29 +19,21 @@ from training.publish.databricks import (
 from training.publish.job import add_job_arguments, cmd_training_job
 from training.publish.space import cmd_publish_space, secret_names, space_repo_id
 
-
-def add_command(
-    subparsers: Any, name: str, help_text: str, func: Callable[[argparse.Namespace], int]
-) -> argparse.ArgumentParser:
-    """A subcommand parser that runs ``func``."""
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
-    parser.set_defaults(func=func)
-    return parser
+DATABRICKS_HELP = "register the bundle in Unity Catalog and create or update its serving endpoint"
+SPACE_HELP = "create or update the Hugging Face Space with the app, predictor/, ui/ and model/"
 
 
 def add_subcommands(subparsers: Any) -> None:
     """Add ``publish-databricks`` and ``publish-space`` to the ``python -m training`` CLI."""
-    _add_databricks(subparsers)
-    _add_space(subparsers)
+    for name, help_text, func, add_arguments in (
+        ("publish-databricks", DATABRICKS_HELP, cmd_publish_databricks, _databricks_arguments),
+        ("publish-space", SPACE_HELP, cmd_publish_space, _space_arguments),
+    ):
+        add_arguments(add_command(subparsers, name, help_text, func, describe=True))
 
 
-def _add_databricks(subparsers: Any) -> None:
-    db = add_command(
-        subparsers,
-        "publish-databricks",
-        "register the bundle in Unity Catalog and create or update its serving endpoint",
-        cmd_publish_databricks,
-    )
+def _databricks_arguments(db: argparse.ArgumentParser) -> None:
+    """The options of ``publish-databricks``, and its dispatch to the training job."""
 
     def dispatch(args: argparse.Namespace) -> int:
         if args.training_job:
@@ -93,13 +85,8 @@ def _add_databricks(subparsers: Any) -> None:
     add_job_arguments(db)
 
 
-def _add_space(subparsers: Any) -> None:
-    space = add_command(
-        subparsers,
-        "publish-space",
-        "create or update the Hugging Face Space with the app, predictor/, ui/ and model/",
-        cmd_publish_space,
-    )
+def _space_arguments(space: argparse.ArgumentParser) -> None:
+    """The options of ``publish-space``."""
     space.add_argument(
         "--repo-id", required=True, type=space_repo_id, metavar="USER/NAME", help="Space id"
     )

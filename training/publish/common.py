@@ -16,6 +16,7 @@ from typing import Self
 
 from predictor.contract.redaction import sanitize
 from predictor.serving.settings import SECRET_NAMES
+from training.arguments import from_args
 
 # Environment variables whose values are secrets wherever they appear: the app's secret settings
 # and the Hugging Face token that publishing uses.
@@ -40,7 +41,7 @@ class Options:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
         """The options of ``args`` (the attributes named like the fields)."""
-        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+        return from_args(cls, args)
 
 
 def run_command(

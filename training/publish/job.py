@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from training.arguments import from_args
 from training.publish.common import PublishError, run_command
 
 
@@ -36,14 +37,7 @@ def job_options(args: argparse.Namespace) -> Any:
     if missing:
         raise PublishError(f"--training-job needs {', '.join(missing)}")
     try:
-        return JobOptions(
-            git_url=args.git_url,
-            data_dir=args.data_dir,
-            out_dir=args.out_dir,
-            git_branch=args.git_branch,
-            git_commit=args.git_commit,
-            cluster_id=args.cluster_id,
-        )
+        return from_args(JobOptions, args)
     except ValueError as exc:
         raise PublishError(str(exc)) from None
 
