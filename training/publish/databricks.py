@@ -28,8 +28,6 @@ CREDENTIALS_HINT = (
     "DATABRICKS_CLIENT_SECRET), or DATABRICKS_CONFIG_PROFILE naming a profile in ~/.databrickscfg"
 )
 
-_UC_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
-
 
 @dataclass(frozen=True)
 class DatabricksOptions(Options):
@@ -54,6 +52,9 @@ class RegisteredVersion:
     source: str
     run_id: str
     model_id: str
+
+
+_UC_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
 
 
 def uc_model_name(value: str) -> str:
