@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from predictor.serving.bundle import DEFAULT_MODEL_DIR
 from training import config
@@ -58,42 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = add_command(
-        sub,
-        "train",
-        "generate (or load) data, compare models, calibrate, export and evaluate the bundle",
-        cmd_train,
-        _sample(
-            config.SEED,
-            "random seed of the data, the folds and the models",
-            None,
-            f"synthetic campaigns to generate (default {config.DEFAULT_CAMPAIGNS}; "
-            f"--quick {config.QUICK_CAMPAIGNS})",
-        ),
-        MODEL_DIR,
-        ENGINE,
-    )
-    train.add_argument(
-        "--data-dir", type=Path, help=f"train on real data: {DATA_DIR_HELP} (default: synthetic)"
-    )
-    train.add_argument(
-        "--quick", action="store_true", help="a small, fast run (fewer campaigns, one CV repeat)"
-    )
-    train.add_argument(
-        "--reports-dir",
-        type=Path,
-        default=config.REPORTS_DIR,
-        help="comparison table and plots (default %(default)s)",
-    )
-    train.add_argument(
-        "--synthetic-dir",
-        type=Path,
-        default=config.SYNTHETIC_DIR,
-        help="where generated data goes (default %(default)s)",
-    )
-    train.add_argument(
-        "--no-evaluate", action="store_true", help="skip measuring the bars on fresh campaigns"
-    )
+    _add_train(sub)
 
     generated = _sample(
         config.SEED,
@@ -131,6 +97,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_subcommands(sub)
     return parser
+
+
+def _add_train(sub: Any) -> None:
+    """The ``train`` command and its options."""
+    train = add_command(
+        sub,
+        "train",
+        "generate (or load) data, compare models, calibrate, export and evaluate the bundle",
+        cmd_train,
+        _sample(
+            config.SEED,
+            "random seed of the data, the folds and the models",
+            None,
+            f"synthetic campaigns to generate (default {config.DEFAULT_CAMPAIGNS}; "
+            f"--quick {config.QUICK_CAMPAIGNS})",
+        ),
+        MODEL_DIR,
+        ENGINE,
+    )
+    train.add_argument(
+        "--data-dir", type=Path, help=f"train on real data: {DATA_DIR_HELP} (default: synthetic)"
+    )
+    train.add_argument(
+        "--quick", action="store_true", help="a small, fast run (fewer campaigns, one CV repeat)"
+    )
+    train.add_argument(
+        "--reports-dir",
+        type=Path,
+        default=config.REPORTS_DIR,
+        help="comparison table and plots (default %(default)s)",
+    )
+    train.add_argument(
+        "--synthetic-dir",
+        type=Path,
+        default=config.SYNTHETIC_DIR,
+        help="where generated data goes (default %(default)s)",
+    )
+    train.add_argument(
+        "--no-evaluate", action="store_true", help="skip measuring the bars on fresh campaigns"
+    )
 
 
 def _positive(n: int | None, flag: str) -> int:

@@ -65,6 +65,11 @@ def fingerprint(table: pd.DataFrame) -> str:
     return hashlib.sha256(table.to_csv(index=False, lineterminator="\n").encode()).hexdigest()
 
 
+def feature_range(X: pd.DataFrame) -> dict[str, list[float]]:
+    """``[min, max]`` of every feature column: the range the model was trained on."""
+    return {c: [float(X[c].min()), float(X[c].max())] for c in FEATURE_COLUMNS}
+
+
 def experiment_name(tracking_uri: str) -> str:
     """The experiment to log to: a workspace path on Databricks, a plain name elsewhere."""
     if tracking_uri.startswith("databricks"):
@@ -347,15 +352,14 @@ def train(
     if progress:
         progress.update(task, description="comparing candidates: done")
 
-    training_range = {c: [float(data.X[c].min()), float(data.X[c].max())] for c in FEATURE_COLUMNS}
     return TrainResult(
         model=final,
-        comparison=comparison,
         best_params=best,
         calibration=calibration,
-        metrics=metrics,
         fingerprint=fingerprint(table),
-        training_range=training_range,
+        training_range=feature_range(data.X),
+        comparison=comparison,
+        metrics=metrics,
         alternative=alternative,
     )
 
