@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.support.common import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 CALL_TIMEOUT = 120.0
@@ -63,13 +64,6 @@ def serve_bare(port: int) -> None:
         gr.Button("Predict").click(predict, inputs, outputs, api_name="predict")
     demo.queue(default_concurrency_limit=32)
     demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def plan_values(budget: float = 50_000) -> list[Any]:
@@ -104,7 +98,7 @@ def server_env() -> dict[str, str]:
 
 def command(kind: str, port: int, model_dir: Path | None, root: Path = REPO) -> list[str]:
     if kind == "bare":
-        return [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
+        return [sys.executable, "-m", "bench.bench_app", "--serve-bare", str(port)]
     cmd = [sys.executable, str(root / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
     return [*cmd, "--model-dir", str(model_dir)] if model_dir else cmd
 
@@ -153,12 +147,7 @@ def server(kind: str, model_dir: Path | None, root: Path = REPO) -> Iterator[tup
             raise
         yield url, time.monotonic() - start
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
 
 
 class RestClient:

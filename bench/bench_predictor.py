@@ -25,7 +25,7 @@ from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
 from predictor.serving.bundle import load_bundle
 from predictor.serving.settings import PredictorConfig, load_config
 from tests.support.common import MODEL_DIR, TOKEN
-from tests.support.predictor import mlflow_server
+from tests.support.predictor import mlflow_server, rows_in_range
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:
@@ -59,19 +59,9 @@ def interleaved(
     return min(a), min(b), statistics.median(y / x for x, y in zip(a, b, strict=True))
 
 
-def sample_rows(predictor: Predictor, n: int, seed: int = 0) -> pd.DataFrame:
-    """``n`` realistic rows drawn inside the bundle's training range, at least one ad each."""
-    rng = np.random.default_rng(seed)
-    ranges = predictor.metadata.training_range
-    data = {c: np.round(rng.uniform(*ranges[c], n)) for c in FEATURE_COLUMNS}
-    data["total_budget"] = rng.uniform(*ranges["total_budget"], n)
-    data["num_ads"] = np.maximum(data["num_ads"], 1)
-    return pd.DataFrame(data, columns=FEATURE_COLUMNS)
-
-
 def bench_batch(predictor: Predictor, rows: int) -> None:
     pipeline = load_bundle(MODEL_DIR).pyfunc.get_raw_model()
-    frame = sample_rows(predictor, rows)
+    frame = rows_in_range(predictor.metadata.training_range, rows)
     predictor.load()
     bare, ours, ratio = interleaved(
         lambda: pipeline.predict(frame), lambda: predictor.predict_frame(frame), rounds=25
@@ -101,7 +91,10 @@ def bench_what_if(predictor: Predictor) -> None:
 
 
 def bench_remote(predictor: Predictor, calls: int) -> None:
-    frames = [row.to_frame().T for _, row in sample_rows(predictor, calls, seed=1).iterrows()]
+    frames = [
+        row.to_frame().T
+        for _, row in rows_in_range(predictor.metadata.training_range, calls, seed=1).iterrows()
+    ]
     with mlflow_server(MODEL_DIR) as url:
         config = load_config(
             {

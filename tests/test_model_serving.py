@@ -19,7 +19,7 @@ from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import bound_columns, interval_frame
 from predictor.serving.settings import PredictorConfig, load_config
 from tests.support.common import MODEL_DIR, TOKEN
-from tests.support.predictor import copy_bundle, mlflow_server
+from tests.support.predictor import copy_bundle, mlflow_server, rows_in_range
 
 LEVELS = (0.8, 0.9, 0.95)
 BOUNDS = [c for level in LEVELS for c in bound_columns(level)]
@@ -60,16 +60,6 @@ def served_numbers_only(tmp_path_factory, bundle):
         yield url
 
 
-def rows(bundle, n: int, seed: int = 3) -> pd.DataFrame:
-    """``n`` rows inside the bundle's training range, at least one ad each."""
-    rng = np.random.default_rng(seed)
-    ranges = bundle.metadata.training_range
-    data = {c: np.round(rng.uniform(*ranges[c], n)) for c in FEATURE_COLUMNS}
-    data["total_budget"] = rng.uniform(*ranges["total_budget"], n)
-    data["num_ads"] = np.maximum(data["num_ads"], 1)
-    return pd.DataFrame(data, columns=FEATURE_COLUMNS)
-
-
 def remote_predictor(url: str, model_dir=MODEL_DIR) -> Predictor:
     environ = {
         "DATABRICKS_TOKEN": TOKEN,
@@ -81,7 +71,7 @@ def remote_predictor(url: str, model_dir=MODEL_DIR) -> Predictor:
 
 
 def test_the_served_bundle_answers_points_and_ranges(served_bundle, bundle):
-    frame = rows(bundle, 25)
+    frame = rows_in_range(bundle.metadata.training_range, 25, seed=3)
     body = {"dataframe_split": {"columns": FEATURE_COLUMNS, "data": frame.to_numpy().tolist()}}
     response = requests.post(served_bundle, json=body, timeout=30)
     assert response.status_code == 200
@@ -106,7 +96,7 @@ def test_the_predictor_uses_the_range_the_endpoint_sends(served_bundle, bundle, 
     mlmodel.save(str(wider / "MLmodel"))
     write_manifest(wider)
 
-    frame = rows(bundle, 40)
+    frame = rows_in_range(bundle.metadata.training_range, 40, seed=3)
     local = Predictor(PredictorConfig(), model_dir=MODEL_DIR)
     remote = remote_predictor(served_bundle, model_dir=wider)
     for level in LEVELS:
@@ -128,7 +118,7 @@ def test_an_older_numbers_only_model_gets_the_local_range_and_says_so(served_num
     )
     assert isinstance(response.json()["predictions"][0], float)  # numbers only, truly
 
-    frame = rows(bundle, 30)
+    frame = rows_in_range(bundle.metadata.training_range, 30, seed=3)
     local = Predictor(PredictorConfig(), model_dir=MODEL_DIR)
     remote = remote_predictor(served_numbers_only)
     for level in (0.8, 0.95):

@@ -21,29 +21,11 @@ from predictor.contract.plan import (
     MIXES,
     extrapolation_warnings,
 )
+from ui.common import DEFAULT_PLAN
 
-BASE = {
-    "duration_days": 60,
-    "total_budget": 50000,
-    "start_month": 5,
-    "num_unique_interests": 3,
-    "total_ads": 4,
-}
-FULL_MIX = {
-    "facebook_ads": 2,
-    "instagram_ads": 2,
-    "image_ads": 1,
-    "video_ads": 1,
-    "carousel_ads": 1,
-    "stories_ads": 1,
-    "male_ads": 1,
-    "female_ads": 1,
-    "all_gender_ads": 2,
-    "age_18_24_ads": 1,
-    "age_25_34_ads": 1,
-    "age_35_44_ads": 1,
-    "all_age_ads": 1,
-}
+CORE = ("duration_days", "total_budget", "start_month", "num_unique_interests", "total_ads")
+BASE = {f: DEFAULT_PLAN[f] for f in CORE}
+FULL_MIX = {f: v for f, v in DEFAULT_PLAN.items() if f not in BASE}
 FIELDS = [f.name for f in dataclasses.fields(CampaignPlan)]
 
 

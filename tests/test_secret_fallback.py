@@ -28,7 +28,7 @@ from gradio_client import Client
 import app
 from predictor import CampaignPlan, Predictor
 from predictor.contract.plan import PLAN_FIELDS
-from tests.support.common import MODEL_DIR, REPO, TOKEN, free_port
+from tests.support.common import MODEL_DIR, REPO, TOKEN, free_port, stop_process
 from tests.support.predictor import assert_no_fragment, mlflow_server
 from ui import build_demo
 from ui.common import DEFAULT_PLAN
@@ -128,12 +128,7 @@ def app_process(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
             time.sleep(0.1)  # polling for the server to listen, not waiting on a page
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        stop_process(process)
 
 
 def test_python_app_py_with_a_bad_token_and_a_bad_store_address(endpoint, tmp_path):

@@ -13,6 +13,7 @@ from ui.common import (
     Services,
     input_error,
     parse_level,
+    section_intro,
     user_errors,
 )
 from ui.scenarios import CsvFiles
@@ -21,6 +22,11 @@ from ui.scenarios import CsvFiles
 MAX_UPLOAD_ROWS = 200_000
 # A file to start from: three plans and one with a typo, to see how errors come back.
 SAMPLE_PLANS = Path(__file__).resolve().parent / "sample_plans.csv"
+BATCH_HELP = (
+    "Upload a CSV with one plan a row and the plan's field names as columns "
+    "(`duration_days`, `total_budget`, `start_month`, `num_unique_interests`, `total_ads`, "
+    "and any mix column such as `facebook_ads`; a missing mix column counts 0)."
+)
 
 
 @dataclass
@@ -77,13 +83,7 @@ def batch_handler(services: Services, files: CsvFiles) -> Callable[..., tuple[st
 
 def build_batch_view() -> BatchView:
     """Draw the batch section."""
-    gr.Markdown("### Score a file of plans", elem_classes="cpp-section-title")
-    gr.Markdown(
-        "Upload a CSV with one plan a row and the plan's field names as columns "
-        "(`duration_days`, `total_budget`, `start_month`, `num_unique_interests`, `total_ads`, "
-        "and any mix column such as `facebook_ads`; a missing mix column counts 0).",
-        elem_id="batch-help",
-    )
+    section_intro("Score a file of plans", BATCH_HELP, "batch-help")
     gr.DownloadButton(
         "Download a sample CSV", value=str(SAMPLE_PLANS), size="sm", elem_id="batch-sample"
     )

@@ -186,6 +186,11 @@ class Services:
             raise input_error(f"Model {model!r} is not offered; choose one of {choices}.")
         return self.predictors[model]
 
+    def plan_inputs(self, args: Sequence[Any]) -> tuple[CampaignPlan, float, Predictor]:
+        """The plan, level and predictor from a handler's ``(*plan values, level, model, ...)``."""
+        plan, level = plan_and_level(args)
+        return plan, level, self.predictor(model_arg(args))
+
     def model_name(self, model: Any) -> str:
         """``model``, or the default model's key when empty."""
         return model if isinstance(model, str) and model else self.default_model
@@ -222,6 +227,12 @@ def model_arg(args: Sequence[Any]) -> Any:
 def markdown_escape(text: str) -> str:
     """``text`` shown literally in Markdown."""
     return html.escape(text, quote=False).replace("*", r"\*").replace("_", r"\_")
+
+
+def section_intro(title: str, about: str, elem_id: str) -> None:
+    """A section's title, and the paragraph under it that says what the section does."""
+    gr.Markdown(f"### {title}", elem_classes="cpp-section-title")
+    gr.Markdown(about, elem_id=elem_id)
 
 
 def optional_number(label: str, info: str, elem_id: str, min_width: int = 150) -> gr.Number:

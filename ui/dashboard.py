@@ -11,7 +11,7 @@ import pandas as pd
 
 from predictor.record import dashboard as db
 from predictor.record.scenario_log import ScenarioLogError
-from ui.common import Services, markdown_escape
+from ui.common import Services, markdown_escape, section_intro
 from ui.scenarios import CsvFiles
 
 COMMON_PLAN_HEADERS = {
@@ -21,6 +21,19 @@ COMMON_PLAN_HEADERS = {
     "predictions": "Predictions",
     "share": "Share",
     "median_purchases": "Median purchases",
+}
+DASHBOARD_ABOUT = (
+    "Every prediction made here is logged anonymously: the plan, the answer and its range, "
+    "the model and the time. No address, browser or name is kept, except a scenario's name "
+    "when you save it."
+)
+# What the two histograms share: bins on x, counts of predictions on y, in the bins' order.
+_HISTOGRAM: dict[str, Any] = {
+    "x": "bin",
+    "y": "count",
+    "y_title": "Predictions",
+    "sort": None,
+    "min_width": 300,
 }
 
 
@@ -101,27 +114,12 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
 
 
 def _histogram_plot(title: str, x_title: str, elem_id: str) -> gr.BarPlot:
-    return gr.BarPlot(
-        x="bin",
-        y="count",
-        title=title,
-        x_title=x_title,
-        y_title="Predictions",
-        sort=None,
-        min_width=300,
-        elem_id=elem_id,
-    )
+    return gr.BarPlot(title=title, x_title=x_title, elem_id=elem_id, **_HISTOGRAM)
 
 
 def build_dashboard_view() -> DashboardView:
     """Draw the dashboard section."""
-    gr.Markdown("### 7 · What planners try", elem_classes="cpp-section-title")
-    gr.Markdown(
-        "Every prediction made here is logged anonymously: the plan, the answer and its range, "
-        "the model and the time. No address, browser or name is kept, except a scenario's name "
-        "when you save it.",
-        elem_id="dashboard-about",
-    )
+    section_intro("7 · What planners try", DASHBOARD_ABOUT, "dashboard-about")
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         refresh = gr.Button("Refresh dashboard", min_width=160, elem_id="dashboard-refresh")
         download = gr.DownloadButton(

@@ -200,23 +200,15 @@ def _wire_answers(blocks: gr.Blocks, page: _Page) -> None:
     )
     # Opening the page and changing the range level or model predict again, outside the
     # public API; the answer on opening the page is not a planner's choice, so not logged.
-    loaded = blocks.load(
-        predict_handler(page.services, log=False),
-        inputs=page.plan_level,
-        outputs=answer.outputs,
-        api_visibility="private",
-        show_progress="minimal",
-    )
-    _after_answer(page, loaded)
-    repredicted = gr.on(
-        [form.level.change, form.model.change],
-        fn=predict,
-        inputs=page.plan_level,
-        outputs=answer.outputs,
-        api_visibility="private",
-        show_progress="minimal",
-        trigger_mode="always_last",
-    )
+    private = {
+        "inputs": page.plan_level,
+        "outputs": answer.outputs,
+        "api_visibility": "private",
+        "show_progress": "minimal",
+    }
+    _after_answer(page, blocks.load(predict_handler(page.services, log=False), **private))
+    changes = [form.level.change, form.model.change]
+    repredicted = gr.on(changes, fn=predict, trigger_mode="always_last", **private)
     _after_answer(page, repredicted, js=CLEAR_STALE_JS)
 
 

@@ -20,8 +20,6 @@ from ui.common import (
     MODEL_PARAMETER,
     Services,
     markdown_escape,
-    model_arg,
-    plan_and_level,
     user_errors,
     with_plan_parameters,
 )
@@ -120,8 +118,7 @@ def curves_handler(services: Services) -> Callable[..., tuple]:
         Returns the two charts' points (columns total_budget or total_ads, purchases, series),
         a note, and both curves in one table (curve, x, prediction, lower, upper).
         """
-        plan, level = plan_and_level(args)
-        predictor = services.predictor(model_arg(args))
+        plan, level, predictor = services.plan_inputs(args)
         with user_errors():
             result = what_if_curves(predictor, plan, level)
         note = (

@@ -15,12 +15,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import requests
 
+from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.plan import CampaignPlan
 from tests.support.common import ARTIFACTS, MODEL_DIR, TOKEN, free_port
 
@@ -60,6 +63,17 @@ def assert_no_fragment(secret: str, *texts: str) -> None:
     for text in texts:
         found = sorted(f for f in fragments(secret) if f in text)
         assert not found, f"pieces of a secret were shown: {found}"
+
+
+def rows_in_range(
+    training_range: Mapping[str, Sequence[float]], n: int, seed: int = 0
+) -> pd.DataFrame:
+    """``n`` feature rows drawn inside a bundle's ``training_range``, at least one ad each."""
+    rng = np.random.default_rng(seed)
+    data = {c: np.round(rng.uniform(*training_range[c], n)) for c in FEATURE_COLUMNS}
+    data["total_budget"] = rng.uniform(*training_range["total_budget"], n)
+    data["num_ads"] = np.maximum(data["num_ads"], 1)
+    return pd.DataFrame(data, columns=FEATURE_COLUMNS)
 
 
 def copy_bundle(destination: Path) -> Path:
