@@ -23,6 +23,7 @@ from pathlib import Path
 import requests
 
 from predictor.contract.plan import CampaignPlan
+from predictor.serving.settings import PredictorConfig
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "model"
@@ -49,6 +50,11 @@ APP_PLAN = CampaignPlan(
 )
 # Looks like a real Databricks token so that the sanitizer's pattern is exercised as well.
 TOKEN = "dapi0123456789abcdef0123456789abcdef-2"
+
+
+def trusted_config(**settings: object) -> PredictorConfig:
+    """Settings that serve a bundle the test made itself (``PREDICTOR_TRUST_BUNDLE=1``)."""
+    return PredictorConfig(trust_bundle=True, **settings)  # type: ignore[arg-type]
 
 
 def copy_bundle(destination: Path) -> Path:

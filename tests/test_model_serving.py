@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from predictor_support import MODEL_DIR, TOKEN, copy_bundle, mlflow_server
+from predictor_support import MODEL_DIR, TOKEN, copy_bundle, mlflow_server, trusted_config
 
 from predictor import FEATURE_COLUMNS, BadResponseError, CampaignPlan, Predictor
 from predictor.serving.bundle import load_bundle, write_manifest
@@ -70,7 +70,9 @@ def rows(bundle, n: int, seed: int = 3) -> pd.DataFrame:
 
 
 def remote_predictor(url: str, model_dir=MODEL_DIR) -> Predictor:
+    # The trust setting lets it use a bundle a test made (a pinned one is served either way).
     environ = {
+        "PREDICTOR_TRUST_BUNDLE": "1",
         "DATABRICKS_TOKEN": TOKEN,
         "DATABRICKS_ENDPOINT_URL": url,
         "PREDICTOR_BACKEND": "databricks",
@@ -115,7 +117,7 @@ def test_the_predictor_uses_the_range_the_endpoint_sends(served_bundle, bundle, 
         assert not any("range comes from" in n for n in served.attrs["notices"])
         np.testing.assert_allclose(served["prediction"], own["prediction"], rtol=0, atol=1e-9)
         assert served[["lower", "upper"]].equals(own[["lower", "upper"]])
-    wide = Predictor(PredictorConfig(), model_dir=wider).predict_frame(frame, level=0.9)
+    wide = Predictor(trusted_config(), model_dir=wider).predict_frame(frame, level=0.9)
     assert (wide["upper"] - wide["lower"]).sum() > (own["upper"] - own["lower"]).sum()
 
 

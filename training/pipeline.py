@@ -77,11 +77,16 @@ def aggregate_data(data_dir: Path, out: Path, engine: str = "pandas") -> tuple[i
     return len(table), write_table(table, out)
 
 
-def evaluate_bundle(model_dir: Path, seed: int, campaigns: int) -> dict:
-    """Measure the bars of the bundle in ``model_dir`` on ``campaigns`` fresh campaigns."""
+def evaluate_bundle(
+    model_dir: Path, seed: int, campaigns: int, trust_unpinned: bool = False
+) -> dict:
+    """Measure the bars of the bundle in ``model_dir`` on ``campaigns`` fresh campaigns.
+
+    A bundle other than the shipped ones needs ``trust_unpinned`` (``PREDICTOR_TRUST_BUNDLE``).
+    """
     from training.evaluate import evaluate
 
-    bundle = load_bundle(model_dir)
+    bundle = load_bundle(model_dir, trust_unpinned)
     return evaluate(bundle.predict_points, bundle.metadata.interval, seed, campaigns)
 
 
@@ -108,7 +113,13 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
     from training.aggregate import aggregate_dir, write_table
     from training.card import comparison_section, model_card
     from training.evaluate import evaluate_on, fresh_campaigns
-    from training.export import TREE_TRUSTED_TYPES, build_metadata, save_bundle
+    from training.export import (
+        TREE_TRUSTED_TYPES,
+        build_metadata,
+        is_shipped_folder,
+        pin_bundles,
+        save_bundle,
+    )
     from training.train import train
 
     console = console or Console(stderr=True)
@@ -189,6 +200,9 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
     )
     run_id = result.metrics["mlflow_run_id"]
     console.log(f"bundles written to {path}/ and {alt_path}/ (MLflow run {run_id})")
+    if is_shipped_folder(options.model_dir):
+        pin_bundles(options.model_dir)
+        console.log("the app serves the new bundles: their digests are pinned in predictor/")
     console.log(
         f"reports in {options.reports_dir}/; total time {time.perf_counter() - start:.1f} s"
     )

@@ -12,6 +12,8 @@ Keys (the same in the environment and in the secrets file):
 - ``PREDICTOR_BACKEND``: ``auto`` (default), ``databricks`` or ``local``.
 - ``PREDICTOR_TIMEOUT``: read timeout in seconds, or ``connect,read`` (default ``3,10``).
 - ``PREDICTOR_COOLDOWN_SECONDS``: how long a failed endpoint is skipped (default 60).
+- ``PREDICTOR_TRUST_BUNDLE``: ``1`` to serve a local bundle that is not one of the shipped,
+  pinned bundles (default ``0``; see :mod:`predictor.serving.bundle_trust`).
 
 The secrets file is ``PREDICTOR_SECRETS_FILE`` if set, else ``secrets.toml`` in the working
 directory if it exists.
@@ -30,6 +32,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from predictor.serving.bundle import DEFAULT_MODEL
+from predictor.serving.bundle_trust import TRUST_SETTING
 
 BACKENDS = ("auto", "databricks", "local")
 DEFAULT_TIMEOUT = (3.0, 10.0)
@@ -50,6 +53,7 @@ KEYS = (
     "PREDICTOR_BACKEND",
     "PREDICTOR_TIMEOUT",
     "PREDICTOR_COOLDOWN_SECONDS",
+    TRUST_SETTING,
 )
 
 
@@ -73,6 +77,7 @@ class PredictorConfig:
     client_secret: str | None = field(default=None, repr=False)
     profile: str | None = None
     config_file: str | None = None
+    trust_bundle: bool = False
 
     @property
     def credentials(self) -> str | None:
@@ -94,7 +99,8 @@ class PredictorConfig:
             f"PredictorConfig(backend={self.backend!r}, endpoint_url={self.endpoint_url!r}, "
             f"serving_endpoint={self.serving_endpoint!r}, credentials={self.credentials!r}, "
             f"profile={self.profile!r}, timeout={self.timeout!r}, "
-            f"cooldown_seconds={self.cooldown_seconds!r}, source={self.source!r})"
+            f"cooldown_seconds={self.cooldown_seconds!r}, trust_bundle={self.trust_bundle!r}, "
+            f"source={self.source!r})"
         )
 
 
@@ -172,6 +178,28 @@ def parse_cooldown(text: str) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise ConfigError("PREDICTOR_COOLDOWN_SECONDS must be a number of seconds, 0 or more")
     return value
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_trust_bundle(text: str) -> bool:
+    """``PREDICTOR_TRUST_BUNDLE``: 1/true/yes/on or 0/false/no/off (any case)."""
+    value = text.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(
+            f"{TRUST_SETTING} must be 1 (serve a bundle that is not one of the shipped ones) "
+            "or 0 (the default)"
+        )
+    return value in _TRUE
+
+
+def trust_bundle_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment sets ``PREDICTOR_TRUST_BUNDLE`` on (for tools without a config)."""
+    environ = os.environ if environ is None else environ
+    text = str(environ.get(TRUST_SETTING) or "").strip()
+    return parse_trust_bundle(text) if text else False
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
@@ -298,6 +326,7 @@ def load_config(
         if "PREDICTOR_COOLDOWN_SECONDS" in merged
         else DEFAULT_COOLDOWN_SECONDS
     )
+    trust = parse_trust_bundle(merged[TRUST_SETTING]) if TRUST_SETTING in merged else False
     if url is not None:
         check_endpoint_url(url)
     sources = [name for name, found in (("environment", env), ("secrets file", file)) if found]
@@ -314,6 +343,7 @@ def load_config(
         client_secret=merged.get("DATABRICKS_CLIENT_SECRET"),
         profile=merged.get("DATABRICKS_CONFIG_PROFILE"),
         config_file=merged.get("DATABRICKS_CONFIG_FILE"),
+        trust_bundle=trust,
     )
     if backend == "databricks" and not config.has_endpoint:
         raise ConfigError(
