@@ -294,7 +294,7 @@ def test_every_command_is_named_and_shares_its_options():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     assert set(commands) == {
-        "train", "generate", "aggregate", "evaluate", "publish-databricks", "publish-space",
+        "train", "generate", "aggregate", "evaluate", "pin", "publish-databricks", "publish-space",
     }  # fmt: skip
     with pytest.raises(SystemExit):
         parser.parse_args([])  # no implied command
@@ -311,6 +311,7 @@ def test_every_command_is_named_and_shares_its_options():
     assert (evaluate.seed, evaluate.campaigns, evaluate.model_dir) == (2026, 3000, Path("model"))
     generate = parser.parse_args(["generate"])
     assert (generate.seed, generate.campaigns) == (42, 1000)
+    assert parser.parse_args(["pin", "--model-dir", "m"]).model_dir == Path("m")
 
 
 def test_no_command_is_a_usage_error(tmp_path):
