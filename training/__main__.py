@@ -1,8 +1,8 @@
 """Command line: ``python -m training COMMAND``; every command is named, none is implied.
 
 Commands: ``train``, ``generate``, ``aggregate``, ``evaluate``, ``pin``,
-``publish-databricks``, ``publish-space``. Parsing only: the work is in :mod:`training.pipeline` and
-:mod:`training.publish`.
+``publish-databricks``, ``publish-space``. Parsing only: the work is in :mod:`training.pipeline`,
+:mod:`training.export` and :mod:`training.publish`.
 """
 
 from __future__ import annotations
