@@ -25,7 +25,7 @@ def test_each_bundle_ships_the_source_byte_for_byte(name):
     for module in SERVING_MODULES:
         assert (shipped / module).read_bytes() == (SOURCE / module).read_bytes(), (
             f"{shipped / module} differs from predictor/serving/model_code/{module}: copy it "
-            "into the bundle and rewrite the manifest (or retrain)"
+            "into the bundle, rewrite the manifest and run python -m training pin (or retrain)"
         )
 
 

@@ -19,7 +19,7 @@ from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import bound_columns, interval_frame
 from predictor.serving.settings import PredictorConfig, load_config
 from tests.support.common import MODEL_DIR, TOKEN
-from tests.support.predictor import copy_bundle, mlflow_server, rows_in_range
+from tests.support.predictor import copy_bundle, mlflow_server, rows_in_range, trusted_config
 
 LEVELS = (0.8, 0.9, 0.95)
 BOUNDS = [c for level in LEVELS for c in bound_columns(level)]
@@ -61,7 +61,9 @@ def served_numbers_only(tmp_path_factory, bundle):
 
 
 def remote_predictor(url: str, model_dir=MODEL_DIR) -> Predictor:
+    # The trust setting lets it use a bundle a test made (a pinned one is served either way).
     environ = {
+        "PREDICTOR_TRUST_BUNDLE": "1",
         "DATABRICKS_TOKEN": TOKEN,
         "DATABRICKS_ENDPOINT_URL": url,
         "PREDICTOR_BACKEND": "databricks",
@@ -106,7 +108,7 @@ def test_the_predictor_uses_the_range_the_endpoint_sends(served_bundle, bundle, 
         assert not any("range comes from" in n for n in served.attrs["notices"])
         np.testing.assert_allclose(served["prediction"], own["prediction"], rtol=0, atol=1e-9)
         assert served[["lower", "upper"]].equals(own[["lower", "upper"]])
-    wide = Predictor(PredictorConfig(), model_dir=wider).predict_frame(frame, level=0.9)
+    wide = Predictor(trusted_config(), model_dir=wider).predict_frame(frame, level=0.9)
     assert (wide["upper"] - wide["lower"]).sum() > (own["upper"] - own["lower"]).sum()
 
 

@@ -257,7 +257,7 @@ def test_concurrent_first_use_loads_once_and_agrees(monkeypatch):
     assert errors == []
     assert len({(r.raw, r.lower, r.upper) for r in results}) == 1
     assert fresh.call_counts == {"local": 8}
-    # The deserialization switch was only on while loading.
+    # MLflow's deserialization switch is never turned on.
     assert "MLFLOW_ALLOW_PICKLE_DESERIALIZATION" not in os.environ
 
 

@@ -21,13 +21,14 @@ from training.generate import generate, write_dataset
 from training.models import SERVED_NAME
 
 
-def run_training(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m training ARGS`` in ``workdir`` with its own MLflow store.
+def run_training(workdir: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    """``python -m training ARGS`` in ``workdir`` with its own MLflow store (and ``extra_env``).
 
     The child runs outside the repository, so it is told where the packages are.
     """
     env = {
         **os.environ,
+        **extra_env,
         "PYTHONPATH": str(REPO),
         "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
         "COLUMNS": "200",
@@ -135,7 +136,7 @@ def test_quick_run_exports_a_bundle_that_round_trips(quick_run):
         "numpy",
     }
 
-    loaded = load_bundle(model_dir)
+    loaded = load_bundle(model_dir, trust_unpinned=True)
     table = pd.read_csv(workdir / "reports" / "campaigns.csv")
     X = table[FEATURE_COLUMNS].astype(float)
     pred = np.asarray(loaded.predict_points(X))
@@ -175,11 +176,26 @@ def test_comparison_tracks_every_candidate_and_beats_the_baseline(quick_run):
     assert {"comparison.md", "comparison.csv", "pred_vs_actual.png", "residuals.png"} <= artifacts
 
 
+def test_a_run_elsewhere_is_not_pinned_and_is_served_only_when_trusted(quick_run):
+    from predictor.serving.bundle import BundleError, manifest_digest
+    from predictor.serving.bundle_trust import pinned_manifests
+
+    workdir, _ = quick_run
+    assert manifest_digest(workdir / "model") not in pinned_manifests().values()
+    with pytest.raises(BundleError, match="PREDICTOR_TRUST_BUNDLE=1"):
+        load_bundle(workdir / "model")
+    proc = run_training(
+        workdir, "evaluate", "--model-dir", "model", "--campaigns", "60", PREDICTOR_TRUST_BUNDLE="1"
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert '"rmse_ratio"' in proc.stdout
+
+
 def test_quick_run_interval_covers_fresh_campaigns(quick_run):
     from training.evaluate import evaluate
 
     workdir, _ = quick_run
-    bundle = load_bundle(workdir / "model")
+    bundle = load_bundle(workdir / "model", trust_unpinned=True)
     ev = evaluate(bundle.predict_points, bundle.metadata.interval, seed=999, n_campaigns=1500)
     # A quick model is trained on few campaigns; its interval must still keep its promise.
     assert 0.85 <= ev["coverage"]["0.9"] <= 0.95, ev["coverage"]
@@ -276,7 +292,7 @@ def test_every_command_is_named_and_shares_its_options():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     assert set(commands) == {
-        "train", "generate", "aggregate", "evaluate", "publish-databricks", "publish-space",
+        "train", "generate", "aggregate", "evaluate", "pin", "publish-databricks", "publish-space",
     }  # fmt: skip
     with pytest.raises(SystemExit):
         parser.parse_args([])  # no implied command
@@ -293,6 +309,7 @@ def test_every_command_is_named_and_shares_its_options():
     assert (evaluate.seed, evaluate.campaigns, evaluate.model_dir) == (2026, 3000, Path("model"))
     generate = parser.parse_args(["generate"])
     assert (generate.seed, generate.campaigns) == (42, 1000)
+    assert parser.parse_args(["pin", "--model-dir", "m"]).model_dir == Path("m")
 
 
 def test_no_command_is_a_usage_error(tmp_path):
@@ -329,7 +346,9 @@ def test_quick_run_exports_the_alternative_next_to_the_ridge_bundle(quick_run):
     workdir, proc = quick_run
     models = available_models(workdir / "model")
     assert set(models) == {"ridge", "boosting"}
-    ridge, alternative = load_bundle(models["ridge"]), load_bundle(models["boosting"])
+    ridge, alternative = (
+        load_bundle(models[m], trust_unpinned=True) for m in ("ridge", "boosting")
+    )
     assert alternative.metadata.candidate in {"gradient_boosting", "voting"}
     assert alternative.metadata.interval["n_calibration"] == 200
     assert alternative.metadata.metrics["served"]["cv_rmse_mean"] > 0
@@ -345,7 +364,7 @@ def test_quick_run_exports_the_alternative_next_to_the_ridge_bundle(quick_run):
 def _reexport(tmp_path: Path, source: Path, **kwargs) -> Path:
     from training.export import save_bundle
 
-    bundle = load_bundle(source)
+    bundle = load_bundle(source, trust_unpinned=True)
     X = pd.read_json(source / "input_example.json", orient="split").astype(float)
     target = tmp_path / "model"
     save_bundle(bundle.pyfunc.get_raw_model(), X, bundle.metadata, target, "card", **kwargs)

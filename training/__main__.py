@@ -1,8 +1,8 @@
 """Command line: ``python -m training COMMAND``; every command is named, none is implied.
 
-Commands: ``train``, ``generate``, ``aggregate``, ``evaluate``, ``publish-databricks``,
-``publish-space``. Parsing only: the work is in :mod:`training.pipeline` and
-:mod:`training.publish`.
+Commands: ``train``, ``generate``, ``aggregate``, ``evaluate``, ``pin``,
+``publish-databricks``, ``publish-space``. Parsing only: the work is in :mod:`training.pipeline`,
+:mod:`training.export` and :mod:`training.publish`.
 """
 
 from __future__ import annotations
@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     help_text = "measure the accuracy, coverage and width bars of a bundle"
     add_command(sub, "evaluate", help_text, cmd_evaluate, fresh, MODEL_DIR)
+    pin_help = (
+        "pin the bundles under --model-dir as the ones the app serves (after retraining them on "
+        "purpose; train does it itself when it writes model/)"
+    )
+    add_command(sub, "pin", pin_help, cmd_pin, MODEL_DIR)
 
     from training.publish import add_subcommands
 
@@ -180,12 +185,25 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a saved bundle on fresh synthetic campaigns."""
+    from predictor.serving.settings import trust_bundle_from_env
     from training.evaluate import bars_met
     from training.pipeline import evaluate_bundle
 
-    ev = evaluate_bundle(args.model_dir, args.seed, _positive(args.campaigns, "--campaigns"))
+    campaigns = _positive(args.campaigns, "--campaigns")
+    ev = evaluate_bundle(args.model_dir, args.seed, campaigns, trust_bundle_from_env())
     _print_evaluation(ev)
     return 0 if all(bars_met(ev).values()) else 1
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    """Pin the bundles under ``--model-dir`` in predictor/serving/bundle_pins.py."""
+    from predictor.serving.bundle_trust import PIN_FILE
+    from training.export import pin_bundles
+
+    for name, digest in pin_bundles(args.model_dir).items():
+        print(f"pinned {name}: manifest SHA-256 {digest}")
+    print(f"wrote {PIN_FILE}")
+    return 0
 
 
 def _print_evaluation(ev: dict) -> None:
@@ -199,6 +217,7 @@ def _print_evaluation(ev: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; data and bundle errors are reported as one clear line, not a traceback."""
     from predictor.serving.bundle import BundleError
+    from predictor.serving.settings import ConfigError
     from training.data import DataError
     from training.pipeline import PipelineError
 
@@ -206,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, BundleError, PipelineError) as exc:
+    except (DataError, BundleError, PipelineError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -16,12 +16,16 @@ import numpy as np
 import pandas as pd
 
 from predictor.contract.features import FEATURE_COLUMNS
+from predictor.serving import bundle_trust
 from predictor.serving.bundle import (
     ALTERNATIVES_DIR,
     BOOSTING,
     DEFAULT_MODEL_DIR,
     RIDGE,
+    BundleError,
     BundleMetadata,
+    manifest_digest,
+    verify_manifest,
     write_manifest,
 )
 from predictor.serving.model_code import pyfunc
@@ -32,18 +36,10 @@ from training.models import DISPLAY_NAMES, SERVED_NAME
 if TYPE_CHECKING:
     from training.train import Alternative
 
-# Everything in the served pipeline beyond skops' default trusted set, listed on purpose.
-SKOPS_TRUSTED_TYPES: list[str] = [
-    "functools.partial",
-    "numpy.asarray",
-    "sklearn.feature_selection._mutual_info.mutual_info_regression",
-]
-# The alternative's trees (and the ensemble's bunch of named members) on top of those.
-TREE_TRUSTED_TYPES: list[str] = [
-    *SKOPS_TRUSTED_TYPES,
-    "sklearn.tree._tree.Tree",
-    "sklearn.utils._bunch.Bunch",
-]
+# The types skops is told to trust, fixed in predictor/ (the app loads with the same list): the
+# served pipeline's, and the alternative's trees on top of those.
+SKOPS_TRUSTED_TYPES: list[str] = list(bundle_trust.SKOPS_TRUSTED_TYPES)
+TREE_TRUSTED_TYPES: list[str] = list(bundle_trust.TREE_TRUSTED_TYPES)
 RUNTIME_PACKAGES: tuple[str, ...] = ("mlflow-skinny", "scikit-learn", "skops", "pandas", "numpy")
 # The bundle's own code: predictor/serving/model_code/, copied byte for byte as this package.
 SERVING_PACKAGE = "campaign_model"
@@ -204,3 +200,26 @@ def build_metadata(
         display_name=DISPLAY_NAMES[candidate],
         candidate=candidate,
     )
+
+
+def pin_bundles(
+    root: str | Path = DEFAULT_MODEL_DIR, pin_file: Path | None = None
+) -> dict[str, str]:
+    """Pin the bundles under ``root`` (each verified first): rewrite the pin module with the
+    SHA-256 of each one's manifest, by name. Returns the pins written."""
+    from predictor.serving.model_choice import available_models
+
+    bundles = available_models(root)
+    if not bundles:
+        raise BundleError(f"no model bundle in {root} to pin; train first")
+    pins = {}
+    for name, folder in bundles.items():
+        verify_manifest(folder)
+        pins[name] = manifest_digest(folder)
+    bundle_trust.write_pins(pins, pin_file or bundle_trust.PIN_FILE)
+    return pins
+
+
+def is_shipped_folder(model_dir: str | Path) -> bool:
+    """Whether ``model_dir`` is this checkout's ``model/``, whose bundles the app serves pinned."""
+    return Path(model_dir).resolve() == bundle_trust.SHIPPED_MODEL_DIR

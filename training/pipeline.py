@@ -81,11 +81,16 @@ def aggregate_data(data_dir: Path, out: Path, engine: str = "pandas") -> tuple[i
     return len(table), write_table(table, out)
 
 
-def evaluate_bundle(model_dir: Path, seed: int, campaigns: int) -> dict:
-    """Measure the bars of the bundle in ``model_dir`` on ``campaigns`` fresh campaigns."""
+def evaluate_bundle(
+    model_dir: Path, seed: int, campaigns: int, trust_unpinned: bool = False
+) -> dict:
+    """Measure the bars of the bundle in ``model_dir`` on ``campaigns`` fresh campaigns.
+
+    A bundle other than the shipped ones needs ``trust_unpinned`` (``PREDICTOR_TRUST_BUNDLE``).
+    """
     from training.evaluate import evaluate
 
-    bundle = load_bundle(model_dir)
+    bundle = load_bundle(model_dir, trust_unpinned)
     return evaluate(bundle.predict_points, bundle.metadata.interval, seed, campaigns)
 
 
@@ -182,7 +187,13 @@ def _save_bundles(
 ) -> tuple[Path, Path]:
     """Write the served bundle and the alternative's, each with its model card."""
     from training.card import comparison_section, model_card
-    from training.export import TREE_TRUSTED_TYPES, build_metadata, save_bundle
+    from training.export import (
+        TREE_TRUSTED_TYPES,
+        build_metadata,
+        is_shipped_folder,
+        pin_bundles,
+        save_bundle,
+    )
 
     alternative = result.alternative
     metadata = build_metadata(result, options.seed, evaluation)
@@ -208,6 +219,8 @@ def _save_bundles(
         model_card(result, alt_metadata, alt_evaluation, options.command, synthetic, comparison),
         trusted_types=TREE_TRUSTED_TYPES,
     )
+    if is_shipped_folder(options.model_dir):
+        pin_bundles(options.model_dir)
     return path, alt_path
 
 
@@ -229,6 +242,10 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
     path, alt_path = _save_bundles(result, table, options, evaluation, alt_evaluation)
     run_id = result.metrics["mlflow_run_id"]
     console.log(f"bundles written to {path}/ and {alt_path}/ (MLflow run {run_id})")
+    from training.export import is_shipped_folder
+
+    if is_shipped_folder(options.model_dir):
+        console.log("the app serves the new bundles: their digests are pinned in predictor/")
     console.log(
         f"reports in {options.reports_dir}/; total time {time.perf_counter() - start:.1f} s"
     )

@@ -3,24 +3,30 @@
 The manifest (``manifest.sha256``) is in ``sha256sum`` format, one line per file,
 ``<64 hex digits>  <path relative to the bundle>``, sorted by path. It covers every file of the
 bundle except itself and the other bundles kept under ``alternatives/``. A bundle is only
-deserialized after its manifest verified (:func:`load_bundle`).
+deserialized after its manifest verified and its manifest's digest is pinned (or trusted on
+purpose), and only from its skops file with the types fixed in
+:mod:`predictor.serving.bundle_trust`: the app never unpickles and never imports a bundle's
+``code/`` (that package is for ``mlflow models serve`` and Databricks Model Serving).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-import os
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+import yaml
 
 from predictor.contract.features import FEATURE_COLUMNS
+from predictor.serving.bundle_trust import TRUST_SETTING, TRUSTED_TYPES, pinned_manifests
+
+log = logging.getLogger(__name__)
 
 # The served (default) bundle, relative to the working directory.
 DEFAULT_MODEL_DIR = Path("model")
@@ -31,10 +37,11 @@ DEFAULT_MODEL = RIDGE
 # Other bundles live in their own folders under this one; the manifest leaves them out.
 ALTERNATIVES_DIR = "alternatives"
 MANIFEST_NAME = "manifest.sha256"
+# The only model file and format the app loads.
+SKOPS_FILE = "model.skops"
+SKOPS_FORMAT = "skops"
 _LINE = re.compile(r"^([0-9a-f]{64})  (\S.*)$")
-_PICKLE_FLAG = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
-# Guards the process-wide deserialization flag while a bundle is loaded.
-_LOAD_LOCK = threading.Lock()
+_RETRAIN = "re-export it with python -m training train"
 
 
 class BundleError(RuntimeError):
@@ -78,7 +85,11 @@ def write_manifest(model_dir: str | Path) -> Path:
 
 def read_manifest(model_dir: str | Path) -> dict[str, str]:
     """Parse the manifest of ``model_dir`` into ``{relative path: sha256 hex}``."""
-    model_dir = Path(model_dir)
+    return _parse_manifest(Path(model_dir))[0]
+
+
+def _parse_manifest(model_dir: Path) -> tuple[dict[str, str], str]:
+    """The manifest's entries, and the SHA-256 of the very bytes they were parsed from."""
     manifest = model_dir / MANIFEST_NAME
     if not model_dir.is_dir():
         raise BundleError(
@@ -91,7 +102,8 @@ def read_manifest(model_dir: str | Path) -> dict[str, str]:
         )
     entries: dict[str, str] = {}
     try:
-        text = manifest.read_text(encoding="utf-8")
+        data = manifest.read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BundleError(f"{MANIFEST_NAME} in {model_dir} cannot be read ({exc})") from None
     for number, line in enumerate(text.splitlines(), start=1):
@@ -112,7 +124,7 @@ def read_manifest(model_dir: str | Path) -> dict[str, str]:
         entries[rel] = match.group(1)
     if not entries:
         raise BundleError(f"{MANIFEST_NAME} in {model_dir} lists no files")
-    return entries
+    return entries, hashlib.sha256(data).hexdigest()
 
 
 def verify_manifest(model_dir: str | Path) -> dict[str, str]:
@@ -120,8 +132,12 @@ def verify_manifest(model_dir: str | Path) -> dict[str, str]:
 
     Raises :class:`BundleError` naming the first file that is missing, altered, or not listed.
     """
-    model_dir = Path(model_dir)
-    entries = read_manifest(model_dir)
+    return _verify_manifest(Path(model_dir))[0]
+
+
+def _verify_manifest(model_dir: Path) -> tuple[dict[str, str], str]:
+    """:func:`verify_manifest`, also answering the manifest's own digest."""
+    entries, digest = _parse_manifest(model_dir)
     for rel, expected in entries.items():
         path = model_dir / rel
         if not path.is_file():
@@ -139,7 +155,47 @@ def verify_manifest(model_dir: str | Path) -> dict[str, str]:
             f"model bundle file {extra[0]} is not listed in {MANIFEST_NAME}; remove it, "
             "or re-create the manifest if it belongs to the bundle"
         )
-    return entries
+    return entries, digest
+
+
+def manifest_digest(model_dir: str | Path) -> str:
+    """SHA-256 of the bundle's ``manifest.sha256``: the digest the shipped bundles are pinned by."""
+    return _parse_manifest(Path(model_dir))[1]
+
+
+def check_pinned(model_dir: Path, digest: str, trust_unpinned: bool = False) -> str | None:
+    """The name of the shipped bundle whose pin ``digest`` is, or None if trusted on purpose.
+
+    Raises :class:`BundleError` for an unpinned bundle unless ``trust_unpinned``.
+    """
+    for name, pinned in pinned_manifests().items():
+        if digest == pinned:
+            return name
+    if not trust_unpinned:
+        raise BundleError(
+            f"the model bundle in {model_dir} is not one of the bundles shipped with this version "
+            f"(its {MANIFEST_NAME} has SHA-256 {digest[:12]}…, which is not pinned in "
+            f"predictor/serving/bundle_pins.py). To serve it anyway, set {TRUST_SETTING}=1; if "
+            "you retrained the shipped bundles on purpose, run python -m training pin"
+        )
+    log.info("serving the unpinned bundle in %s (%s is set)", model_dir, TRUST_SETTING)
+    return None
+
+
+def _read_verified(model_dir: Path, rel: str, entries: Mapping[str, str]) -> bytes:
+    """The bytes of ``rel``, checked against the manifest as read (not a second look at disk)."""
+    if rel not in entries:
+        raise BundleError(f"{MANIFEST_NAME} in {model_dir} does not list {rel}; {_RETRAIN}")
+    try:
+        data = (model_dir / rel).read_bytes()
+    except OSError as exc:
+        raise BundleError(f"model bundle file {rel} cannot be read ({exc.strerror})") from None
+    if hashlib.sha256(data).hexdigest() != entries[rel]:
+        raise BundleError(
+            f"model bundle file {rel} was altered or is corrupt (its SHA-256 does not match "
+            f"{MANIFEST_NAME}); restore the bundle as trained"
+        )
+    return data
 
 
 @dataclass(frozen=True)
@@ -201,28 +257,64 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def verify_bundle(model_dir: str | Path) -> BundleMetadata:
-    """Check the bundle's manifest, then read its metadata record; nothing is deserialized.
+def _skops_flavor(record: Mapping[str, Any], model_dir: Path) -> None:
+    """Refuse a bundle whose scikit-learn model is not the skops file the app loads."""
+    flavors = record.get("flavors")
+    flavor = flavors.get("sklearn") if isinstance(flavors, Mapping) else None
+    if not isinstance(flavor, Mapping):
+        raise BundleError(
+            f"the MLmodel in {model_dir} has no scikit-learn model saved with skops, the only "
+            f"kind the app loads; {_RETRAIN}"
+        )
+    stored = flavor.get("serialization_format")
+    if stored != SKOPS_FORMAT:
+        raise BundleError(
+            f"the model in {model_dir} is stored as {str(stored)[:40]!r}; the app loads only "
+            f"skops files (serialization_format: skops) and never unpickles a model; {_RETRAIN}"
+        )
+    if flavor.get("pickled_model") != SKOPS_FILE:
+        raise BundleError(
+            f"the MLmodel in {model_dir} names {str(flavor.get('pickled_model'))[:80]!r} as its "
+            f"model file; the app loads only {SKOPS_FILE}; {_RETRAIN}"
+        )
 
-    Raises :class:`BundleError` naming what is missing, altered or invalid.
-    """
-    from mlflow.models import Model
 
-    model_dir = Path(model_dir)
-    verify_manifest(model_dir)
+def _verified_record(
+    model_dir: Path, trust_unpinned: bool
+) -> tuple[dict[str, str], BundleMetadata]:
+    """Manifest entries and metadata of a verified, pinned (or trusted), skops bundle."""
+    entries, digest = _verify_manifest(model_dir)
+    check_pinned(model_dir, digest, trust_unpinned)
     try:
-        metadata = Model.load(str(model_dir / "MLmodel")).metadata
-    except Exception as exc:
+        record = yaml.safe_load(_read_verified(model_dir, "MLmodel", entries).decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise BundleError(f"MLmodel in {model_dir} cannot be read ({exc})") from None
-    return BundleMetadata.from_dict(metadata)
+    if not isinstance(record, Mapping):
+        raise BundleError(f"MLmodel in {model_dir} is not an MLmodel record; {_RETRAIN}")
+    _skops_flavor(record, model_dir)
+    metadata = record.get("metadata")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise BundleError(f"the metadata in MLmodel of {model_dir} is not a record; {_RETRAIN}")
+    return entries, BundleMetadata.from_dict(metadata)
+
+
+def verify_bundle(model_dir: str | Path, trust_unpinned: bool = False) -> BundleMetadata:
+    """Check the bundle's manifest, its pin and its format, then read its metadata record.
+
+    Nothing is deserialized. ``trust_unpinned`` accepts a bundle whose manifest is not pinned
+    (``PREDICTOR_TRUST_BUNDLE``). Raises :class:`BundleError` naming what is wrong.
+    """
+    return _verified_record(Path(model_dir), trust_unpinned)[1]
 
 
 @dataclass(frozen=True)
 class LoadedBundle:
-    """A verified, loaded bundle: its metadata, its MLflow pyfunc, and a point-prediction function.
+    """A verified, loaded bundle: its metadata, its model, and a point-prediction function.
 
-    ``predict_points`` skips pyfunc's per-call conversion when the bundle holds a scikit-learn
-    model: it is the pipeline's own ``predict`` (a 1-D array of expected purchases).
+    ``pyfunc`` is the project's own :class:`~predictor.serving.model_code.pyfunc.IntervalModel`
+    (the class a model server runs) around the pipeline: ``predict`` answers points and ranges,
+    ``get_raw_model()`` the pipeline. ``predict_points`` is the pipeline's own ``predict`` (a 1-D
+    array of expected purchases).
     """
 
     path: Path
@@ -231,46 +323,38 @@ class LoadedBundle:
     predict_points: Callable[[Any], np.ndarray]
 
 
-def load_bundle(model_dir: str | Path = DEFAULT_MODEL_DIR) -> LoadedBundle:
-    """Verify the bundle's manifest, then load it with MLflow.
+def load_bundle(
+    model_dir: str | Path = DEFAULT_MODEL_DIR, trust_unpinned: bool = False
+) -> LoadedBundle:
+    """Verify the bundle (:func:`verify_bundle`), then load its skops file with the fixed types.
 
-    MLflow only deserializes a model while ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` allows it; the
-    flag is turned on for the duration of this load only (the manifest just verified the bytes),
-    under a lock, and restored after.
+    The bytes loaded are the bytes verified. Neither MLflow nor the bundle's ``code/`` is
+    imported, and no process-wide setting is changed.
     """
-    import mlflow.pyfunc
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    from predictor.serving.model_code.pyfunc import IntervalModel
 
     model_dir = Path(model_dir)
-    metadata = verify_bundle(model_dir)
-    with _LOAD_LOCK:
-        previous = os.environ.get(_PICKLE_FLAG)
-        os.environ[_PICKLE_FLAG] = "true"
-        try:
-            model = mlflow.pyfunc.load_model(str(model_dir))
-        except Exception as exc:
-            raise BundleError(
-                f"the model in {model_dir} cannot be loaded ({type(exc).__name__}: "
-                f"{str(exc)[:200]})"
-            ) from exc
-        finally:
-            if previous is None:
-                os.environ.pop(_PICKLE_FLAG, None)
-            else:
-                os.environ[_PICKLE_FLAG] = previous
+    entries, metadata = _verified_record(model_dir, trust_unpinned)
+    data = _read_verified(model_dir, SKOPS_FILE, entries)
     try:
-        predict_points = model.get_raw_model().predict
-    except (NotImplementedError, AttributeError):
-        predict_points = _points_of(model.predict)
-    return LoadedBundle(model_dir, metadata, model, predict_points)
-
-
-def _points_of(predict: Callable[[Any], Any]) -> Callable[[Any], np.ndarray]:
-    """Point predictions from a pyfunc that answers numbers or a frame with ``prediction``."""
-
-    def points(frame: Any) -> np.ndarray:
-        out = predict(frame)
-        if hasattr(out, "columns") and "prediction" in out.columns:
-            out = out["prediction"]
-        return np.asarray(out, dtype=float).reshape(-1)
-
-    return points
+        pipeline = skops.io.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as exc:
+        found = (str(exc).splitlines() or [""])[0].removeprefix(
+            "Untrusted types found in the file: "
+        )
+        raise BundleError(
+            f"the model in {model_dir} holds types the app does not trust: {found[:300]}; "
+            f"it was not built by this project's training; {_RETRAIN}"
+        ) from None
+    except Exception as exc:
+        raise BundleError(
+            f"the model in {model_dir} cannot be loaded ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); {_RETRAIN}"
+        ) from None
+    if not callable(getattr(pipeline, "predict", None)):
+        raise BundleError(f"the model in {model_dir} has no predict method; {_RETRAIN}")
+    model = IntervalModel(pipeline, metadata.interval)
+    return LoadedBundle(model_dir, metadata, model, pipeline.predict)

@@ -1,4 +1,4 @@
-"""The prediction layer: Databricks endpoint first, local MLflow bundle as fallback, an interval always."""
+"""The prediction layer: Databricks endpoint first, local bundle as fallback, an interval always."""
 
 from __future__ import annotations
 
@@ -126,7 +126,8 @@ class Prediction:
 class Predictor:
     """Predicts campaign purchases with an interval, from the endpoint or the local bundle.
 
-    Thread-safe: the bundle is verified and loaded once, lazily, under a lock.
+    Thread-safe: the bundle is verified and loaded once, lazily, under a lock. Only a shipped
+    (pinned) bundle is served unless ``config.trust_bundle`` (``PREDICTOR_TRUST_BUNDLE``).
     """
 
     def __init__(
@@ -183,14 +184,14 @@ class Predictor:
         if self._metadata is None:
             with self._lock:
                 if self._metadata is None:
-                    self._metadata = verify_bundle(self.model_dir)
+                    self._metadata = verify_bundle(self.model_dir, self.config.trust_bundle)
         return self._metadata
 
     def _ensure_model(self) -> Callable[[pd.DataFrame], np.ndarray]:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    bundle = load_bundle(self.model_dir)
+                    bundle = load_bundle(self.model_dir, self.config.trust_bundle)
                     self._metadata = bundle.metadata
                     self._model = bundle.predict_points
         return self._model

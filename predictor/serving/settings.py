@@ -34,6 +34,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from predictor.contract.redaction import is_credential
 from predictor.serving.bundle import DEFAULT_MODEL
+from predictor.serving.bundle_trust import TRUST_SETTING
 
 Backend = Literal["auto", "databricks", "local"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
@@ -183,6 +184,17 @@ def credential(name: str) -> Callable[[str], str]:
     return check
 
 
+def parse_trust_bundle(text: str) -> bool:
+    """``PREDICTOR_TRUST_BUNDLE``: 1/true/yes/on or 0/false/no/off (any case)."""
+    word = text.strip().lower()
+    if word not in _ON | _OFF:
+        raise ConfigError(
+            f"{TRUST_SETTING} must be 1 (serve a bundle that is not one of the shipped ones) "
+            "or 0 (serve only the shipped, pinned bundles)"
+        )
+    return word in _ON
+
+
 def check_store_address(text: str) -> str:
     """The log's store URL, if it is one line (a URL cannot hold a control character)."""
     if _CONTROL.search(text):
@@ -202,6 +214,7 @@ FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "predictor_backend": parse_backend,
     "predictor_timeout": parse_timeout,
     "predictor_cooldown_seconds": parse_cooldown,
+    "predictor_trust_bundle": parse_trust_bundle,
     "scenario_log": lambda text: parse_switch("SCENARIO_LOG", text),
     "scenario_log_url": check_store_address,
 }
@@ -256,6 +269,9 @@ class Settings(BaseSettings):
     )
     predictor_cooldown_seconds: float = Field(
         DEFAULT_COOLDOWN_SECONDS, description="Seconds a failed endpoint is left alone."
+    )
+    predictor_trust_bundle: bool = Field(
+        False, description="1 to serve a local bundle that is not one of the shipped, pinned ones."
     )
     predictor_secrets_file: Path = Field(
         Path(DEFAULT_SECRETS_FILE),
@@ -489,6 +505,7 @@ class PredictorConfig:
     profile: str | None = None
     config_file: str | None = None
     invalid_credentials: str | None = None
+    trust_bundle: bool = False
 
     @property
     def credentials(self) -> str | None:
@@ -511,7 +528,7 @@ class PredictorConfig:
             f"serving_endpoint={self.serving_endpoint!r}, credentials={self.credentials!r}, "
             f"profile={self.profile!r}, timeout={self.timeout!r}, "
             f"cooldown_seconds={self.cooldown_seconds!r}, source={self.source!r}, "
-            f"invalid_credentials={self.invalid_credentials!r})"
+            f"invalid_credentials={self.invalid_credentials!r}, trust_bundle={self.trust_bundle!r})"
         )
 
 
@@ -598,6 +615,7 @@ def predictor_config(settings: Settings, model: str | None = None) -> PredictorC
         serving_endpoint=serving_endpoint,
         client_id=settings.databricks_client_id,
         client_secret=_secret(settings.databricks_client_secret),
+        trust_bundle=settings.predictor_trust_bundle,
         profile=settings.databricks_config_profile,
         config_file=settings.databricks_config_file,
         invalid_credentials="; ".join(refused) or None,
@@ -621,3 +639,11 @@ def load_config(
     """The prediction layer's settings for ``model``, read now: :func:`load_settings` then
     :func:`predictor_config`."""
     return predictor_config(load_settings(environ, cwd), model)
+
+
+def trust_bundle_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``PREDICTOR_TRUST_BUNDLE`` is on (for tools that build no predictor config)."""
+    settings = load_settings(os.environ if environ is None else environ)
+    if TRUST_SETTING in settings.invalid:
+        raise ConfigError(settings.invalid[TRUST_SETTING])
+    return settings.predictor_trust_bundle

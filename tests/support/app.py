@@ -12,8 +12,9 @@ from gradio_client import Client
 
 from predictor import Predictor
 from predictor.record.scenario_log import ScenarioLog
+from predictor.serving.bundle_trust import TRUST_SETTING
 from predictor.serving.model_choice import available_models, display_names
-from predictor.serving.settings import PredictorConfig
+from predictor.serving.settings import PredictorConfig, trust_bundle_from_env
 from tests.support.common import APP_MODEL_DIR, free_port
 
 
@@ -25,8 +26,15 @@ def port() -> int:
 
 @pytest.fixture(scope="session")
 def predictor() -> Predictor:
-    """The bundled model, answering locally whatever the environment says."""
-    return Predictor(PredictorConfig(), model_dir=APP_MODEL_DIR)
+    """The bundled model, answering locally whatever the environment says (another bundle, from
+    ``PREDICTOR_TEST_MODEL_DIR``, needs ``PREDICTOR_TRUST_BUNDLE=1`` as in the app)."""
+    return Predictor(PredictorConfig(trust_bundle=trust_bundle_from_env()), model_dir=APP_MODEL_DIR)
+
+
+@pytest.fixture
+def trust_bundles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PREDICTOR_TRUST_BUNDLE=1`` for the test: it may serve a bundle it made itself."""
+    monkeypatch.setenv(TRUST_SETTING, "1")
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ import requests
 
 from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.plan import CampaignPlan
+from predictor.serving.settings import PredictorConfig
 from tests.support.common import ARTIFACTS, MODEL_DIR, TOKEN, free_port
 
 # The page's default plan: every mix adds up to its 4 ads.
@@ -74,6 +75,11 @@ def rows_in_range(
     data["total_budget"] = rng.uniform(*training_range["total_budget"], n)
     data["num_ads"] = np.maximum(data["num_ads"], 1)
     return pd.DataFrame(data, columns=FEATURE_COLUMNS)
+
+
+def trusted_config(**settings: object) -> PredictorConfig:
+    """Settings that serve a bundle the test made itself (``PREDICTOR_TRUST_BUNDLE=1``)."""
+    return PredictorConfig(trust_bundle=True, **settings)  # type: ignore[arg-type]
 
 
 def copy_bundle(destination: Path) -> Path:
