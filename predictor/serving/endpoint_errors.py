@@ -88,6 +88,26 @@ class BadResponseError(EndpointError):
     kind = "bad response"
 
 
+class DeadlineExceededError(EndpointError):
+    """The endpoint started answering but sent no complete answer within the call's total
+    deadline (retries included), e.g. one byte at a time."""
+
+    kind = "too slow"
+
+
+class ImplausibleAnswerError(BadResponseError):
+    """A well-formed answer outside the plausible band (see ``predictor.serving.plausibility``).
+
+    ``detail`` says which value, in the page's number format, and the band it left.
+    """
+
+    kind = "implausible answer"
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+\S+")
 _DATABRICKS_TOKEN = re.compile(r"\bdapi[0-9a-zA-Z]{16,}(?:-\d+)?")
 _DATABRICKS_SECRET = re.compile(r"\bdose[0-9a-zA-Z]{16,}")

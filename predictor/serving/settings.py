@@ -12,6 +12,8 @@ Keys (the same in the environment and in the secrets file):
 - ``PREDICTOR_BACKEND``: ``auto`` (default), ``databricks`` or ``local``.
 - ``PREDICTOR_TIMEOUT``: read timeout in seconds, or ``connect,read`` (default ``3,10``).
 - ``PREDICTOR_COOLDOWN_SECONDS``: how long a failed endpoint is skipped (default 60).
+- ``PREDICTOR_DEADLINE_SECONDS``: the total time one endpoint call may take, retries included
+  (default 10); past it the call is cut and the local model answers.
 
 The secrets file is ``PREDICTOR_SECRETS_FILE`` if set, else ``secrets.toml`` in the working
 directory if it exists.
@@ -34,6 +36,7 @@ from predictor.serving.bundle import DEFAULT_MODEL
 BACKENDS = ("auto", "databricks", "local")
 DEFAULT_TIMEOUT = (3.0, 10.0)
 DEFAULT_COOLDOWN_SECONDS = 60.0
+DEFAULT_DEADLINE_SECONDS = 10.0
 SECRETS_FILE_ENV = "PREDICTOR_SECRETS_FILE"
 DEFAULT_SECRETS_FILE = "secrets.toml"
 
@@ -50,6 +53,7 @@ KEYS = (
     "PREDICTOR_BACKEND",
     "PREDICTOR_TIMEOUT",
     "PREDICTOR_COOLDOWN_SECONDS",
+    "PREDICTOR_DEADLINE_SECONDS",
 )
 
 
@@ -73,6 +77,7 @@ class PredictorConfig:
     client_secret: str | None = field(default=None, repr=False)
     profile: str | None = None
     config_file: str | None = None
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
 
     @property
     def credentials(self) -> str | None:
@@ -94,7 +99,8 @@ class PredictorConfig:
             f"PredictorConfig(backend={self.backend!r}, endpoint_url={self.endpoint_url!r}, "
             f"serving_endpoint={self.serving_endpoint!r}, credentials={self.credentials!r}, "
             f"profile={self.profile!r}, timeout={self.timeout!r}, "
-            f"cooldown_seconds={self.cooldown_seconds!r}, source={self.source!r})"
+            f"cooldown_seconds={self.cooldown_seconds!r}, "
+            f"deadline_seconds={self.deadline_seconds!r}, source={self.source!r})"
         )
 
 
@@ -171,6 +177,19 @@ def parse_cooldown(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value >= 0):
         raise ConfigError("PREDICTOR_COOLDOWN_SECONDS must be a number of seconds, 0 or more")
+    return value
+
+
+def parse_deadline(text: str) -> float:
+    """Seconds one endpoint call may take in all; a number above 0 and at most 300."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 300):
+        raise ConfigError(
+            "PREDICTOR_DEADLINE_SECONDS must be a number of seconds above 0 and at most 300"
+        )
     return value
 
 
@@ -298,6 +317,9 @@ def load_config(
         if "PREDICTOR_COOLDOWN_SECONDS" in merged
         else DEFAULT_COOLDOWN_SECONDS
     )
+    deadline = parse_deadline(
+        merged.get("PREDICTOR_DEADLINE_SECONDS", str(DEFAULT_DEADLINE_SECONDS))
+    )
     if url is not None:
         check_endpoint_url(url)
     sources = [name for name, found in (("environment", env), ("secrets file", file)) if found]
@@ -314,6 +336,7 @@ def load_config(
         client_secret=merged.get("DATABRICKS_CLIENT_SECRET"),
         profile=merged.get("DATABRICKS_CONFIG_PROFILE"),
         config_file=merged.get("DATABRICKS_CONFIG_FILE"),
+        deadline_seconds=deadline,
     )
     if backend == "databricks" and not config.has_endpoint:
         raise ConfigError(
