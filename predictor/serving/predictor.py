@@ -79,7 +79,7 @@ def notice_failed(kind: str, error: EndpointError | None = None) -> Notice:
         return Notice(NoticeCode.ENDPOINT_WARMING, WARMING_TEXT)
     if isinstance(error, ImplausibleAnswerError):
         return Notice(
-            NoticeCode.ENDPOINT_FAILED,
+            NoticeCode.ENDPOINT_IMPLAUSIBLE,
             f"Databricks endpoint gave an implausible answer ({error.detail}); "
             "the local model answered.",
         )
