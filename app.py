@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,22 @@ def warm_up(predictor: Predictor) -> None:
         log.warning("model warm-up failed: %s", exc)
 
 
+def start_warm_up(predictors: Iterable[Predictor]) -> list[threading.Thread]:
+    """Load each model in a background thread; call it once the server answers.
+
+    Loading imports scikit-learn, skops and scipy (seconds of CPU, holding the GIL): started
+    before ``launch``, it starves the server while Gradio checks, with one 3-second request,
+    that the server answers, and on a busy machine the app fails to start.
+    """
+    threads = [
+        threading.Thread(target=warm_up, args=(p,), name="model-warm-up", daemon=True)
+        for p in predictors
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
 def launch(
     demo: gr.Blocks,
     concurrency_limit: int = CONCURRENCY_LIMIT,
@@ -96,14 +112,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             available_models(args.model_dir) or {DEFAULT_MODEL: args.model_dir}
         ).items()
     }
-    for predictor in predictors.values():
-        threading.Thread(target=warm_up, args=(predictor,), daemon=True).start()
+    demo = build_demo(predictors, scenario_log_from_env(), display_names(args.model_dir))
     launch(
-        build_demo(predictors, scenario_log_from_env(), display_names(args.model_dir)),
+        demo,
         share=args.share or None,
         server_name=args.host,
         server_port=args.port,
+        prevent_thread_lock=True,
     )
+    start_warm_up(predictors.values())  # only now: the server has answered Gradio's check
+    demo.block_thread()
 
 
 if __name__ == "__main__":

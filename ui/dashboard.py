@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +11,12 @@ import gradio as gr
 import pandas as pd
 
 from predictor.record import dashboard as db
+from predictor.record.log_rows import empty_frame
 from predictor.record.scenario_log import ScenarioLogError
 from ui.common import Services
 from ui.scenarios import CsvFiles
+
+log = logging.getLogger(__name__)
 
 COMMON_PLAN_HEADERS = {
     "budget_band": "Budget",
@@ -55,6 +59,20 @@ def common_plans_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=COMMON_PLAN_HEADERS)
 
 
+def waiting_note(stats: dict[str, int]) -> str:
+    """`` · N rows waiting …`` when rows are not in the store yet; else nothing."""
+    waiting = stats.get("pending", 0) + stats.get("spooled", 0)
+    if not waiting:
+        return ""
+    rows = f"{waiting:,} row{'' if waiting == 1 else 's'}"
+    if stats.get("spooled", 0):
+        return (
+            f" · **{rows} waiting** for the log's store, which did not answer; they are kept "
+            "and written when it is back."
+        )
+    return f" · {rows} being written."
+
+
 def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple]:
     """The ``/dashboard`` handler: the log's figures, read now."""
 
@@ -65,16 +83,19 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
             summary = "The scenario log is off (`SCENARIO_LOG=off`), so there is nothing to show."
             frame = services.log.read_frame()
         else:
+            services.log.flush(timeout=2.0)
             try:
-                services.log.flush(timeout=2.0)
                 frame = services.log.read_frame()
+                summary = (
+                    f"**{len(frame):,} prediction{'' if len(frame) == 1 else 's'}** logged"
+                    if len(frame)
+                    else "No predictions are logged yet: predict a plan, then refresh."
+                )
             except ScenarioLogError as exc:
-                raise gr.Error(str(exc), title="Scenario log", print_exception=False) from None
-            summary = (
-                f"**{len(frame):,} prediction{'' if len(frame) == 1 else 's'}** logged"
-                if len(frame)
-                else "No predictions are logged yet: predict a plan, then refresh."
-            )
+                log.warning("dashboard: %s", exc)  # the store's address stays off the page
+                frame = empty_frame()
+                summary = "The scenario log's store cannot be read right now; try again later."
+            summary += waiting_note(services.log.stats())
         over_time = db.predictions_over_time(frame)
         over_time["period"] = over_time["period"].dt.strftime("%Y-%m-%d")
         csv = files.write_text(db.log_csv(frame)) if len(frame) else None

@@ -7,6 +7,7 @@ address, no user agent, no other free text.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Mapping
@@ -140,6 +141,20 @@ def store_url(environ: Mapping[str, str]) -> URL | None:
             "installed; install its package (e.g. psycopg[binary], databricks-sqlalchemy)"
         ) from None
     return url
+
+
+def spool_file(environ: Mapping[str, str], url: URL) -> Path | None:
+    """Where rows wait while the store at ``url`` is down: ``SCENARIO_LOG_SPOOL`` (a file, or
+    ``memory`` for none), else a file named after the store beside the default SQLite file."""
+    explicit = str(environ.get("SCENARIO_LOG_SPOOL") or "").strip()
+    if explicit.lower() == "memory":
+        return None
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    # Named by the store's address without its password, so rotating the password keeps it.
+    name = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+    folder = default_sqlite_path({k: v for k, v in environ.items() if k != "SCENARIO_LOG_PATH"})
+    return folder.parent / f"scenario_log_spool_{name}.jsonl"
 
 
 def sqlite_file(url: URL) -> Path | None:
