@@ -111,10 +111,18 @@ def test_the_app_starts_beside_busy_processes(attempt, tmp_path, capsys):
         try:  # the busy processes are gone: the shared machine has its cores back
             record = predict(url)
             answered = time.monotonic() - began
+        except Exception as exc:
+            code = process.poll()  # None: still running
+            stop(process)
+            tail = log.read_text(errors="replace")[-3000:]
+            pytest.fail(
+                f"/predict failed ({exc!r}); the app's exit code: {code}; its output ends:\n{tail}"
+            )
         finally:
             stop(process)
     text = log.read_text(errors="replace")
     assert "shareable link must be created" not in text
+    assert f"127.0.0.1:{port}" in text  # the page came from this app, not another on the port
     assert (
         record["backend"] == "local" and record["lower"] <= record["purchases"] <= record["upper"]
     )

@@ -33,7 +33,7 @@ class Deadline:
     """The time budget of one endpoint call, in the thread that makes it.
 
     ``with Deadline(10.0) as call:`` arms it; ``call.expired`` says whether the watchdog cut the
-    call; ``call.answered`` whether the response's headers had arrived by then.
+    call; ``call.answered`` whether the current attempt's response headers had arrived by then.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -157,6 +157,7 @@ class _Watched:
     def request(self, *args: Any, **kwargs: Any) -> None:
         deadline = current()
         if deadline is not None:
+            deadline.answered = False  # a new attempt (a retry) has no answer yet
             deadline.attach(self)  # type: ignore[arg-type]
         super().request(*args, **kwargs)  # type: ignore[misc]
 
