@@ -8,13 +8,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import requests
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
@@ -37,6 +40,8 @@ CONCURRENCY_LIMIT = 32
 QUEUE_MAX_SIZE = 4 * CONCURRENCY_LIMIT
 BUSY_MESSAGE = "The planner is busy right now; try again in a few seconds."
 BUSY_RETRY_SECONDS = 5
+# How long the server may take to answer its first request at start (a busy machine is slow).
+READY_SECONDS = 60.0
 
 
 async def busy_answer(request: Request, exc: HTTPException) -> Response:
@@ -78,17 +83,77 @@ def warm_up(predictor: Predictor) -> None:
         log.warning("model warm-up failed: %s", exc)
 
 
+def start_warm_up(predictors: Iterable[Predictor]) -> list[threading.Thread]:
+    """Load each model in a background thread; call it once the server answers.
+
+    Loading imports scikit-learn, skops and scipy (seconds of CPU, holding the GIL): started
+    before the server answers, it starves the server while the app checks that it answers.
+    """
+    threads = [
+        threading.Thread(target=warm_up, args=(p,), name="model-warm-up", daemon=True)
+        for p in predictors
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+class StartError(RuntimeError):
+    """The server did not answer on its own address; the message says what to check."""
+
+
+def wait_until_served(url: str, limit: float = READY_SECONDS) -> float:
+    """Seconds until ``url`` answers a HEAD request, trying for up to ``limit`` seconds.
+
+    Raises :class:`StartError` if it never does.
+    """
+    start = time.monotonic()
+    while True:
+        left = limit - (time.monotonic() - start)
+        with contextlib.suppress(requests.RequestException):
+            answer = requests.head(url, timeout=max(1.0, min(10.0, left)))
+            if answer.status_code in (200, 401) or 300 <= answer.status_code < 400:
+                return time.monotonic() - start
+        if time.monotonic() - start >= limit:
+            raise StartError(
+                f"the server did not answer at {url} within {limit:g} s; check that nothing "
+                "blocks localhost (behind a proxy, set NO_PROXY=localhost,127.0.0.1)"
+            )
+        time.sleep(0.5)
+
+
 def launch(
     demo: gr.Blocks,
     concurrency_limit: int = CONCURRENCY_LIMIT,
     queue_max_size: int = QUEUE_MAX_SIZE,
+    on_ready: Callable[[], object] | None = None,
     **kwargs: Any,
 ) -> tuple[Any, str, str | None]:
-    """Queue and launch ``demo`` with the app's theme and styles; ``kwargs`` go to ``launch``."""
+    """Queue and launch ``demo`` with the app's theme and styles; ``kwargs`` go to ``launch``.
+
+    Gradio's own start-up check is a single 3-second request, which a busy machine fails while
+    the server is fine (and the app exits). The app checks instead, patiently
+    (:func:`wait_until_served`), then calls ``on_ready``, then blocks unless
+    ``prevent_thread_lock`` is given.
+    """
     kwargs.setdefault("max_threads", 2 * concurrency_limit + 8)
     kwargs.setdefault("app_kwargs", {"exception_handlers": {HTTPException: busy_answer}})
+    block = not kwargs.pop("prevent_thread_lock", False)
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=queue_max_size)
-    return demo.launch(theme=THEME, css=PAGE_CSS, **kwargs)
+    # _frontend=False skips Gradio's one-shot check (the only thing the flag does in Gradio 6).
+    served = demo.launch(
+        theme=THEME, css=PAGE_CSS, prevent_thread_lock=True, _frontend=False, **kwargs
+    )
+    try:
+        wait_until_served(demo.local_url)
+    except StartError:
+        demo.close()
+        raise
+    if on_ready is not None:
+        on_ready()
+    if block:
+        demo.block_thread()
+    return served
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -106,14 +171,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings, predictors = configured(args.model_dir)
     except ConfigError as exc:
         parser.exit(2, f"configuration error: {exc}\n")
-    for predictor in predictors.values():
-        threading.Thread(target=warm_up, args=(predictor,), daemon=True).start()
-    launch(
-        build_demo(predictors, scenario_log_from_env(settings), display_names(args.model_dir)),
-        share=args.share or None,
-        server_name=args.host,
-        server_port=args.port,
-    )
+    demo = build_demo(predictors, scenario_log_from_env(settings), display_names(args.model_dir))
+    try:
+        launch(
+            demo,
+            share=args.share or None,
+            server_name=args.host,
+            server_port=args.port,
+            # Only once the server answers: loading the models would starve it before.
+            on_ready=lambda: start_warm_up(predictors.values()),
+        )
+    except StartError as exc:
+        log.error("the app did not start: %s", exc)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from predictor import ConfigError
-from predictor.record.log_rows import PLAN_FIELDS, default_sqlite_path, store_url
+from predictor.record.log_rows import PLAN_FIELDS, default_sqlite_path, spool_file, store_url
 from predictor.record.scenario_log import (
     LOG_COLUMNS,
     NullLog,
@@ -127,13 +127,13 @@ def test_sqlite_round_trip_and_the_file_appears_on_the_first_write(tmp_path):
     assert (
         len(log.read_frame(limit=1)) == 1 and log.read_frame(limit=1).iloc[0]["model"] == "boosting"
     )
-    assert log.stats() == {"written": 2, "failed": 0, "dropped": 0, "pending": 0}
+    assert log.stats() == {"written": 2, "spooled": 0, "dropped": 0, "pending": 0}
     log.close()
     log.record(PLAN, Answer(), model="ridge")  # after close: ignored, no error
     assert len(ScenarioLog.from_env({"SCENARIO_LOG_PATH": str(path)}).read_frame()) == 2
 
 
-def test_a_sqlite_file_that_cannot_be_made_is_logged_once_and_predictions_go_on(tmp_path, caplog):
+def test_a_sqlite_file_that_cannot_be_made_is_logged_once_and_rows_wait(tmp_path, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     log = ScenarioLog(f"sqlite:///{blocker}/log.sqlite", retry_seconds=0.01)
@@ -141,7 +141,7 @@ def test_a_sqlite_file_that_cannot_be_made_is_logged_once_and_predictions_go_on(
         for _ in range(50):
             log.record(PLAN, Answer(), model="ridge")
         assert log.flush(30)
-    assert log.stats()["failed"] == 50
+    assert log.stats()["spooled"] == 50 and log.stats()["written"] == 0
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
         f"scenario log: cannot write to sqlite:///{blocker}/log.sqlite"
     ]
@@ -166,3 +166,64 @@ def test_importing_and_configuring_creates_nothing(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "scenario_log.sqlite" in done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the spool: rows that wait for a store that is down --------------------------------------------
+
+
+def test_the_spool_is_bounded_and_says_so_once(tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    spool = tmp_path / "spool.jsonl"
+    log = ScenarioLog(
+        f"sqlite:///{blocker}/log.sqlite", retry_seconds=0.05, spool_path=spool, spool_limit=20
+    )
+    with caplog.at_level(logging.WARNING, logger="predictor.record.scenario_log"):
+        for i in range(35):
+            log.record(PLAN, Answer(), model="ridge", scenario_name=f"r{i}")
+        assert log.flush(30)
+    assert log.stats() == {"written": 0, "spooled": 20, "dropped": 15, "pending": 0}
+    lines = spool.read_text().splitlines()
+    assert len(lines) == 20 and '"scenario_name":"r0"' in lines[0]  # the oldest are kept
+    assert spool.stat().st_mode & 0o777 == 0o600  # rows hold plans and names: the owner only
+    full = [r.getMessage() for r in caplog.records if "newer rows are dropped" in r.getMessage()]
+    assert full == [
+        "scenario log: 20 rows wait for the store, the most kept; newer rows are dropped"
+    ]
+    log.close()
+
+
+def test_a_spool_file_is_written_at_the_next_start_and_a_cut_line_is_skipped(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    spool = tmp_path / "spool.jsonl"
+    down = ScenarioLog(f"sqlite:///{blocker}/log.sqlite", retry_seconds=0.05, spool_path=spool)
+    for i in range(5):
+        down.record(PLAN, Answer(), model="ridge", scenario_name=f"r{i}")
+    down.close(timeout=10)
+    with spool.open("a") as fh:
+        fh.write('{"id": "cut sho')  # the app stopped in the middle of a line
+    store = tmp_path / "log.sqlite"
+    up = ScenarioLog(f"sqlite:///{store}", spool_path=spool)
+    assert up.stats()["spooled"] == 5
+    assert up.wait_written(30)
+    frame = up.read_frame()
+    assert sorted(frame["scenario_name"]) == [f"r{i}" for i in range(5)]
+    assert frame.iloc[0]["created_at"].tzinfo is not None and not spool.exists()
+    up.close()
+
+
+def test_where_the_spool_lives(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pg = store_url({"SCENARIO_LOG_URL": "postgresql+psycopg://app:one@db.example.com/log"})
+    rotated = store_url({"SCENARIO_LOG_URL": "postgresql+psycopg://app:two@db.example.com/log"})
+    other = store_url({"SCENARIO_LOG_URL": "postgresql+psycopg://app:one@db2.example.com/log"})
+    path = spool_file({}, pg)
+    assert path.parent == tmp_path / ".scenario_log" and path.name.endswith(".jsonl")
+    assert spool_file({}, rotated) == path and spool_file({}, other) != path
+    assert "one" not in path.name
+    assert spool_file({"SCENARIO_LOG_SPOOL": "memory"}, pg) is None
+    assert spool_file({"SCENARIO_LOG_SPOOL": str(tmp_path / "s.jsonl")}, pg) == tmp_path / "s.jsonl"
+    log = ScenarioLog.from_env({"SCENARIO_LOG_URL": "sqlite://", "SCENARIO_LOG_SPOOL": "memory"})
+    assert isinstance(log, ScenarioLog) and log._spool.path is None
+    assert not (tmp_path / ".scenario_log").exists()  # nothing is made before a row waits

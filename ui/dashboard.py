@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +11,12 @@ import gradio as gr
 import pandas as pd
 
 from predictor.record import dashboard as db
+from predictor.record.log_rows import empty_frame
 from predictor.record.scenario_log import ScenarioLogError
 from ui.common import Services, markdown_escape, section_intro
 from ui.scenarios import CsvFiles
+
+log = logging.getLogger(__name__)
 
 COMMON_PLAN_HEADERS = {
     "budget_band": "Budget",
@@ -78,6 +82,20 @@ def log_off_summary(reason: str | None) -> str:
     )
 
 
+def waiting_note(stats: dict[str, int]) -> str:
+    """`` · N rows waiting …`` when rows are not in the store yet; else nothing."""
+    waiting = stats.get("pending", 0) + stats.get("spooled", 0)
+    if not waiting:
+        return ""
+    rows = f"{waiting:,} row{'' if waiting == 1 else 's'}"
+    if stats.get("spooled", 0):
+        return (
+            f" · **{rows} waiting** for the log's store, which did not answer; they are kept "
+            "and written when it is back."
+        )
+    return f" · {rows} being written."
+
+
 def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple]:
     """The ``/dashboard`` handler: the log's figures, read now."""
 
@@ -88,16 +106,19 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
             summary = log_off_summary(getattr(services.log, "reason", None))
             frame = services.log.read_frame()
         else:
+            services.log.flush(timeout=2.0)
             try:
-                services.log.flush(timeout=2.0)
                 frame = services.log.read_frame()
+                summary = (
+                    f"**{len(frame):,} prediction{'' if len(frame) == 1 else 's'}** logged"
+                    if len(frame)
+                    else "No predictions are logged yet: predict a plan, then refresh."
+                )
             except ScenarioLogError as exc:
-                raise gr.Error(str(exc), title="Scenario log", print_exception=False) from None
-            summary = (
-                f"**{len(frame):,} prediction{'' if len(frame) == 1 else 's'}** logged"
-                if len(frame)
-                else "No predictions are logged yet: predict a plan, then refresh."
-            )
+                log.warning("dashboard: %s", exc)  # the store's address stays off the page
+                frame = empty_frame()
+                summary = "The scenario log's store cannot be read right now; try again later."
+            summary += waiting_note(services.log.stats())
         over_time = db.predictions_over_time(frame)
         over_time["period"] = over_time["period"].dt.strftime("%Y-%m-%d")
         csv = files.write_text(db.log_csv(frame)) if len(frame) else None

@@ -36,6 +36,8 @@ PLAIN_NOTICES: dict[NoticeCode, str | None] = {
     NoticeCode.GUARDRAIL: None,
     NoticeCode.ENDPOINT_FAILED: "The online model did not answer, so the model built into this "
     "app answered instead.",
+    NoticeCode.ENDPOINT_IMPLAUSIBLE: "The online model's answer was far outside what is "
+    "plausible for this plan, so the model built into this app answered instead.",
     NoticeCode.ENDPOINT_WARMING: "The online model is warming up after an idle spell, so the "
     "model built into this app answered; the online model answers again in a few minutes.",
     NoticeCode.ENDPOINT_PAUSED: "The online model failed a moment ago and is being left alone "

@@ -18,6 +18,7 @@ class NoticeCode(StrEnum):
     LOCAL_CHOSEN = "local_chosen"
     GUARDRAIL = "guardrail"
     ENDPOINT_FAILED = "endpoint_failed"
+    ENDPOINT_IMPLAUSIBLE = "endpoint_implausible"
     ENDPOINT_PAUSED = "endpoint_paused"
     ENDPOINT_WARMING = "endpoint_warming"
     CREDENTIALS_INVALID = "credentials_invalid"

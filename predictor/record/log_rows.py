@@ -7,6 +7,7 @@ address, no user agent, no other free text.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ LOG_COLUMNS: tuple[str, ...] = (
 MAX_NAME = 200
 REASON_LIMIT = 300
 DATA_DIR = Path("/data")
-LOG_SETTINGS = ("SCENARIO_LOG", "SCENARIO_LOG_URL", "SCENARIO_LOG_PATH")
+LOG_SETTINGS = ("SCENARIO_LOG", "SCENARIO_LOG_URL", "SCENARIO_LOG_PATH", "SCENARIO_LOG_SPOOL")
 _SECRET_KEYS = ("password", "token", "secret", "key", "pwd")
 
 METADATA = sa.MetaData()
@@ -140,6 +141,21 @@ def store_url(settings: Settings | Mapping[str, str] | None = None) -> URL | Non
             "psycopg[binary], databricks-sqlalchemy)"
         ) from None
     return url
+
+
+def spool_file(settings: Settings | Mapping[str, str] | None, url: URL) -> Path | None:
+    """Where rows wait while the store at ``url`` is down: ``SCENARIO_LOG_SPOOL`` (a file, or
+    ``memory`` for none), else a file named after the store beside the default SQLite file."""
+    settings = settings_of(settings)
+    explicit = (settings.scenario_log_spool or "").strip()
+    if explicit.lower() == "memory":
+        return None
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    # Named by the store's address without its password, so rotating the password keeps it.
+    name = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+    folder = default_sqlite_path(settings.model_copy(update={"scenario_log_path": None}))
+    return folder.parent / f"scenario_log_spool_{name}.jsonl"
 
 
 def sqlite_file(url: URL) -> Path | None:

@@ -5,10 +5,15 @@ with jitter, and a ``Retry-After`` honoured up to the retry budget. A longer ``R
 not waited for: the error carries it, and the circuit breaker keeps the endpoint paused that long.
 Credentials come from :class:`predictor.serving.endpoint_auth.DatabricksAuth`; no secret appears in a log line, an
 exception message or a ``repr``.
+
+Each call has one total deadline, retries included (``PREDICTOR_DEADLINE_SECONDS``, default 10 s):
+the connection is cut when it passes (see :mod:`predictor.serving.endpoint_deadline`), and a retry
+that could not finish in time is not started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -20,15 +25,17 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from predictor.serving import endpoint_errors as errors
 from predictor.serving.endpoint_answers import parse_predictions
 from predictor.serving.endpoint_auth import DatabricksAuth, origin
+from predictor.serving.endpoint_deadline import Deadline, DeadlineAdapter, current
 from predictor.serving.settings import (
+    DEFAULT_DEADLINE_SECONDS,
     DEFAULT_TIMEOUT,
+    ConfigError,
     PredictorConfig,
     check_endpoint_url,
     endpoint_url_from_host,
@@ -78,11 +85,18 @@ class BudgetRetry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Retry:
+        asked = None
         if response is not None and error is None:
             asked = parse_retry_after(response.headers.get("Retry-After"))
             if asked is not None and asked > self.retry_after_max:
                 raise MaxRetryError(_pool, url, ResponseError(f"Retry-After {asked:g} s"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        deadline = current()
+        if deadline is not None and response is not None:
+            wait = asked if asked is not None else retry.get_backoff_time()
+            if wait >= deadline.remaining():  # the retry could not end in time: give up now
+                raise MaxRetryError(_pool, url, ResponseError("no time left for a retry"))
+        return retry
 
 
 def retry_policy(max_retries: int = MAX_RETRIES, max_wait: float = MAX_RETRY_WAIT) -> BudgetRetry:
@@ -128,6 +142,7 @@ class DatabricksClient:
         max_retry_wait: float = MAX_RETRY_WAIT,
         pool_size: int = 32,
         *,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         auth: DatabricksAuth | None = None,
         serving_endpoint: str | None = None,
     ) -> None:
@@ -137,12 +152,13 @@ class DatabricksClient:
         self._serving_endpoint = serving_endpoint
         self.timeout = timeout
         self.max_retry_wait = max_retry_wait
+        self.deadline = deadline
         self._auth = auth or DatabricksAuth(
             host=origin(url) if url else None, token=token, timeout=timeout
         )
         self._session = requests.Session()
         self._session.auth = self._auth
-        adapter = HTTPAdapter(
+        adapter = DeadlineAdapter(
             pool_connections=1,
             pool_maxsize=pool_size,
             max_retries=retry_policy(max_retries, max_retry_wait),
@@ -158,6 +174,7 @@ class DatabricksClient:
             timeout=config.timeout,
             auth=DatabricksAuth.from_config(config),
             serving_endpoint=config.serving_endpoint,
+            deadline=config.deadline_seconds,
         )
 
     @property
@@ -172,7 +189,7 @@ class DatabricksClient:
     def url(self) -> str:
         """The invocations URL (built from the profile's host on first use if not given)."""
         if self._url is None:
-            self._auth.config()  # reads the profile, or raises AuthError
+            self._auth.config()  # reads the profile, or raises errors.AuthError
             self._url = check_endpoint_url(
                 endpoint_url_from_host(self._auth.host or "", self._serving_endpoint or "")
             )
@@ -181,15 +198,23 @@ class DatabricksClient:
     def __repr__(self) -> str:
         return (
             f"DatabricksClient(host={self.host!r}, credentials={self._auth.method!r}, "
-            f"timeout={self.timeout!r})"
+            f"timeout={self.timeout!r}, deadline={self.deadline!r})"
         )
+
+    def prepare(self) -> None:
+        """Set up the credentials now rather than in the first call (imports databricks-sdk and
+        reads the workspace's configuration); a failure is reported by the first call instead."""
+        with contextlib.suppress(errors.EndpointError, ConfigError):
+            self._auth.config()
+            self.url  # noqa: B018 (builds the URL from a profile's host)
 
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray | pd.DataFrame:
-        """Predictions for the rows of ``frame`` (all numeric), in one request plus retries.
+        """Predictions for the rows of ``frame`` (all numeric), in one request plus retries, all
+        within ``deadline`` seconds.
 
         A 1-D float array when the endpoint returns numbers; a DataFrame of ``prediction`` and
         ``lower_XX``/``upper_XX`` columns when it returns ranges too (see ``parse_predictions``).
@@ -203,35 +228,53 @@ class DatabricksClient:
             },
             allow_nan=False,
         ).encode()
-        response = self._post(body)
+        url = self.url
+        # Set up once, outside the deadline: importing databricks-sdk and reading the workspace's
+        # configuration (its own calls have their own timeouts).
+        self._auth.config()
+        with Deadline(self.deadline) as call:
+            response = self._post(url, body, call)
         try:
             return self._read(response, len(frame))
         finally:
             response.close()
 
-    def _post(self, body: bytes) -> requests.Response:
-        url = self.url
+    def _post(self, url: str, body: bytes, call: Deadline) -> requests.Response:
+        left = call.remaining()
+        timeout = (min(self.timeout[0], left), min(self.timeout[1], left))
         try:
             return self._session.post(
                 url,
                 data=body,
                 headers={"Content-Type": "application/json"},
-                timeout=self.timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
-        except requests.ConnectTimeout:
-            raise errors.EndpointTimeoutError(
-                f"could not connect to the endpoint at {self.host} within {self.timeout[0]:g} s"
-            ) from None
-        except requests.Timeout:
-            raise errors.EndpointWarmingError(
-                f"the endpoint at {self.host} did not answer within {self.timeout[1]:g} s "
-                "(an endpoint that scaled to zero takes minutes to start)"
-            ) from None
         except requests.RequestException as exc:
-            raise errors.EndpointConnectionError(
-                f"could not connect to the endpoint at {self.host} ({type(exc).__name__})"
-            ) from None
+            raise self._failure(exc, call, timeout) from None
+
+    def _failure(
+        self, exc: requests.RequestException, call: Deadline, timeout: tuple[float, float]
+    ) -> errors.EndpointError:
+        """The typed error for a request that raised ``exc`` under ``call``."""
+        if call.expired and call.answered:
+            return errors.DeadlineExceededError(
+                f"the endpoint at {self.host} started answering but sent no complete answer "
+                f"within the {self.deadline:g} s deadline"
+            )
+        if isinstance(exc, requests.ConnectTimeout) and not call.expired:
+            return errors.EndpointTimeoutError(
+                f"could not connect to the endpoint at {self.host} within {timeout[0]:g} s"
+            )
+        if call.expired or isinstance(exc, requests.Timeout):
+            waited = self.deadline if call.expired else timeout[1]
+            return errors.EndpointWarmingError(
+                f"the endpoint at {self.host} did not answer within {waited:g} s "
+                "(an endpoint that scaled to zero takes minutes to start)"
+            )
+        return errors.EndpointConnectionError(
+            f"could not connect to the endpoint at {self.host} ({type(exc).__name__})"
+        )
 
     def _read(self, response: requests.Response, expected: int) -> np.ndarray | pd.DataFrame:
         status = response.status_code
@@ -282,19 +325,37 @@ class DatabricksClient:
 
 
 class CircuitBreaker:
-    """After a failure, keeps the endpoint closed for ``cooldown`` seconds (or the pause the
-    endpoint asked for). Thread-safe."""
+    """Closed, open, half-open. After a failure the endpoint is left alone for ``cooldown``
+    seconds (or the pause it asked for); then one call alone probes it: a success closes the
+    breaker, a failure opens it again. Calls that are not let through go to the local model.
+    Thread-safe.
+    """
 
     def __init__(self, cooldown: float) -> None:
         self.cooldown = cooldown
         self._lock = threading.Lock()
+        self._open = False
         self._open_until = 0.0
+        self._prober: int | None = None  # the thread making the trial call
         self._last_kind: str | None = None
 
     def allow(self) -> bool:
-        """Whether the endpoint may be called now."""
+        """Whether this call may go to the endpoint; after the cool-down, only the first one."""
         with self._lock:
-            return time.monotonic() >= self._open_until
+            if not self._open:
+                return True
+            if self._prober is not None or time.monotonic() < self._open_until:
+                return False
+            self._prober = threading.get_ident()
+            return True
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half-open`` (a trial call is out)."""
+        with self._lock:
+            if not self._open:
+                return "closed"
+            return "half-open" if self._prober is not None else "open"
 
     @property
     def last_failure(self) -> str | None:
@@ -304,11 +365,21 @@ class CircuitBreaker:
     def record_failure(self, kind: str, pause: float | None = None) -> None:
         """Open the breaker for ``pause`` seconds if given, else for the cool-down period."""
         with self._lock:
+            self._open = True
             self._open_until = time.monotonic() + (self.cooldown if pause is None else pause)
+            self._prober = None
             self._last_kind = kind
 
     def record_success(self) -> None:
         """Close the breaker."""
         with self._lock:
+            self._open = False
             self._open_until = 0.0
+            self._prober = None
             self._last_kind = None
+
+    def release(self) -> None:
+        """End this thread's trial call without a verdict (it failed for another reason)."""
+        with self._lock:
+            if self._prober == threading.get_ident():
+                self._prober = None

@@ -82,6 +82,22 @@ class BadResponseError(EndpointError, kind="bad response"):
     non-finite number or a range whose lower bound is above its upper bound."""
 
 
+class DeadlineExceededError(EndpointError, kind="too slow"):
+    """The endpoint started answering but sent no complete answer within the call's total
+    deadline (retries included), e.g. one byte at a time."""
+
+
+class ImplausibleAnswerError(BadResponseError, kind="implausible answer"):
+    """A well-formed answer outside the plausible band (see ``predictor.serving.plausibility``).
+
+    ``detail`` says which value, in the page's number format, and the band it left.
+    """
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 # --------------------------------------------------------------------------- error bodies
 
 _TITLE = re.compile(r"<(title|h1)[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)

@@ -37,6 +37,7 @@ from predictor.serving.endpoint_client import CircuitBreaker, DatabricksClient
 from predictor.serving.endpoint_errors import (
     EndpointError,
     EndpointWarmingError,
+    ImplausibleAnswerError,
     InvalidCredentialsError,
 )
 from predictor.serving.extrapolation import (
@@ -55,6 +56,7 @@ from predictor.serving.model_code.interval import (
     level_key,
     quantile_for,
 )
+from predictor.serving.plausibility import PlausibleBand, check_plausible, plausible_band
 from predictor.serving.scored import FrameScore, Scored
 from predictor.serving.settings import PredictorConfig, Settings, load_config, predictor_config
 
@@ -80,12 +82,18 @@ def notice_credentials_invalid(detail: str = "its credentials are invalid") -> N
     )
 
 
-def notice_failed(kind: str) -> Notice:
+def notice_failed(kind: str, error: EndpointError | None = None) -> Notice:
     """Notice for a call that the endpoint failed and the local model answered."""
     if kind == EndpointWarmingError.kind:
         return Notice(NoticeCode.ENDPOINT_WARMING, WARMING_TEXT)
     if kind == InvalidCredentialsError.kind:
         return notice_credentials_invalid()
+    if isinstance(error, ImplausibleAnswerError):
+        return Notice(
+            NoticeCode.ENDPOINT_IMPLAUSIBLE,
+            f"Databricks endpoint gave an implausible answer ({error.detail}); "
+            "the local model answered.",
+        )
     return Notice(
         NoticeCode.ENDPOINT_FAILED,
         f"Databricks endpoint failed ({kind}); the local model answered.",
@@ -197,8 +205,11 @@ class Predictor:
         return self._model
 
     def load(self) -> None:
-        """Verify and load the bundle now instead of on first use (e.g. to warm up in background)."""
+        """Verify and load the bundle, and set up the endpoint's credentials, now instead of on
+        first use (e.g. to warm up in background)."""
         self._ensure_model()
+        if self._client is not None:
+            self._client.prepare()
 
     def local_estimator(self) -> Any:
         """The local bundle's fitted scikit-learn model (for explanations), loaded if needed."""
@@ -229,22 +240,36 @@ class Predictor:
         with self._calls_lock:
             self._calls[backend] += 1
 
-    def _local(self, frame: pd.DataFrame, level: float) -> Scored:
+    def _local_points(self, frame: pd.DataFrame) -> np.ndarray:
         model = self._ensure_model()
-        self._count("local")
         raw = np.asarray(model(frame), dtype=float).reshape(-1)
         if raw.shape[0] != len(frame) or not np.isfinite(raw).all():
             raise BundleError(
                 "the local model returned a wrong number of or non-finite predictions"
             )
+        return raw
+
+    def _local(self, frame: pd.DataFrame, level: float) -> Scored:
+        self._ensure_model()
+        self._count("local")
+        raw = self._local_points(frame)
         lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
         return Scored(raw, lower, upper, "local")
 
+    def _plausible_band(self, frame: pd.DataFrame) -> PlausibleBand:
+        """The band an endpoint's answers for ``frame`` must stay in (see ``plausibility``)."""
+        points = self._local_points(frame)
+        interval = self._ensure_metadata().interval
+        widest = max(float(k) for k in interval["quantiles"])
+        return plausible_band(points, *interval_bounds(points, interval, widest))
+
     def _remote(self, frame: pd.DataFrame, level: float) -> Scored:
-        """The endpoint's answer; its own range when it sends one, else the local calibration's."""
+        """The endpoint's answer, checked to be plausible; its own range when it sends one,
+        else the local calibration's."""
         assert self._client is not None
         self._count("databricks")
         raw, bounds = endpoint_answer(self._client.predict(frame), len(frame), level)
+        check_plausible(raw, bounds, self._plausible_band(frame))
         if bounds is None:
             lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
             return Scored(raw, lower, upper, "databricks", (notice_local_range(level),))
@@ -263,7 +288,10 @@ class Predictor:
         except EndpointError as exc:
             self._breaker.record_failure(exc.kind, exc.retry_after)
             log.warning("Databricks endpoint failed (%s): %s; using the local model", exc.kind, exc)
-            return self._local(frame, level).noted(notice_failed(exc.kind))
+            return self._local(frame, level).noted(notice_failed(exc.kind, exc))
+        except BaseException:
+            self._breaker.release()
+            raise
         self._breaker.record_success()
         return scored
 

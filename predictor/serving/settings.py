@@ -40,6 +40,7 @@ Backend = Literal["auto", "databricks", "local"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 DEFAULT_TIMEOUT = (3.0, 10.0)
 DEFAULT_COOLDOWN_SECONDS = 60.0
+DEFAULT_DEADLINE_SECONDS = 10.0
 SECRETS_FILE_ENV = "PREDICTOR_SECRETS_FILE"
 DEFAULT_SECRETS_FILE = "secrets.toml"
 ENVIRONMENT = "environment"
@@ -184,6 +185,19 @@ def credential(name: str) -> Callable[[str], str]:
     return check
 
 
+def parse_deadline(text: str) -> float:
+    """Seconds one endpoint call may take in all; a number above 0 and at most 300."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 300):
+        raise ConfigError(
+            "PREDICTOR_DEADLINE_SECONDS must be a number of seconds above 0 and at most 300"
+        )
+    return value
+
+
 def parse_trust_bundle(text: str) -> bool:
     """``PREDICTOR_TRUST_BUNDLE``: 1/true/yes/on or 0/false/no/off (any case)."""
     word = text.strip().lower()
@@ -214,6 +228,7 @@ FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "predictor_backend": parse_backend,
     "predictor_timeout": parse_timeout,
     "predictor_cooldown_seconds": parse_cooldown,
+    "predictor_deadline_seconds": parse_deadline,
     "predictor_trust_bundle": parse_trust_bundle,
     "scenario_log": lambda text: parse_switch("SCENARIO_LOG", text),
     "scenario_log_url": check_store_address,
@@ -270,6 +285,10 @@ class Settings(BaseSettings):
     predictor_cooldown_seconds: float = Field(
         DEFAULT_COOLDOWN_SECONDS, description="Seconds a failed endpoint is left alone."
     )
+    predictor_deadline_seconds: float = Field(
+        DEFAULT_DEADLINE_SECONDS,
+        description="Seconds one endpoint call may take in all, retries included.",
+    )
     predictor_trust_bundle: bool = Field(
         False, description="1 to serve a local bundle that is not one of the shipped, pinned ones."
     )
@@ -283,6 +302,11 @@ class Settings(BaseSettings):
     )
     scenario_log_path: Path | None = Field(
         None, description="The log's SQLite file when SCENARIO_LOG_URL is not set."
+    )
+    scenario_log_spool: str | None = Field(
+        None,
+        description="Where rows wait while the store is down: a file, or memory (default: a file "
+        "beside the SQLite log).",
     )
 
     _invalid: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -506,6 +530,7 @@ class PredictorConfig:
     config_file: str | None = None
     invalid_credentials: str | None = None
     trust_bundle: bool = False
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
 
     @property
     def credentials(self) -> str | None:
@@ -528,7 +553,8 @@ class PredictorConfig:
             f"serving_endpoint={self.serving_endpoint!r}, credentials={self.credentials!r}, "
             f"profile={self.profile!r}, timeout={self.timeout!r}, "
             f"cooldown_seconds={self.cooldown_seconds!r}, source={self.source!r}, "
-            f"invalid_credentials={self.invalid_credentials!r}, trust_bundle={self.trust_bundle!r})"
+            f"invalid_credentials={self.invalid_credentials!r}, trust_bundle={self.trust_bundle!r}, "
+            f"deadline_seconds={self.deadline_seconds!r})"
         )
 
 
@@ -616,6 +642,7 @@ def predictor_config(settings: Settings, model: str | None = None) -> PredictorC
         client_id=settings.databricks_client_id,
         client_secret=_secret(settings.databricks_client_secret),
         trust_bundle=settings.predictor_trust_bundle,
+        deadline_seconds=settings.predictor_deadline_seconds,
         profile=settings.databricks_config_profile,
         config_file=settings.databricks_config_file,
         invalid_credentials="; ".join(refused) or None,

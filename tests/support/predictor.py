@@ -147,13 +147,18 @@ FAULTS = (
 class FaultServer:
     """A loopback HTTP server that answers each POST with the fault named by ``mode``.
 
-    ``mode`` may also be ``"ok"`` (a correct answer: one ``1.5`` per row), or a list of modes
-    consumed one request at a time. It records each request's Authorization header.
+    ``mode`` may also be ``"ok"`` (a correct answer: one ``1.5`` per row), ``"trickle"`` (the
+    headers of a correct answer, then its body one byte every ``trickle_seconds``),
+    ``"trickle-headers"`` (the status line itself one byte at a time), or a list of modes consumed
+    one request at a time. It records each request's Authorization header.
     """
 
-    def __init__(self, slow_seconds: float = 1.5) -> None:
+    def __init__(self, slow_seconds: float = 1.5, trickle_seconds: float = 2.0) -> None:
         self.mode: str | list[str] = "ok"
         self.slow_seconds = slow_seconds
+        self.trickle_seconds = trickle_seconds
+        self.trickles_ended = 0  # trickling answers that stopped because the client hung up
+        self._stop = threading.Event()
         self.requests = 0
         self.authorizations: list[str | None] = []
         self._lock = threading.Lock()
@@ -176,7 +181,10 @@ class FaultServer:
                     rows = 1
                 server._answer(self, mode, rows)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # many clients connect at once in the load tests
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = (
             f"http://127.0.0.1:{self._server.server_address[1]}/serving-endpoints/m/invocations"
@@ -188,10 +196,36 @@ class FaultServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
         self._server.shutdown()
         self._server.server_close()
 
+    def _trickle(self, handler: BaseHTTPRequestHandler, data: bytes) -> None:
+        """Write ``data`` one byte every ``trickle_seconds``, until done or the client hangs up."""
+        try:
+            for i in range(len(data)):
+                handler.wfile.write(data[i : i + 1])
+                handler.wfile.flush()
+                if self._stop.wait(self.trickle_seconds):
+                    return
+        except OSError:
+            with self._lock:
+                self.trickles_ended += 1
+
     def _answer(self, handler: BaseHTTPRequestHandler, mode: str, rows: int) -> None:
+        if mode in ("trickle", "trickle-headers"):
+            body = json.dumps({"predictions": [1.5] * rows}).encode()
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            if mode == "trickle":
+                handler.wfile.write(head)
+                self._trickle(handler, body)
+            else:
+                self._trickle(handler, head + body)
+            handler.close_connection = True
+            return
         headers = {"Content-Type": "application/json"}
         status = 200
         # Error bodies echo the token, as a careless server might; it must never come through.
