@@ -10,6 +10,7 @@ from gradio_client import handle_file
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
+from ui.api_guard import GuardedBlocks
 from ui.batch import SAMPLE_PLANS, batch_handler, build_batch_view
 from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
 from ui.dashboard import build_dashboard_view, wire_dashboard
@@ -88,7 +89,7 @@ def build_demo(
     services = Services(dict(predictors), scenario_log or NullLog(), dict(labels or {}))
     predict = predict_handler(services)
     curves = curves_handler(services)
-    with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
+    with GuardedBlocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=340):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.contract.notices import BACKEND_CODES, Notice, NoticeCode, code_of
-from predictor.contract.plan import MIXES, CampaignPlan
+from predictor.contract.plan import FIELD_RULES, MIXES, CampaignPlan
 
 
 class Scorer(Protocol):
@@ -57,14 +57,16 @@ def scale_counts(counts: Sequence[int], total: int, new_total: int) -> list[int]
 
 
 def budget_values(budget: float, points: int = 41) -> np.ndarray:
-    """Budgets from 0 to twice the plan's (or 100,000 with no budget), including the plan's."""
-    top = 2 * budget if budget > 0 else 100_000.0
+    """Budgets from 0 to twice the plan's (or 100,000 with no budget), including the plan's;
+    never beyond the largest budget a plan may have."""
+    top = min(2 * budget, FIELD_RULES["total_budget"].high) if budget > 0 else 100_000.0
     return np.unique(np.append(np.linspace(0.0, top, points), budget))
 
 
 def ads_values(total_ads: int, max_points: int = 60) -> np.ndarray:
-    """Ad counts from 0 to about twice the plan's (at least 8), including the plan's."""
-    top = max(2 * total_ads, 8)
+    """Ad counts from 0 to about twice the plan's (at least 8), including the plan's; never
+    beyond the most ads a plan may have."""
+    top = min(max(2 * total_ads, 8), int(FIELD_RULES["total_ads"].high))
     values = np.unique(np.rint(np.linspace(0, top, min(top + 1, max_points))).astype(int))
     return np.unique(np.append(values, total_ads))
 
