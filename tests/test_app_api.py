@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from typing import Any
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 import requests
 from app_support import MODEL_DIR, REPO
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
@@ -442,3 +443,26 @@ def test_exported_names_cannot_run_as_spreadsheet_formulas(server: str) -> None:
     client.predict("=1+2", **PLAN, api_name="/save_scenario")
     csv = pd.read_csv(client.predict(api_name="/export_scenarios"))
     assert list(csv["scenario"]) == ["'=1+2"]
+
+
+def test_the_pages_scored_csv_cannot_run_formulas(client: Client, tmp_path) -> None:
+    plans = tmp_path / "plans.csv"
+    plans.write_text(
+        "note,=cmd,duration_days,total_budget,start_month,num_unique_interests,total_ads\n"
+        '"=HYPERLINK(""http://x"",""y"")",+cmd|calc,60,50000,5,3,4\n'
+        "@SUM(A1),-5,60,50000,5,3,4\n"
+        '"\tx",-2.5e3,60,50000,5,3,4\n',
+        encoding="utf-8",
+    )
+    summary, path = client.predict(handle_file(str(plans)), 0.9, "ridge", api_name="/score_csv")
+    assert "3 of 3 plans scored" in summary
+    with open(path, newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header[:2] == ["note", "'=cmd"]
+    assert [row[:2] for row in rows] == [
+        ['\'=HYPERLINK("http://x","y")', "'+cmd|calc"],
+        ["'@SUM(A1)", "-5"],
+        ["'\tx", "-2.5e3"],
+    ]
+    cells = [cell for row in rows for cell in row]
+    assert not any(c[:1] in ("=", "+", "@", "\t", "\r") for c in [*header, *cells])

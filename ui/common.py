@@ -207,9 +207,7 @@ def parse_level(level: Any) -> float:
         return DEFAULT_LEVEL
     if isinstance(level, bool) or not isinstance(level, int | float) or level not in LEVELS:
         choices = ", ".join(f"{lv:g}" for lv in LEVELS)
-        raise input_error(
-            f"Range level {fmt_echo(level)} is not offered; choose one of {choices}."
-        )
+        raise input_error(f"Range level {fmt_echo(level)} is not offered; choose one of {choices}.")
     return float(level)
 
 

@@ -77,7 +77,8 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
             )
         over_time = db.predictions_over_time(frame)
         over_time["period"] = over_time["period"].dt.strftime("%Y-%m-%d")
-        csv = files.write_text(db.log_csv(frame)) if len(frame) else None
+        public = db.public_log(frame)
+        csv = files.write(public, date_format=db.DATE_FORMAT) if len(frame) else None
         return (
             summary,
             common_plans_table(frame),
@@ -108,8 +109,9 @@ def build_dashboard_view() -> DashboardView:
     gr.Markdown("### 7 · What planners try", elem_classes="cpp-section-title")
     gr.Markdown(
         "Every prediction made here is logged anonymously: the plan, the answer and its range, "
-        "the model and the time. No address, browser or name is kept, except a scenario's name "
-        "when you save it.",
+        "the model and the time. No address or browser is kept. The name you give a saved "
+        "scenario stays private: this dashboard and its download show every visitor only "
+        "whether a plan was saved as a scenario, never its name.",
         elem_id="dashboard-about",
     )
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):

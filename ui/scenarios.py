@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from predictor.contract.csv_export import csv_text
 from predictor.planning import scenario_compare as sc
 from ui.common import (
     LEVEL_PARAMETER,
@@ -43,20 +44,19 @@ EMPTY_DOWNLOAD = "Download CSV (no scenarios saved yet)"
 
 
 class CsvFiles:
-    """Writes CSV exports into one temporary folder, made on first use; same data, same file."""
+    """Writes CSV exports into one temporary folder, made on first use; same data, same file.
+
+    Every file is spreadsheet-safe (:func:`predictor.contract.csv_export.csv_text`).
+    """
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._folder: Path | None = None
         self._lock = threading.Lock()
 
-    def write(self, frame: pd.DataFrame) -> str:
-        """The path of a CSV file holding ``frame``."""
-        return self.write_text(frame.to_csv(index=False))
-
-    def write_text(self, text: str) -> str:
-        """The path of a CSV file holding ``text``."""
-        data = text.encode()
+    def write(self, frame: pd.DataFrame, **to_csv: Any) -> str:
+        """The path of a CSV file holding ``frame``; ``to_csv`` goes to pandas."""
+        data = csv_text(frame, **to_csv).encode()
         with self._lock:
             if self._folder is None:
                 self._folder = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))

@@ -105,10 +105,3 @@ def signed(x: float, money: bool = False) -> str:
         return "±0"
     text = fmt_money(abs(x)) if money else f"{abs(x):,g}"
     return ("+" if x > 0 else "−") + text
-
-
-def spreadsheet_safe(value: object) -> object:
-    """``value``, with a ``'`` before text that a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from predictor.contract.csv_export import write_csv
 from predictor.contract.features import FEATURE_COLUMNS, end_months
 from predictor.contract.plan import (
     COLUMN_FIELDS,
@@ -45,7 +46,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "warnings",
     "error",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int], None]
 
 
@@ -189,19 +189,6 @@ def row_warnings(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
     return _join(out, _by_key(keys, _extrapolates))
 
 
-def _neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as formulas get a leading ``'`` (numbers stay)."""
-    for column in frame.columns:
-        cells = frame[column]
-        if not (pd.api.types.is_string_dtype(cells) or cells.dtype == object):
-            continue
-        risky = cells.astype(str).str[:1].isin(_FORMULA_START)
-        if risky.any():
-            risky &= pd.to_numeric(cells.where(risky), errors="coerce").isna()
-            frame[column] = cells.where(~risky, "'" + cells.astype(str))
-    return frame
-
-
 def score_plans(
     predictor: Predictor,
     frame: pd.DataFrame,
@@ -265,16 +252,7 @@ def score_plans(
 
 
 def write_scored(
-    frame: pd.DataFrame, target: str | IO[str], progress: Progress | None = None
+    frame: pd.DataFrame, target: str | Path | IO[str], progress: Progress | None = None
 ) -> None:
-    """Write scored rows as CSV (formula-safe text cells), in chunks that report ``progress``."""
-    safe = _neutralise(frame.copy())
-    step = 50_000
-    for start in range(0, max(len(safe), 1), step):
-        part = safe.iloc[start : start + step]
-        if isinstance(target, str):
-            part.to_csv(target, index=False, mode="w" if start == 0 else "a", header=start == 0)
-        else:
-            part.to_csv(target, index=False, header=start == 0)
-        if progress:
-            progress(len(part))
+    """Write scored rows as spreadsheet-safe CSV (a path atomically), reporting ``progress``."""
+    write_csv(frame, target, progress)
