@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.contract.csv_export import write_csv
+from predictor.contract.csv_text import header_names, repeated_column, scan_bytes
 from predictor.contract.features import FEATURE_COLUMNS, end_months
 from predictor.contract.plan import (
     COLUMN_FIELDS,
@@ -60,7 +61,9 @@ def read_plans(source: str | Path | IO[str] | IO[bytes]) -> pd.DataFrame:
     a plan column with any text or empty cell stays text, and :func:`parse_plans` reads it.
     """
     data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
-    raw = io.BytesIO(data.encode() if isinstance(data, str) else data)
+    data = data.encode() if isinstance(data, str) else data
+    _check_text(data)
+    raw = io.BytesIO(data)
     try:
         header = pd.read_csv(raw, nrows=0).columns
         raw.seek(0)
@@ -72,6 +75,22 @@ def read_plans(source: str | Path | IO[str] | IO[bytes]) -> pd.DataFrame:
         raise BatchError(f"the file is not a readable CSV ({str(exc)[:160]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _check_text(data: bytes) -> None:
+    """Refuse bytes that are not UTF-8, a quote that does not close on its line (rows would
+    merge) and a column named twice (readers would rename it), naming the line or column."""
+    problem = scan_bytes(data)
+    if problem is not None:
+        raise BatchError(f"the file cannot be read as it is: {problem}")
+    first = data.split(b"\n", 1)[0].decode().removeprefix("\ufeff")
+    repeated = repeated_column(header_names(first))
+    if repeated is not None:
+        name, first_at, again_at = repeated
+        raise BatchError(
+            f"the header names the column {name!r} twice (columns {first_at} and {again_at}); "
+            "remove or rename one"
+        )
 
 
 def _cells(frame: pd.DataFrame, field: str) -> pd.Series:
