@@ -119,6 +119,18 @@ def _is_file_data(block: gr.File, value: Any) -> bool:
     return True
 
 
+def _check_hidden_slots(fn: Any, inputs: list[Any]) -> None:
+    """Refuse a plain REST call that sent one value more than the API's parameters.
+
+    Gradio fills the session's slots (such as the saved scenarios) with None when a REST call
+    sends one value per parameter, and passes the values on as they are when it sends as many
+    values as there are slots: then a value where a slot is would be silently dropped.
+    """
+    hidden = [i for i, block in enumerate(fn.inputs) if block.skip_api]
+    if len(inputs) == len(fn.inputs) and any(inputs[i] is not None for i in hidden):
+        raise count_error(fn, len(inputs))
+
+
 class GuardedBlocks(gr.Blocks):
     """:class:`gr.Blocks` that checks each call's values before Gradio reads them."""
 
@@ -159,10 +171,12 @@ class GuardedBlocks(gr.Blocks):
 
     async def process_api(self, block_fn: Any, inputs: list[Any], *args: Any, **kwargs: Any):
         """Run a call; a refused one leaves one line in the log, without a stack."""
+        fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
         try:
+            if kwargs.get("simple_format"):
+                _check_hidden_slots(fn, inputs)
             return await super().process_api(block_fn, inputs, *args, **kwargs)
         except GradioError as exc:
-            fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
             message = " ".join(str(exc.message).split())[:LOG_MESSAGE_LIMIT]
             log.warning("%s refused: %s", _route(fn), message)
             exc.print_exception = False

@@ -15,6 +15,7 @@ import pandas as pd
 
 from predictor.contract.csv_export import csv_text
 from predictor.planning import scenario_compare as sc
+from predictor.planning.economics import economics_inputs
 from ui.common import (
     LEVEL_PARAMETER,
     MODEL_PARAMETER,
@@ -78,6 +79,7 @@ def _outputs(
     names = [s["name"] for s in scenarios]
     dropdown = gr.Dropdown(choices=names, value=names[-1] if names else None)
     with user_errors():
+        economics_inputs(order_value, margin)  # refused even with no scenario to apply them to
         table = sc.comparison_table(scenarios, order_value, margin)
     return table, dropdown, scenarios
 
@@ -150,9 +152,10 @@ def export_handler(files: CsvFiles) -> Callable[..., str | None]:
         """The saved scenarios as a CSV file (``None`` when there are none); with an order value
         (and margin), ROAS, cost per purchase and profit columns with their ranges."""
         scenarios = _session_list(scenarios)
-        if not scenarios:
-            return None
         with user_errors():
+            economics_inputs(average_order_value, margin)
+            if not scenarios:
+                return None
             return files.write(sc.csv_frame(scenarios, average_order_value, margin))
 
     return export_scenarios
@@ -244,7 +247,7 @@ def wire_scenarios(
         api_visibility="private",
         show_progress="hidden",
         trigger_mode="always_last",
-    ).success(export, export_inputs, view.download, api_visibility="private")
+    ).success(_quietly(export), export_inputs, view.download, api_visibility="private")
     for event in (saved, removed):
         event.success(
             _show_when_saved,
@@ -254,6 +257,19 @@ def wire_scenarios(
             queue=False,
         )
     return saved
+
+
+def _quietly(export: Callable[..., str | None]) -> Callable[..., Any]:
+    """``export`` for the page's own update while an order value or margin is typed: an invalid
+    one leaves the download as it was (the economics section says what is wrong)."""
+
+    def export_quietly(*args: Any) -> Any:
+        try:
+            return export(*args)
+        except gr.Error:
+            return gr.skip()
+
+    return export_quietly
 
 
 def _show_when_saved(scenarios: Any) -> tuple[Any, Any, Any]:

@@ -201,6 +201,16 @@ def _optional(value: object) -> object | None:
     return None if value is None or value == "" or value == 0 else value
 
 
+def economics_inputs(
+    average_order_value: object = None, margin: object = None
+) -> tuple[float | None, Margin | None]:
+    """The order value and the margin as typed, checked (0 or empty: not given), whether or not
+    there is an answer to apply them to; :class:`EconomicsError` names the bad one."""
+    aov = _optional(average_order_value)
+    share = None if _optional(margin) is None else parse_margin(margin)
+    return (None if aov is None else _finite("average_order_value", aov)), share
+
+
 def answer_economics(
     answer: Mapping[str, Any], average_order_value: object = None, margin: object = None
 ) -> dict[str, Any]:

@@ -10,8 +10,17 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.notices import BACKEND_CODES, Notice, NoticeCode, code_of
 from predictor.contract.plan import FIELD_RULES, MIXES, CampaignPlan
+from predictor.serving.extrapolation import (
+    ABSURD_FACTOR,
+    TrainingBounds,
+    absurd_rows,
+    refuse_absurd,
+)
+
+_BUDGET = FEATURE_COLUMNS.index("total_budget")
 
 
 class Scorer(Protocol):
@@ -124,8 +133,16 @@ def falling_ads_note(curve: pd.DataFrame, x: str = "x") -> str | None:
 
 
 def what_if_curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curves:
-    """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads."""
-    budget = predictor.what_if(plan, "total_budget", budget_values(plan.total_budget), level)
+    """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads.
+
+    A plan with an absurd input is refused as a prediction of it is; the curves stop where
+    their points would become absurd (see :mod:`predictor.serving.extrapolation`).
+    """
+    bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
+    refuse_absurd(np.array([list(plan.to_features().values())]), bounds)
+    budgets = budget_values(plan.total_budget)
+    budgets = budgets[budgets <= ABSURD_FACTOR * bounds.high[_BUDGET]]
+    budget = predictor.what_if(plan, "total_budget", budgets, level)
     budget = budget.rename(columns={"total_budget": "x"})
     counts = ads_values(plan.total_ads)
     if plan.total_ads == 0:
@@ -134,6 +151,8 @@ def what_if_curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curve
         ads_notices: tuple[str, ...] = (ADS_HINT,)
     else:
         frame = pd.DataFrame([p.to_features() for p in ads_plans(plan, counts)])
+        sensible = ~absurd_rows(frame.to_numpy(dtype=float), bounds)
+        frame, counts = frame[sensible].reset_index(drop=True), counts[sensible]
         ads = predictor.predict_frame(frame, level).reset_index(drop=True)
         ads.insert(0, "x", counts)
         falling = falling_ads_note(ads)
