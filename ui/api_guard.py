@@ -29,8 +29,6 @@ PARAMETER_LABELS: dict[str, str] = {
     **MESSAGE_LABELS,
     "model": "Model",
     "name": "Scenario name",
-    "plans_csv": "plans_csv",
-    "prediction": "prediction",
 }
 
 
@@ -49,11 +47,11 @@ def _route(fn: Any) -> str:
 def count_error(fn: Any, given: int) -> gr.Error:
     """The refusal of a call to ``fn`` with ``given`` values: what it takes, by name."""
     names = [n for n, b in zip(_parameters(fn), fn.inputs, strict=True) if not b.skip_api]
-    expected = len(names)
-    takes = f"{expected} value{'' if expected == 1 else 's'}"
-    listed = f" ({', '.join(names)})" if names else ""
+    if not names:
+        return input_error(f"{_route(fn)} takes no values; it was given {given:,}.")
+    takes = f"{len(names)} value{'' if len(names) == 1 else 's'} ({', '.join(names)})"
     return input_error(
-        f"{_route(fn)} takes {takes}{listed}, in that order; it was given {given:,}. "
+        f"{_route(fn)} takes {takes}, in that order; it was given {given:,}. "
         "Send one value per parameter."
     )
 
@@ -144,7 +142,7 @@ class GuardedBlocks(gr.Blocks):
         self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False
     ) -> Any:
         """Refuse values Gradio would fail on; then Gradio reads them as usual."""
-        self.validate_inputs(block_fn, inputs)
+        self.validate_inputs(block_fn, inputs)  # before pairing values with inputs
         for name, block, value in zip(_parameters(block_fn), block_fn.inputs, inputs, strict=True):
             if block.stateful:
                 continue

@@ -19,6 +19,9 @@ from predictor.contract.plan import MAX_BUDGET
 # from it would run to dozens of digits.
 MAX_AMOUNT = MAX_BUDGET
 MAX_PURCHASES = 1e12
+NOT_A_PREDICTION = (
+    "prediction must be the prediction object returned by /predict (its third output)."
+)
 
 
 class EconomicsError(ValueError):
@@ -238,22 +241,16 @@ def answer_economics_of(
     """The :class:`Economics` of an answer record, and how the margin was read."""
     if not isinstance(answer, Mapping) or not {"purchases", "lower", "upper"} <= set(answer):
         raise EconomicsError("prediction", NOT_A_PREDICTION)
-    share = None if _optional(margin) is None else parse_margin(margin)
-    budget = _answer_budget(answer)
+    aov, share = economics_inputs(average_order_value, margin)
     econ = campaign_economics(
-        budget,
+        _answer_budget(answer),
         answer["purchases"],
         answer["lower"],
         answer["upper"],
-        _optional(average_order_value),
+        aov,
         share.fraction if share else None,
     )
     return econ, share
-
-
-NOT_A_PREDICTION = (
-    "prediction must be the prediction object returned by /predict (its third output)."
-)
 
 
 def _answer_budget(answer: Mapping[str, Any]) -> object:
