@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,9 +37,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_output(plans: Path, out: Path) -> None:
+    """Refuse an ``out`` that cannot take the scored plans, before any scoring: the input file
+    itself (under any name), a folder, or a file in a folder that is missing or read-only."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, such as {out / 'scored.csv'}")
+    if out.exists() and plans.exists() and os.path.samefile(plans, out):
+        raise ValueError(
+            f"--out {out} is the plans file itself; write the scored plans to another file"
+        )
+    folder = out.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {out}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: the folder {folder} is not writable")
+
+
 def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = False) -> str:
-    """Score ``plans`` into ``out``; return a one-line summary. Errors propagate."""
+    """Score ``plans`` into ``out``; return a one-line summary. Errors propagate.
+
+    ``out`` is checked first (see :func:`check_output`) and written through a temporary file,
+    so it is complete or untouched.
+    """
     from tqdm import tqdm
+
+    check_output(plans, out)
 
     from predictor.planning.batch_scoring import read_plans, score_plans, write_scored
     from predictor.serving.predictor import Predictor
@@ -53,7 +76,7 @@ def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = F
     with tqdm(total=len(frame), desc="scoring", unit=" rows", **bar) as progress:
         scored = score_plans(predictor, frame, level, progress.update)
     with tqdm(total=len(scored), desc="writing", unit=" rows", **bar) as progress:
-        write_scored(scored, str(out), progress.update)
+        write_scored(scored, out, progress.update)
     errors = int((scored["error"] != "").sum())
     summary = f"Scored {len(scored) - errors:,} of {len(scored):,} plans"
     summary += f" ({errors:,} with an error, see the error column)" if errors else ""

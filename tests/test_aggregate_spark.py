@@ -241,3 +241,75 @@ def test_spark_and_arrow_accept_the_same_text(spark: object) -> None:
         "2025-03-02 10:05:00.123456",
         "2024-02-29",
     }
+
+
+def _replace_bytes(path: Path, line: int, old: bytes, new: bytes) -> None:
+    lines = path.read_bytes().split(b"\n")
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    path.write_bytes(b"\n".join(lines))
+
+
+def _header_only(path: Path) -> None:
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+
+
+def _repeat_column(path: Path, column: str) -> None:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    index = rows[0].index(column)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([[*r, r[index]] for r in rows])
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+# Each case: how to spoil the sample, and the start of the error both engines give.
+WHOLE_FILE = {
+    "duration against the dates": (
+        lambda f: set_field(f / "campaigns.csv", 3, "duration_days", "999"),
+        "campaigns.csv, column 'duration_days', line 3: duration_days 999 disagrees",
+    ),
+    "header-only events": (
+        lambda f: _header_only(f / "ad_events.csv"),
+        "ad_events.csv: the file has no events",
+    ),
+    "not UTF-8 in campaigns": (
+        lambda f: _replace_bytes(f / "campaigns.csv", 5, b"Campaign", b"Camp\xffaign"),
+        "campaigns.csv, line 5: byte 0xff is not UTF-8 text",
+    ),
+    "not UTF-8 in events": (
+        lambda f: _replace_bytes(
+            f / "ad_events.csv",
+            501,
+            b",",
+            b",\xfe",
+        ),
+        "ad_events.csv, line 501: byte 0xfe is not UTF-8 text",
+    ),
+    "quote left open in campaigns": (
+        lambda f: _replace_bytes(f / "campaigns.csv", 4, b",Campaign", b',"Campaign'),
+        "campaigns.csv, line 4: a quote opens a value that does not close on this line",
+    ),
+    "quote left open in events": (
+        lambda f: _replace_bytes(f / "ad_events.csv", 44, b",", b',"'),
+        "ad_events.csv, line 44: a quote opens a value that does not close on this line",
+    ),
+    "column named twice": (
+        lambda f: _repeat_column(f / "campaigns.csv", "duration_days"),
+        "campaigns.csv, column 'duration_days', line 1: the header names the column",
+    ),
+}
+
+
+@pytest.mark.parametrize(("spoil", "expected"), WHOLE_FILE.values(), ids=WHOLE_FILE)
+def test_whole_file_problems_give_the_same_error(
+    spark: object, tmp_path: Path, spoil, expected: str
+) -> None:
+    folder = copy_sample(tmp_path / "data")
+    spoil(folder)
+    errors = []
+    for engine in ("pandas", "spark"):
+        with pytest.raises(DataError) as caught:
+            aggregate_dir(folder, engine, spark)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert errors[0].startswith(f"{folder}/{expected}")

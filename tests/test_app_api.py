@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import subprocess
 import sys
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
@@ -361,7 +363,7 @@ def test_scenarios_save_compare_export_remove(server: str) -> None:
 
     with pytest.raises(AppError, match="exists"):
         client.predict("A", **PLAN, api_name="/save_scenario")
-    with pytest.raises(AppError, match="Z is not in the list of choices"):
+    with pytest.raises(AppError, match="name is 'Z', which is not one of the choices: 'A', 'Dou"):
         client.predict("Z", api_name="/remove_scenario")
     (
         table,
@@ -423,6 +425,9 @@ def test_command_line(monkeypatch: pytest.MonkeyPatch, argv: list[str], expected
     monkeypatch.setattr(app, "launch", lambda demo, **kwargs: launched.append(kwargs))
     monkeypatch.setattr(app, "warm_up", lambda predictor: None)
     app.main(argv)
+    assert len(launched) == 1
+    on_ready = launched[0].pop("on_ready")  # the warm-up starts once the server answers
+    assert callable(on_ready)
     assert launched == [expected]
 
 
@@ -437,3 +442,94 @@ def test_exported_names_cannot_run_as_spreadsheet_formulas(server: str) -> None:
     client.predict("=1+2", **PLAN, api_name="/save_scenario")
     csv = pd.read_csv(client.predict(api_name="/export_scenarios"))
     assert list(csv["scenario"]) == ["'=1+2"]
+
+
+def test_the_pages_scored_csv_cannot_run_formulas(client: Client, tmp_path) -> None:
+    plans = tmp_path / "plans.csv"
+    plans.write_text(
+        "note,=cmd,duration_days,total_budget,start_month,num_unique_interests,total_ads\n"
+        '"=HYPERLINK(""http://x"",""y"")",+cmd|calc,60,50000,5,3,4\n'
+        "@SUM(A1),-5,60,50000,5,3,4\n"
+        '"\tx",-2.5e3,60,50000,5,3,4\n',
+        encoding="utf-8",
+    )
+    summary, path = client.predict(handle_file(str(plans)), 0.9, "ridge", api_name="/score_csv")
+    assert "3 of 3 plans scored" in summary
+    with open(path, newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header[:2] == ["note", "'=cmd"]
+    assert [row[:2] for row in rows] == [
+        ['\'=HYPERLINK("http://x","y")', "'+cmd|calc"],
+        ["'@SUM(A1)", "-5"],
+        ["'\tx", "-2.5e3"],
+    ]
+    cells = [cell for row in rows for cell in row]
+    assert not any(c[:1] in ("=", "+", "@", "\t", "\r") for c in [*header, *cells])
+
+
+def rest_call(server: str, name: str, data: list[Any]) -> tuple[str, dict[str, Any] | list]:
+    """A plain REST call to ``/gradio_api/call/NAME``: the final event and its data."""
+    post = requests.post(f"{server}gradio_api/call/{name}", json={"data": data}, timeout=60)
+    assert post.status_code == 200, post.text
+    stream = requests.get(f"{server}gradio_api/call/{name}/{post.json()['event_id']}", timeout=120)
+    assert stream.status_code == 200
+    event, payload = None, None
+    for block in stream.text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if lines.get("event") in ("complete", "error"):
+            event, payload = lines["event"], json.loads(lines["data"])
+    assert event is not None, stream.text
+    return event, payload
+
+
+PLAN_VALUES = [PLAN[f] for f in PLAN_FIELDS]
+
+
+@pytest.mark.parametrize("name", ["predict", "curves"])
+@pytest.mark.parametrize("count", [0, 3, 19, 21, 101])
+def test_wrong_number_of_values_is_refused_naming_the_parameters(
+    server: str, name: str, count: int
+) -> None:
+    data = ([*PLAN_VALUES, 0.9, "ridge"] + [1] * 81)[:count]
+    event, payload = rest_call(server, name, data)
+    assert event == "error"
+    message = payload["error"]
+    assert message.startswith(f"/{name} takes 20 values (duration_days, total_budget, ")
+    assert "all_age_ads, level, model), in that order" in message
+    assert f"it was given {count}." in message
+
+
+def test_roas_refuses_a_plan_or_features_that_are_not_objects(client: Client) -> None:
+    record = call_predict(client)[2]
+    for broken, words in (
+        ({**record, "plan": "60 days"}, "the prediction's plan is str, not an object"),
+        ({**record, "plan": None, "features": [1, 2]}, "the prediction's features is list"),
+    ):
+        with pytest.raises(AppError) as caught:
+            client.predict(broken, 60.0, 0.4, api_name="/roas")
+        assert words in str(caught.value) and "unexpectedly" not in str(caught.value)
+
+
+def test_numbers_in_messages_read_like_the_page(server: str) -> None:
+    values = [*PLAN_VALUES, 0.9, "ridge"]
+    values[PLAN_FIELDS.index("total_ads")] = 1_016_950
+    event, payload = rest_call(server, "curves", values)
+    assert event == "error"
+    assert payload["error"] == "Total ads is 1,016,950; enter a whole number of at most 1,000,000"
+    values[PLAN_FIELDS.index("total_ads")] = 1_000_000  # allowed, but absurd
+    event, payload = rest_call(server, "curves", values)
+    assert event == "error" and payload["error"].startswith("Total ads 1,000,000 is more than 100")
+    assert "e+" not in payload["error"]
+
+
+def test_huge_numbers_are_refused_in_plain_words(client: Client, server: str) -> None:
+    record = call_predict(client)[2]
+    with pytest.raises(AppError) as caught:
+        client.predict({**record, "purchases": 1e308, "upper": 1e308}, 60, 0.4, api_name="/roas")
+    assert "purchases is 1×10^308; enter at most 1,000,000,000,000" in str(caught.value)
+    for position, label in ((20, "Purchases wanted"), (21, "Max cost per purchase")):
+        values = [*PLAN_VALUES, 0.9, "ridge", None, None, None, None]
+        values[position] = 1e308
+        event, payload = rest_call(server, "target_budget", values)
+        assert event == "error"
+        assert payload["error"] == f"{label} is 1×10^308; enter at most 1,000,000,000,000"

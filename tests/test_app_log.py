@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -75,7 +77,9 @@ def test_dashboard_shows_the_logged_plans(client: Client, app_log: ScenarioLog) 
 
 
 def test_an_unknown_model_is_refused(client: Client) -> None:
-    with pytest.raises(AppError, match=r"'gbm'.*not in the list of choices: \['ridge'\]"):
+    with pytest.raises(
+        AppError, match=r"Model is 'gbm', which is not one of the choices: 'ridge'\."
+    ):
         client.predict(**PLAN, model="gbm", api_name="/predict")
 
 
@@ -156,3 +160,19 @@ def test_the_api_page_examples_work_when_copied(app_url: str) -> None:
     assert "ROAS" in answers["/roas"][0] and answers["/roas"][1]["roas"]["value"] > 0
     assert answers["/save_scenario"][0]["headers"] == ["Setting", "A"]
     assert answers["/remove_scenario"][0]["headers"] == ["Setting"]
+
+
+def test_other_visitors_never_see_a_scenario_name(client: Client, app_log: ScenarioLog) -> None:
+    secret = "Anna Quist's launch for ACME"
+    Client(client.src, verbose=False, analytics_enabled=False).predict(
+        secret, **PLAN, api_name="/save_scenario"
+    )
+    assert secret in set(logged(app_log)["scenario_name"])  # kept in the private store
+    visitor = Client(client.src, verbose=False, analytics_enabled=False)
+    *shown, csv_path = visitor.predict(api_name="/dashboard")
+    text = Path(csv_path).read_text(encoding="utf-8")
+    assert "Anna" not in text and "Anna" not in json.dumps(shown)
+    csv = pd.read_csv(csv_path)
+    assert "scenario_name" not in csv and bool(csv["saved_as_scenario"].iloc[-1]) is True
+    page = requests.get(f"{client.src}config", timeout=30).text
+    assert "never its name" in page

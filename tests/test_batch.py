@@ -219,3 +219,47 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     plans.write_text("a,b\n1,2\n")
     assert main(["score", str(plans), "--out", out, *model]) == 2
     assert "lacks the column" in capsys.readouterr().err
+
+
+def test_command_line_never_writes_over_its_input(tmp_path, capsys):
+    plans = tmp_path / "plans.csv"
+    plans.write_text(CSV)
+    (tmp_path / "link.csv").symlink_to(plans)
+    model = ["--model-dir", str(MODEL_DIR), "--quiet"]
+    for out in (plans, tmp_path / "sub" / ".." / "plans.csv", tmp_path / "link.csv"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        assert main(["score", str(plans), "--out", str(out), *model]) == 2
+        assert "is the plans file itself" in capsys.readouterr().err
+    assert plans.read_text() == CSV
+
+
+def test_command_line_checks_the_output_before_scoring(tmp_path, capsys, monkeypatch):
+    from predictor.serving.predictor import Predictor
+
+    def never(*args, **kwargs):
+        raise AssertionError("the predictor was built before --out was checked")
+
+    monkeypatch.setattr(Predictor, "from_env", never)
+    plans = tmp_path / "plans.csv"
+    plans.write_text(CSV)
+    assert main(["score", str(plans), "--out", str(tmp_path), "--quiet"]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+    missing = tmp_path / "missing" / "scored.csv"
+    assert main(["score", str(plans), "--out", str(missing), "--quiet"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path):
+    out = tmp_path / "scored.csv"
+    out.write_text("the old answers\n")
+    frame = pd.DataFrame({"a": range(120_000)})  # three chunks
+
+    def disk_full(rows: int) -> None:
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        write_scored(frame, out, disk_full)
+    assert out.read_text() == "the old answers\n"
+    assert list(tmp_path.iterdir()) == [out]
+    write_scored(frame, out)
+    assert len(pd.read_csv(out)) == 120_000 and list(tmp_path.iterdir()) == [out]

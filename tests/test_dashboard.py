@@ -148,22 +148,36 @@ def test_an_empty_log_gives_empty_frames_with_the_columns():
     assert dashboard.purchases_distribution(empty).empty
     over_time = dashboard.predictions_over_time(empty)
     assert over_time.empty and list(over_time.columns) == ["period", "predictions"]
-    assert dashboard.log_csv(empty).strip() == ",".join(empty.columns)
+    columns = [c for c in empty.columns if c != "scenario_name"] + ["saved_as_scenario"]
+    assert dashboard.log_csv(empty).strip() == ",".join(columns)
 
 
 def test_csv_neutralises_formulas_and_keeps_the_rest():
     frame = _log(
         [
-            {"purchases": 3, "scenario_name": '=HYPERLINK("http://x")'},
-            {"purchases": 4, "scenario_name": "Spring push"},
-            {"purchases": 5, "scenario_name": None},
+            {"purchases": 3, "model": '=HYPERLINK("http://x")', "scenario_name": "Secret"},
+            {"purchases": 4, "model": "+cmd|' /C calc'!A0", "scenario_name": ""},
+            {"purchases": 5, "model": "ridge", "scenario_name": None},
         ]
     )
     text = dashboard.log_csv(frame)
     back = pd.read_csv(io.StringIO(text))
-    assert list(back["scenario_name"].fillna("")) == ['\'=HYPERLINK("http://x")', "Spring push", ""]
+    assert list(back["model"]) == ['\'=HYPERLINK("http://x")', "'+cmd|' /C calc'!A0", "ridge"]
     assert list(back["purchases"]) == [3, 4, 5]
     assert back["created_at"][0] == "2026-01-01T00:00:00.000000Z"
+
+
+def test_the_public_log_keeps_scenario_names_out():
+    frame = _log(
+        [
+            {"purchases": 3, "scenario_name": "Anna's launch for ACME"},
+            {"purchases": 4, "scenario_name": None},
+        ]
+    )
+    public = dashboard.public_log(frame)
+    assert "scenario_name" not in public and list(public["saved_as_scenario"]) == [True, False]
+    assert "Anna" not in dashboard.log_csv(frame)
+    assert "scenario_name" in frame  # the caller's frame is left as it was
 
 
 def test_write_csv_writes_the_csv_text(tmp_path):

@@ -6,9 +6,11 @@ import copy
 import json
 import pickle
 
+import pandas as pd
 import pytest
 
-from predictor.contract.formatting import fmt_money, signed, spreadsheet_safe
+from predictor.contract.csv_export import spreadsheet_safe
+from predictor.contract.formatting import fmt_money, signed
 from predictor.contract.notices import Notice, NoticeCode, code_of
 from predictor.contract.plan import PLAN_FIELDS, CampaignPlan
 from predictor.planning import scenario_compare as sc
@@ -78,10 +80,32 @@ def test_notices_are_strings_with_a_code_that_survives_copies() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("=1+2", "'=1+2"), ("-3", "'-3"), ("@x", "'@x"), ("plain", "plain"), (5, 5)],
+    [
+        ("=1+2", "'=1+2"),
+        ("-3+A1", "'-3+A1"),
+        ("-3", "-3"),
+        ("+2.5e3", "+2.5e3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-inf", "'-inf"),
+        ("plain", "plain"),
+        (5, 5),
+        (-5, -5),
+        (None, None),
+    ],
 )
 def test_spreadsheet_safe(value: object, expected: object) -> None:
-    assert spreadsheet_safe(value) == expected
+    safe = spreadsheet_safe(pd.DataFrame({"text": [value, "x"]}, dtype=object))
+    assert safe["text"].iat[0] == expected or (value is None and pd.isna(safe["text"].iat[0]))
+
+
+def test_spreadsheet_safe_headers_and_numeric_columns() -> None:
+    frame = pd.DataFrame({"=cmd": ["a"], "-5": ["b"], "n": [-5], "x": [-2.5]})
+    safe = spreadsheet_safe(frame)
+    assert list(safe.columns) == ["'=cmd", "-5", "n", "x"]
+    assert safe["n"].iat[0] == -5 and safe["x"].iat[0] == -2.5
+    assert frame.columns[0] == "=cmd"  # a copy: the frame given is left as it was
 
 
 def test_money_and_signs() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictor.contract.csv_export import atomic_file
 from training.campaigns import campaign_table
 from training.data import (
     Dataset,
@@ -65,10 +66,14 @@ def aggregate_dir(data_dir: str | Path, engine: str = "pandas", spark=None) -> p
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a campaign table as CSV (creating the parent folder) and return its path."""
+    """Write a campaign table as CSV (creating the parent folder) and return its path.
+
+    The file is written through a temporary file: it is complete, or left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, lineterminator="\n")
+    with atomic_file(path, newline="", encoding="utf-8") as out:
+        table.to_csv(out, index=False, lineterminator="\n")
     return path
 
 

@@ -10,6 +10,8 @@ it to purchases per ad in one pass. The driver then builds the table with the sh
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import shutil
 import warnings
@@ -31,7 +33,14 @@ from training.checks import (
     datetime_rule,
     duplicate_error,
 )
-from training.data import Orphans, check_ads, check_campaigns, check_users, find_tables
+from training.data import (
+    Orphans,
+    check_ads,
+    check_campaigns,
+    check_users,
+    find_tables,
+    no_events_error,
+)
 from training.schema import (
     AD_COLUMNS,
     CAMPAIGN_COLUMNS,
@@ -48,8 +57,11 @@ from training.sources import (
     DELTA,
     PARQUET,
     Source,
+    check_csv_text,
+    csv_error,
+    csv_files,
+    csv_header,
     missing_columns_error,
-    unreadable_error,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +81,7 @@ LOCAL_CONF: dict[str, str] = {
     + str(Path(__file__).with_name("log4j2.properties")),
 }
 _POS = "_pos"
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
@@ -129,11 +142,14 @@ def _reading(source: Source) -> Iterator[None]:
         yield
     except (PySparkException, Py4JJavaError) as error:
         lines = str(error).strip().splitlines()
-        raise unreadable_error(source, lines[0][:300] if lines else type(error).__name__) from None
+        raise csv_error(source, lines[0][:300] if lines else type(error).__name__) from None
 
 
 def read_table(spark: SparkSession, source: Source, columns: Sequence[str]) -> DataFrame:
     """A table as a Spark DataFrame whose required ``columns`` exist (CSV cells as text)."""
+    if source.format == CSV:
+        for path in csv_files(source):
+            csv_header(path)  # Spark would rename a repeated column
     with _reading(source):
         if source.format == CSV:
             reader = spark.read.options(header=True, escape='"', mode="FAILFAST")
@@ -151,6 +167,7 @@ def read_table(spark: SparkSession, source: Source, columns: Sequence[str]) -> D
 
 def _small_table(spark: SparkSession, source: Source, columns: Sequence[str]) -> Rows:
     """A small table collected to the driver as Arrow, for the shared checks."""
+    check_csv_text(source)
     frame = read_table(spark, source, columns)
     with _reading(source):
         table = frame.toArrow()
@@ -205,23 +222,35 @@ def purchases_by_ad(spark: SparkSession, source: Source, ad_ids: Sequence[int]) 
         _POS, F.monotonically_increasing_id()
     )
     rules = event_rules()
+    # Spark reads bytes that are not UTF-8 as U+FFFD, and a quote left open as text, where the
+    # pandas engine refuses the file: a scan of the file then names the line as pandas does.
+    replaced = functools.reduce(
+        operator.or_,
+        [_text(c).contains(REPLACEMENT_CHARACTER) | _text(c).contains('"') for c in EVENT_COLUMNS],
+    )
     checked = events.select(
         _POS,
         _text("event_id").try_cast("bigint").alias("id"),
         F.when(~rules[1][1], _text("ad_id").try_cast("bigint")).alias("ad_id"),
         (_text("event_type") == PURCHASE).alias("purchase"),
+        replaced.alias("replaced"),
         *[bad.alias(f"bad{i}") for i, (_, bad, _) in enumerate(rules)],
     )
     aggregates = [
         F.count(F.lit(1)).alias("events"),
         F.min(_POS).alias("first"),
         F.sum(F.col("purchase").cast("long")).alias("purchases"),
+        F.sum(F.col("replaced").cast("long")).alias("replaced"),
     ]
     for i in range(len(rules)):
         aggregates.append(F.sum(F.col(f"bad{i}").cast("long")).alias(f"bad{i}"))
         aggregates.append(F.min(F.when(F.col(f"bad{i}"), F.col(_POS))).alias(f"at{i}"))
     with _reading(source):
         groups = checked.groupBy("ad_id").agg(*aggregates).collect()
+    if not groups:
+        raise no_events_error(source.file)
+    if any(group["replaced"] for group in groups):
+        check_csv_text(source)
     for i, (column, _, rule) in enumerate(rules):
         count = sum(group[f"bad{i}"] for group in groups)
         if count:

@@ -41,6 +41,7 @@ from training.schema import (
     CAMPAIGN_COLUMNS,
     CAMPAIGNS,
     DATE_EXAMPLE,
+    DURATION_TOLERANCE_DAYS,
     EVENT_CATEGORIES,
     EVENT_COLUMNS,
     EVENT_TYPES,
@@ -137,6 +138,8 @@ def load_events(path: str | Path | Source, ad_ids: Iterable[int] | None = None) 
     Events whose ad_id is not in ``ad_ids`` are dropped with a logged warning (None keeps all).
     """
     rows = _read(path, EVENTS, EVENT_COLUMNS)
+    if not len(rows):
+        raise no_events_error(rows.file)
     parsed = check_events(rows)
     check_unique(parsed["event_id"], "event_id", rows.file, rows.first_line)
     events = pd.DataFrame(
@@ -186,15 +189,36 @@ def check_campaigns(rows: Rows) -> pd.DataFrame:
             value=rows.value("end_date", row),
             hint="Swap or correct the dates",
         )
+    duration = to_int(rows, "duration_days", non_negative=True)
+    check_duration(rows, duration, start, end)
     return pd.DataFrame(
         {
             "campaign_id": campaign_id,
             "name": pd.Series(rows.values("name").to_pylist(), dtype=str),
             "start_date": start,
             "end_date": end,
-            "duration_days": to_int(rows, "duration_days", non_negative=True),
+            "duration_days": duration,
             "total_budget": to_float(rows, "total_budget", non_negative=True),
         }
+    )
+
+
+def check_duration(rows: Rows, duration: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+    """duration_days must agree with the dates, within :data:`DURATION_TOLERANCE_DAYS`."""
+    span = (end - start) / np.timedelta64(1, "D")
+    off = np.flatnonzero(np.abs(duration - span) > DURATION_TOLERANCE_DAYS)
+    if not off.size:
+        return
+    row = int(off[0])
+    raise DataError(
+        rows.file,
+        f"duration_days {int(duration[row])} disagrees with the dates: "
+        f"{rows.value('start_date', row)} to {rows.value('end_date', row)} is "
+        f"{span[row]:g} days" + more(off.size - 1, "a duration that disagrees"),
+        column="duration_days",
+        line=rows.line(row),
+        value=int(duration[row]),
+        hint="Make duration_days the days from start_date to end_date, or correct the dates",
     )
 
 
@@ -265,6 +289,15 @@ def check_users(rows: Rows) -> pd.DataFrame:
     return users
 
 
+def no_events_error(file: str) -> DataError:
+    """The error for an event log without a single event (every campaign would count 0)."""
+    return DataError(
+        file,
+        "the file has no events, so every campaign would count 0 purchases",
+        hint="Give the campaigns' events (impressions, clicks, purchases…), one per row",
+    )
+
+
 # --- streaming the event log ----------------------------------------------------------------
 
 
@@ -322,6 +355,8 @@ def stream_purchases(source: Source, ad_ids: Iterable[int]) -> pd.Series:
         known = pc.is_in(parsed["ad_id"], value_set=known_ads).to_numpy(zero_copy_only=False)
         orphans.add(parsed["ad_id"], known, rows.line(0))
         purchased.append(parsed["ad_id"][known & (parsed["event_type"] == _PURCHASE_CODE)])
+    if last_id is None:
+        raise no_events_error(source.file)
     if not increasing:  # ids out of order: a second pass over the ids alone finds a repeat
         check_unique(_all_ids(source), "event_id", source.file, source.first_line)
     orphans.warn(source.file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,26 @@ def generate_data(campaigns: int, seed: int, out: Path) -> Path:
     return write_dataset(generate(campaigns, seed), out)
 
 
+def check_table_path(data_dir: Path, out: Path) -> None:
+    """Refuse an ``out`` that cannot take the campaign table, before any work: a folder, or
+    a file of the data it is built from."""
+    if out.is_dir():
+        raise PipelineError(
+            f"--out {out} is a folder; give a file name, such as {out / 'campaigns.csv'}"
+        )
+    if out.exists() and data_dir.is_dir():
+        inputs = [p for p in data_dir.rglob("*") if p.is_file()]
+        if any(os.path.samefile(out, p) for p in inputs):
+            raise PipelineError(
+                f"--out {out} is one of the data files in {data_dir}; write the table elsewhere"
+            )
+
+
 def aggregate_data(data_dir: Path, out: Path, engine: str = "pandas") -> tuple[int, Path]:
     """Write the one-row-per-campaign table of ``data_dir`` to ``out``; return its size and path."""
     from training.aggregate import aggregate_dir, write_table
 
+    check_table_path(data_dir, out)
     table = aggregate_dir(data_dir, engine=engine)
     return len(table), write_table(table, out)
 

@@ -107,6 +107,10 @@ EVENT_CATEGORIES: dict[str, tuple[str, ...]] = {
     "event_type": EVENT_TYPES,
 }
 
+# duration_days is the days from start_date to end_date; one day either way is how the last day
+# is counted, more means the number or the dates are wrong.
+DURATION_TOLERANCE_DAYS = 1
+
 # Dates and timestamps are ISO 8601, as in the dataset.
 DATE_EXAMPLE = "2025-05-25"
 TIMESTAMP_EXAMPLE = "2025-07-26 00:19:56"

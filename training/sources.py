@@ -6,15 +6,16 @@ from a folder ``NAME/`` that holds a Delta table, Parquet files or CSV files.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 
+from predictor.contract.csv_text import header_names, repeated_column, scan_file
 from training.checks import FIRST_DATA_LINE, DataError, Rows
 from training.schema import AD_CATEGORIES, EVENT_CATEGORIES
 
@@ -102,8 +103,35 @@ def missing_columns_error(
     )
 
 
+def csv_files(source: Source) -> list[Path]:
+    """The CSV files of a CSV source: the file, or the folder's files in name order."""
+    return [source.path] if source.path.is_file() else sorted(source.path.glob("*.csv"))
+
+
+def check_csv_text(source: Source) -> None:
+    """Refuse a CSV source whose bytes are not UTF-8 or whose quotes leave rows to merge,
+    naming the file and the line (the whole file is scanned: for the small tables)."""
+    if source.format != CSV:
+        return
+    for path in csv_files(source):
+        problem = scan_file(path)
+        if problem is not None:
+            raise DataError(path, problem.problem, line=problem.line, hint=problem.hint)
+
+
+def csv_error(source: Source, error: object) -> DataError:
+    """The error for a table a reader refused: the line at fault when a scan of the file finds
+    it (bytes that are not UTF-8, a quote left open), else the reader's own words."""
+    try:
+        check_csv_text(source)
+    except DataError as found:
+        return found
+    return unreadable_error(source, error)
+
+
 def read_rows(source: Source, columns: Sequence[str]) -> Rows:
     """The required ``columns`` of a whole table, in that order (CSV cells as text)."""
+    check_csv_text(source)
     dataset = _dataset(source, columns)
     try:
         table = dataset.to_table(columns=list(columns))
@@ -113,7 +141,11 @@ def read_rows(source: Source, columns: Sequence[str]) -> Rows:
 
 
 def read_batches(source: Source, columns: Sequence[str]) -> Iterator[Rows]:
-    """The required ``columns`` of a table in batches, in file order, each knowing its lines."""
+    """The required ``columns`` of a table in batches, in file order, each knowing its lines.
+
+    The file is not scanned beforehand (it may be large): a batch the reader refuses, or one
+    where a quote left open merged lines into a value, is explained by a scan then.
+    """
     dataset = _dataset(source, columns)
     first_line = source.first_line
     batches = dataset.to_batches(columns=list(columns), batch_readahead=4, fragment_readahead=1)
@@ -123,10 +155,25 @@ def read_batches(source: Source, columns: Sequence[str]) -> Iterator[Rows]:
         except StopIteration:
             return
         except (pa.ArrowException, UnicodeDecodeError) as error:
-            raise unreadable_error(source, error) from None
+            raise csv_error(source, error) from None
+        if source.format == CSV and _has_merged_lines(batch):
+            raise csv_error(source, "a value runs over more than one line")
         yield Rows(batch, source.file, first_line)
         if first_line is not None:
             first_line += batch.num_rows
+
+
+def _has_merged_lines(batch: pa.RecordBatch) -> bool:
+    """Whether any text value holds a line break: a quote left open merged lines into it."""
+    for values in batch.columns:
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            continue
+        for line_break in ("\n", "\r"):
+            if pc.any(pc.match_substring(values, line_break)).as_py():
+                return True
+    return False
 
 
 def _dataset(source: Source, columns: Sequence[str]) -> pads.Dataset:
@@ -138,8 +185,8 @@ def _dataset(source: Source, columns: Sequence[str]) -> pads.Dataset:
             hint="Run with --engine spark, or write the table as Parquet",
         )
     if source.format == CSV:
-        files = [source.path] if source.path.is_file() else sorted(source.path.glob("*.csv"))
-        header = _read_header(files[0])
+        files = csv_files(source)
+        header = csv_header(files[0])
         error = missing_columns_error(source.file, columns, header, 1)
         if error:
             raise error
@@ -180,11 +227,25 @@ def unreadable_error(source: Source, error: object) -> DataError:
     )
 
 
-def _read_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header line; a DataError if it is not UTF-8 text or
+    names a column twice (readers would rename or drop the second)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            return next(csv.reader(handle), [])
+            first = handle.readline()
     except UnicodeDecodeError:
         raise DataError(
-            path, "the header is not UTF-8 text", hint="Save the file as UTF-8"
+            path, "the header is not UTF-8 text", line=1, hint="Save the file as UTF-8"
         ) from None
+    names = header_names(first) if first.strip() else []
+    repeated = repeated_column(names)
+    if repeated is not None:
+        name, first_at, again_at = repeated
+        raise DataError(
+            path,
+            f"the header names the column {name!r} twice (columns {first_at} and {again_at})",
+            column=name,
+            line=1,
+            hint="Rename or remove one of them",
+        )
+    return names

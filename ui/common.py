@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from predictor import BundleError, CampaignPlan, ConfigError, EndpointError, PlanError, Predictor
+from predictor.contract.formatting import fmt_echo
 from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
 from predictor.planning.economics import EconomicsError
 from predictor.record.scenario_log import NullLog, ScenarioLog
@@ -55,6 +56,9 @@ MESSAGE_LABELS: dict[str, str] = {
     "level": "Range level",
     "average_order_value": "Average order value",
     "margin": "Margin",
+    "target": "Purchases wanted",
+    "target_purchases": "Purchases wanted",
+    "max_cost_per_purchase": "Max cost per purchase",
 }
 
 DEFAULT_PLAN: dict[str, int | float] = {
@@ -183,7 +187,7 @@ class Services:
             model = self.default_model
         if not isinstance(model, str) or model not in self.predictors:
             choices = ", ".join(self.predictors)
-            raise input_error(f"Model {model!r} is not offered; choose one of {choices}.")
+            raise input_error(f"Model {fmt_echo(model)} is not offered; choose one of {choices}.")
         return self.predictors[model]
 
     def plan_inputs(self, args: Sequence[Any]) -> tuple[CampaignPlan, float, Predictor]:
@@ -208,7 +212,7 @@ def parse_level(level: Any) -> float:
         return DEFAULT_LEVEL
     if isinstance(level, bool) or not isinstance(level, int | float) or level not in LEVELS:
         choices = ", ".join(f"{lv:g}" for lv in LEVELS)
-        raise input_error(f"Range level {level!r} is not offered; choose one of {choices}.")
+        raise input_error(f"Range level {fmt_echo(level)} is not offered; choose one of {choices}.")
     return float(level)
 
 

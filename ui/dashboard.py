@@ -28,8 +28,9 @@ COMMON_PLAN_HEADERS = {
 }
 DASHBOARD_ABOUT = (
     "Every prediction made here is logged anonymously: the plan, the answer and its range, "
-    "the model and the time. No address, browser or name is kept, except a scenario's name "
-    "when you save it."
+    "the model and the time. No address or browser is kept. The name you give a saved "
+    "scenario stays private: this dashboard and its download show every visitor only "
+    "whether a plan was saved as a scenario, never its name."
 )
 # What the two histograms share: bins on x, counts of predictions on y, in the bins' order.
 _HISTOGRAM: dict[str, Any] = {
@@ -121,7 +122,8 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
             summary += waiting_note(services.log.stats())
         over_time = db.predictions_over_time(frame)
         over_time["period"] = over_time["period"].dt.strftime("%Y-%m-%d")
-        csv = files.write_text(db.log_csv(frame)) if len(frame) else None
+        public = db.public_log(frame)
+        csv = files.write(public, date_format=db.DATE_FORMAT) if len(frame) else None
         return (
             summary,
             common_plans_table(frame),

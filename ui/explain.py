@@ -65,7 +65,7 @@ def explain_handler(services: Services) -> Callable[..., tuple[str, dict[str, An
                 "prediction must be the prediction object returned by /predict (its third output)."
             )
         with user_errors():
-            plan = CampaignPlan(**prediction["plan"])
+            plan = CampaignPlan.from_mapping(prediction["plan"])
         model = services.model_name(model or prediction.get("model"))
         predictor = services.predictor(model)
         if plan.total_ads == 0:

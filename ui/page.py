@@ -12,6 +12,7 @@ from gradio_client import handle_file
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
+from ui.api_guard import GuardedBlocks
 from ui.batch import SAMPLE_PLANS, BatchView, batch_handler, build_batch_view
 from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
 from ui.dashboard import DashboardView, build_dashboard_view, wire_dashboard
@@ -291,7 +292,7 @@ def build_demo(
     """
     predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
     services = Services(dict(predictors), scenario_log or NullLog(), dict(labels or {}))
-    with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
+    with GuardedBlocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
         page = _layout(services)
         _wire_answers(blocks, page)
         _wire_target(page)

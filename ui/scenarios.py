@@ -13,7 +13,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from predictor.contract.csv_export import csv_text
 from predictor.planning import scenario_compare as sc
+from predictor.planning.economics import economics_inputs
 from ui.common import (
     LEVEL_PARAMETER,
     MODEL_PARAMETER,
@@ -43,20 +45,19 @@ EMPTY_DOWNLOAD = "Download CSV (no scenarios saved yet)"
 
 
 class CsvFiles:
-    """Writes CSV exports into one temporary folder, made on first use; same data, same file."""
+    """Writes CSV exports into one temporary folder, made on first use; same data, same file.
+
+    Every file is spreadsheet-safe (:func:`predictor.contract.csv_export.csv_text`).
+    """
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._folder: Path | None = None
         self._lock = threading.Lock()
 
-    def write(self, frame: pd.DataFrame) -> str:
-        """The path of a CSV file holding ``frame``."""
-        return self.write_text(frame.to_csv(index=False))
-
-    def write_text(self, text: str) -> str:
-        """The path of a CSV file holding ``text``."""
-        data = text.encode()
+    def write(self, frame: pd.DataFrame, **to_csv: Any) -> str:
+        """The path of a CSV file holding ``frame``; ``to_csv`` goes to pandas."""
+        data = csv_text(frame, **to_csv).encode()
         with self._lock:
             if self._folder is None:
                 self._folder = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
@@ -78,6 +79,7 @@ def _outputs(
     names = [s["name"] for s in scenarios]
     dropdown = gr.Dropdown(choices=names, value=names[-1] if names else None)
     with user_errors():
+        economics_inputs(order_value, margin)  # refused even with no scenario to apply them to
         table = sc.comparison_table(scenarios, order_value, margin)
     return table, dropdown, scenarios
 
@@ -150,9 +152,10 @@ def export_handler(files: CsvFiles) -> Callable[..., str | None]:
         """The saved scenarios as a CSV file (``None`` when there are none); with an order value
         (and margin), ROAS, cost per purchase and profit columns with their ranges."""
         scenarios = _session_list(scenarios)
-        if not scenarios:
-            return None
         with user_errors():
+            economics_inputs(average_order_value, margin)
+            if not scenarios:
+                return None
             return files.write(sc.csv_frame(scenarios, average_order_value, margin))
 
     return export_scenarios
@@ -244,7 +247,7 @@ def wire_scenarios(
         api_visibility="private",
         show_progress="hidden",
         trigger_mode="always_last",
-    ).success(export, export_inputs, view.download, api_visibility="private")
+    ).success(_quietly(export), export_inputs, view.download, api_visibility="private")
     for event in (saved, removed):
         event.success(
             _show_when_saved,
@@ -254,6 +257,19 @@ def wire_scenarios(
             queue=False,
         )
     return saved
+
+
+def _quietly(export: Callable[..., str | None]) -> Callable[..., Any]:
+    """``export`` for the page's own update while an order value or margin is typed: an invalid
+    one leaves the download as it was (the economics section says what is wrong)."""
+
+    def export_quietly(*args: Any) -> Any:
+        try:
+            return export(*args)
+        except gr.Error:
+            return gr.skip()
+
+    return export_quietly
 
 
 def _show_when_saved(scenarios: Any) -> tuple[Any, Any, Any]:

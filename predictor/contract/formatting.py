@@ -43,6 +43,42 @@ def fmt_number(x: float) -> str:
     return fmt_count(x) if float(x).is_integer() else f"{x:,.2f}"
 
 
+# From here on a number's digits say nothing to a reader: it is written as a power of ten.
+PLAIN_LIMIT = 1e15
+# How much of a typed value a message repeats.
+ECHO_LIMIT = 40
+
+
+def fmt_typed(x: float) -> str:
+    """A number someone typed, for a message: thousands separators, its own decimals (up to 6),
+    a power of ten when absurdly large: ``1016950`` -> ``"1,016,950"``, ``2.5`` -> ``"2.5"``,
+    ``1e308`` -> ``"1×10^308"``; never ``1.01695e+06``. Ints beyond any float work too."""
+    if isinstance(x, int) and abs(x) >= PLAIN_LIMIT:
+        digits = str(abs(x))
+        mantissa = f"{digits[0]}.{digits[1:3]}".rstrip("0").rstrip(".")
+        return f"{'-' if x < 0 else ''}{mantissa}×10^{len(digits) - 1}"
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "infinity" if x > 0 else "minus infinity"
+    if abs(x) >= PLAIN_LIMIT:
+        mantissa, exponent = f"{x:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}×10^{int(exponent)}"
+    if x.is_integer():
+        return f"{int(x):,}"
+    # Decimals up to 6, within the 15 significant digits a float holds.
+    decimals = max(1, min(6, 15 - len(str(int(abs(x))))))
+    text = f"{x:,.{decimals}f}".rstrip("0").rstrip(".")
+    return text if text.strip("-0.,") else f"{x:.2g}"
+
+
+def fmt_echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``value`` as a message repeats it: its ``repr``, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def fmt_feature(column: str, value: float) -> str:
     """A model input in plain numbers: money for the budget, plain numbers for the rest."""
     return fmt_money(value) if column == "total_budget" else fmt_number(value)
@@ -69,10 +105,3 @@ def signed(x: float, money: bool = False) -> str:
         return "±0"
     text = fmt_money(abs(x)) if money else f"{abs(x):,g}"
     return ("+" if x > 0 else "−") + text
-
-
-def spreadsheet_safe(value: object) -> object:
-    """``value``, with a ``'`` before text that a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -13,7 +13,7 @@ import numpy as np
 
 from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.features import end_month as _end_month
-from predictor.contract.formatting import fmt_feature
+from predictor.contract.formatting import fmt_echo, fmt_feature, fmt_typed
 from predictor.contract.notices import Notice, NoticeCode
 
 # Upper bounds that no real campaign reaches; beyond them the input is a typo or an attack.
@@ -138,9 +138,13 @@ def check_field(field: str, value: object) -> int | float:
         return _whole(field, value, int(rule.low), int(rule.high))
     number = _number(field, value)
     if number < rule.low:
-        raise PlanError(field, f"{field} is {number:g}; enter {rule.low:g} or more")
+        raise PlanError(
+            field, f"{field} is {fmt_typed(number)}; enter {fmt_typed(rule.low)} or more"
+        )
     if number > rule.high:
-        raise PlanError(field, f"{field} is {number:g}; enter at most {rule.high:,.0f}")
+        raise PlanError(
+            field, f"{field} is {fmt_typed(number)}; enter at most {fmt_typed(rule.high)}"
+        )
     return number
 
 
@@ -157,12 +161,13 @@ def valid_values(field: str, values: np.ndarray) -> np.ndarray:
 def _whole(field: str, value: object, low: int, high: int) -> int:
     """``value`` as a whole number in ``[low, high]`` (3.0 counts as 3), or :class:`PlanError`."""
     number = _number(field, value)
+    shown = fmt_typed(number)
     if number < low:
-        raise PlanError(field, f"{field} is {number:g}; enter a whole number of at least {low}")
+        raise PlanError(field, f"{field} is {shown}; enter a whole number of at least {low:,}")
     if number > high:
-        raise PlanError(field, f"{field} is {number:g}; enter a whole number of at most {high:,}")
+        raise PlanError(field, f"{field} is {shown}; enter a whole number of at most {high:,}")
     if not number.is_integer():
-        raise PlanError(field, f"{field} is {number:g}; enter a whole number")
+        raise PlanError(field, f"{field} is {shown}; enter a whole number")
     return int(number)
 
 
@@ -212,6 +217,24 @@ class CampaignPlan:
         values = {field: check_field(field, getattr(self, field)) for field in FIELD_RULES}
         for field, value in values.items():
             object.__setattr__(self, field, value)
+
+    @classmethod
+    def from_mapping(cls, values: object) -> CampaignPlan:
+        """A plan from a mapping of its fields (as the API returns it); :class:`PlanError` for
+        anything else, an unknown field, or a missing required one."""
+        if not isinstance(values, Mapping):
+            raise PlanError(
+                "plan", f"the plan must be an object of its fields, not {type(values).__name__}"
+            )
+        unknown = [str(k) for k in values if k not in FIELD_RULES]
+        if unknown:
+            raise PlanError(
+                unknown[0],
+                f"{fmt_echo(unknown[0])} is not a plan field; use {', '.join(PLAN_FIELDS)}",
+            )
+        return cls(
+            **{f: values.get(f, None if FIELD_RULES[f].required else 0) for f in PLAN_FIELDS}
+        )
 
     @property
     def end_month(self) -> int:

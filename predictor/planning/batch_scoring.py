@@ -16,6 +16,8 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from predictor.contract.csv_export import write_csv
+from predictor.contract.csv_text import header_names, repeated_column, scan_bytes
 from predictor.contract.features import FEATURE_COLUMNS, end_months
 from predictor.contract.plan import (
     COLUMN_FIELDS,
@@ -45,7 +47,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "warnings",
     "error",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int], None]
 
 
@@ -60,7 +61,9 @@ def read_plans(source: str | Path | IO[str] | IO[bytes]) -> pd.DataFrame:
     a plan column with any text or empty cell stays text, and :func:`parse_plans` reads it.
     """
     data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
-    raw = io.BytesIO(data.encode() if isinstance(data, str) else data)
+    data = data.encode() if isinstance(data, str) else data
+    _check_text(data)
+    raw = io.BytesIO(data)
     try:
         header = pd.read_csv(raw, nrows=0).columns
         raw.seek(0)
@@ -72,6 +75,22 @@ def read_plans(source: str | Path | IO[str] | IO[bytes]) -> pd.DataFrame:
         raise BatchError(f"the file is not a readable CSV ({str(exc)[:160]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _check_text(data: bytes) -> None:
+    """Refuse bytes that are not UTF-8, a quote that does not close on its line (rows would
+    merge) and a column named twice (readers would rename it), naming the line or column."""
+    problem = scan_bytes(data)
+    if problem is not None:
+        raise BatchError(f"the file cannot be read as it is: {problem}")
+    first = data.split(b"\n", 1)[0].decode().removeprefix("\ufeff")
+    repeated = repeated_column(header_names(first))
+    if repeated is not None:
+        name, first_at, again_at = repeated
+        raise BatchError(
+            f"the header names the column {name!r} twice (columns {first_at} and {again_at}); "
+            "remove or rename one"
+        )
 
 
 def _cells(frame: pd.DataFrame, field: str) -> pd.Series:
@@ -189,19 +208,6 @@ def row_warnings(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
     return _join(out, _by_key(keys, _extrapolates))
 
 
-def _neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as formulas get a leading ``'`` (numbers stay)."""
-    for column in frame.columns:
-        cells = frame[column]
-        if not (pd.api.types.is_string_dtype(cells) or cells.dtype == object):
-            continue
-        risky = cells.astype(str).str[:1].isin(_FORMULA_START)
-        if risky.any():
-            risky &= pd.to_numeric(cells.where(risky), errors="coerce").isna()
-            frame[column] = cells.where(~risky, "'" + cells.astype(str))
-    return frame
-
-
 def score_plans(
     predictor: Predictor,
     frame: pd.DataFrame,
@@ -265,16 +271,7 @@ def score_plans(
 
 
 def write_scored(
-    frame: pd.DataFrame, target: str | IO[str], progress: Progress | None = None
+    frame: pd.DataFrame, target: str | Path | IO[str], progress: Progress | None = None
 ) -> None:
-    """Write scored rows as CSV (formula-safe text cells), in chunks that report ``progress``."""
-    safe = _neutralise(frame.copy())
-    step = 50_000
-    for start in range(0, max(len(safe), 1), step):
-        part = safe.iloc[start : start + step]
-        if isinstance(target, str):
-            part.to_csv(target, index=False, mode="w" if start == 0 else "a", header=start == 0)
-        else:
-            part.to_csv(target, index=False, header=start == 0)
-        if progress:
-            progress(len(part))
+    """Write scored rows as spreadsheet-safe CSV (a path atomically), reporting ``progress``."""
+    write_csv(frame, target, progress)

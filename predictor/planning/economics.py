@@ -11,7 +11,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from predictor.contract.formatting import fmt_money
+from predictor.contract.formatting import fmt_money, fmt_typed
+from predictor.contract.plan import MAX_BUDGET
+
+# The largest amount of money (order value, cost per purchase) and number of purchases an
+# economics input may hold: beyond them it is a typo or an attack, and every figure derived
+# from it would run to dozens of digits.
+MAX_AMOUNT = MAX_BUDGET
+MAX_PURCHASES = 1e12
+NOT_A_PREDICTION = (
+    "prediction must be the prediction object returned by /predict (its third output)."
+)
 
 
 class EconomicsError(ValueError):
@@ -55,23 +65,36 @@ class Economics:
         return tuple(m for m in (self.revenue, self.roas, self.cpa, self.profit) if m is not None)
 
 
-def _finite(field: str, value: object, *, low: float = 0.0, high: float = math.inf) -> float:
+def as_float(value: int | float) -> float:
+    """``value`` as a float; an int beyond any float is infinite (then refused as such)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _finite(field: str, value: object, *, low: float = 0.0, high: float = MAX_AMOUNT) -> float:
     """``value`` as a finite float in ``[low, high]``; :class:`EconomicsError` names ``field``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EconomicsError(field, f"{field} must be a number; enter a number")
-    number = float(value)
-    if not math.isfinite(number):
+    number = as_float(value)
+    if not (math.isfinite(number) or isinstance(value, int)):  # a huge int is just too large
         raise EconomicsError(field, f"{field} must be a finite number; enter a finite number")
-    if number < low or number > high:
-        bound = f"between {low:g} and {high:g}" if math.isfinite(high) else f"{low:g} or more"
-        raise EconomicsError(field, f"{field} is {number:g}; enter {bound}")
+    if number < low:
+        raise EconomicsError(
+            field, f"{field} is {fmt_typed(value)}; enter {fmt_typed(low)} or more"
+        )
+    if number > high:
+        raise EconomicsError(
+            field, f"{field} is {fmt_typed(value)}; enter at most {fmt_typed(high)}"
+        )
     return number
 
 
 def _count(field: str, value: object) -> int:
-    number = _finite(field, value)
+    number = _finite(field, value, high=MAX_PURCHASES)
     if not number.is_integer():
-        raise EconomicsError(field, f"{field} is {number:g}; enter a whole number")
+        raise EconomicsError(field, f"{field} is {fmt_typed(number)}; enter a whole number")
     return int(number)
 
 
@@ -181,6 +204,16 @@ def _optional(value: object) -> object | None:
     return None if value is None or value == "" or value == 0 else value
 
 
+def economics_inputs(
+    average_order_value: object = None, margin: object = None
+) -> tuple[float | None, Margin | None]:
+    """The order value and the margin as typed, checked (0 or empty: not given), whether or not
+    there is an answer to apply them to; :class:`EconomicsError` names the bad one."""
+    aov = _optional(average_order_value)
+    share = None if _optional(margin) is None else parse_margin(margin)
+    return (None if aov is None else _finite("average_order_value", aov)), share
+
+
 def answer_economics(
     answer: Mapping[str, Any], average_order_value: object = None, margin: object = None
 ) -> dict[str, Any]:
@@ -207,22 +240,36 @@ def answer_economics_of(
 ) -> tuple[Economics, Margin | None]:
     """The :class:`Economics` of an answer record, and how the margin was read."""
     if not isinstance(answer, Mapping) or not {"purchases", "lower", "upper"} <= set(answer):
-        raise EconomicsError(
-            "prediction",
-            "prediction must be the prediction object returned by /predict (its third output).",
-        )
-    share = None if _optional(margin) is None else parse_margin(margin)
-    plan = answer.get("plan") or {}
-    budget = plan.get("total_budget", (answer.get("features") or {}).get("total_budget"))
+        raise EconomicsError("prediction", NOT_A_PREDICTION)
+    aov, share = economics_inputs(average_order_value, margin)
     econ = campaign_economics(
-        budget,
+        _answer_budget(answer),
         answer["purchases"],
         answer["lower"],
         answer["upper"],
-        _optional(average_order_value),
+        aov,
         share.fraction if share else None,
     )
     return econ, share
+
+
+def _answer_budget(answer: Mapping[str, Any]) -> object:
+    """The total budget of an answer record: from its plan, else from its features."""
+    for part in ("plan", "features"):
+        values = answer.get(part)
+        if values is None:
+            continue
+        if not isinstance(values, Mapping):
+            raise EconomicsError(
+                "prediction",
+                f"the prediction's {part} is {type(values).__name__}, not an object; "
+                f"{NOT_A_PREDICTION}",
+            )
+        if "total_budget" in values:
+            return values["total_budget"]
+    raise EconomicsError(
+        "prediction", f"the prediction's plan has no total_budget; {NOT_A_PREDICTION}"
+    )
 
 
 # -- margin input -------------------------------------------------------------------------------
@@ -251,14 +298,14 @@ def parse_margin(value: object) -> Margin:
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EconomicsError("margin", "margin must be a number; enter 0.4 or 40 for 40%")
-    typed = float(value)
+    typed = as_float(value)
     if math.isfinite(typed) and 0 < typed <= 1:
         return Margin(typed, typed, "fraction")
     if math.isfinite(typed) and 1 < typed <= 100:
         return Margin(typed / 100, typed, "percent")
     raise EconomicsError(
         "margin",
-        f"margin {typed:g} is not a share of the order value; "
+        f"margin {fmt_typed(value)} is not a share of the order value; "
         "enter a number above 0 and up to 100, such as 0.4 or 40 for 40%",
     )
 

@@ -19,7 +19,6 @@ from predictor.contract.formatting import (
     month_name,
     range_text,
     signed,
-    spreadsheet_safe,
 )
 from predictor.contract.plan import MIXES, PLAN_FIELDS, CampaignPlan
 from predictor.planning.economics import (
@@ -218,7 +217,7 @@ def csv_frame(
         diff = s["purchases"] - base
         rows.append(
             {
-                "scenario": spreadsheet_safe(s["name"]),
+                "scenario": s["name"],
                 **s["plan"],
                 "end_month": s["end_month"],
                 "level": s["level"],

@@ -19,9 +19,15 @@ import numpy as np
 import pandas as pd
 
 from predictor.contract.features import FEATURE_COLUMNS
-from predictor.contract.formatting import fmt_money, fmt_number
+from predictor.contract.formatting import fmt_money, fmt_number, fmt_typed
 from predictor.contract.plan import CampaignPlan, PlanError
-from predictor.planning.economics import EconomicsError, parse_margin
+from predictor.planning.economics import (
+    MAX_AMOUNT,
+    MAX_PURCHASES,
+    EconomicsError,
+    as_float,
+    parse_margin,
+)
 from predictor.serving.bundle import BundleError
 
 if TYPE_CHECKING:
@@ -83,12 +89,17 @@ class CpaBudget:
     model_calls: int
 
 
-def _positive(field: str, value: object, error: type[ValueError]) -> float:
+def _positive(
+    field: str, value: object, error: type[ValueError], high: float = MAX_AMOUNT
+) -> float:
+    """``value`` as a float above 0 and at most ``high``; ``error`` names ``field``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise error(field, f"{field} must be a number; enter a number above 0")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise error(field, f"{field} is {number:g}; enter a finite number above 0")
+    number = as_float(value)
+    if math.isnan(number) or number <= 0 or (math.isinf(number) and not isinstance(value, int)):
+        raise error(field, f"{field} is {fmt_typed(value)}; enter a finite number above 0")
+    if number > high:
+        raise error(field, f"{field} is {fmt_typed(value)}; enter at most {fmt_typed(high)}")
     return number
 
 
@@ -204,7 +215,7 @@ def budget_for_purchases(
     ``expected``: the smallest budget whose predicted purchases reach ``target``; ``assured``:
     the smallest whose lower end of the ``level`` range does. The plan's own budget is ignored.
     """
-    target = _positive("target", target, PlanError)
+    target = _positive("target", target, PlanError, high=MAX_PURCHASES)
     conditions = (
         lambda f: f["prediction"].to_numpy() >= target,
         lambda f: f["lower"].to_numpy() >= target,

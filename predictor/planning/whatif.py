@@ -10,8 +10,17 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from predictor.contract.features import FEATURE_COLUMNS
 from predictor.contract.notices import BACKEND_CODES, Notice, NoticeCode, code_of
-from predictor.contract.plan import MIXES, CampaignPlan
+from predictor.contract.plan import FIELD_RULES, MIXES, CampaignPlan
+from predictor.serving.extrapolation import (
+    ABSURD_FACTOR,
+    TrainingBounds,
+    absurd_rows,
+    refuse_absurd,
+)
+
+_BUDGET = FEATURE_COLUMNS.index("total_budget")
 
 
 class Scorer(Protocol):
@@ -57,14 +66,16 @@ def scale_counts(counts: Sequence[int], total: int, new_total: int) -> list[int]
 
 
 def budget_values(budget: float, points: int = 41) -> np.ndarray:
-    """Budgets from 0 to twice the plan's (or 100,000 with no budget), including the plan's."""
-    top = 2 * budget if budget > 0 else 100_000.0
+    """Budgets from 0 to twice the plan's (or 100,000 with no budget), including the plan's;
+    never beyond the largest budget a plan may have."""
+    top = min(2 * budget, FIELD_RULES["total_budget"].high) if budget > 0 else 100_000.0
     return np.unique(np.append(np.linspace(0.0, top, points), budget))
 
 
 def ads_values(total_ads: int, max_points: int = 60) -> np.ndarray:
-    """Ad counts from 0 to about twice the plan's (at least 8), including the plan's."""
-    top = max(2 * total_ads, 8)
+    """Ad counts from 0 to about twice the plan's (at least 8), including the plan's; never
+    beyond the most ads a plan may have."""
+    top = min(max(2 * total_ads, 8), int(FIELD_RULES["total_ads"].high))
     values = np.unique(np.rint(np.linspace(0, top, min(top + 1, max_points))).astype(int))
     return np.unique(np.append(values, total_ads))
 
@@ -122,8 +133,16 @@ def falling_ads_note(curve: pd.DataFrame, x: str = "x") -> str | None:
 
 
 def what_if_curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curves:
-    """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads."""
-    budget = predictor.what_if(plan, "total_budget", budget_values(plan.total_budget), level)
+    """Budget and ads curves of ``plan`` at ``level``: one model call each, none without ads.
+
+    A plan with an absurd input is refused as a prediction of it is; the curves stop where
+    their points would become absurd (see :mod:`predictor.serving.extrapolation`).
+    """
+    bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
+    refuse_absurd(np.array([list(plan.to_features().values())]), bounds)
+    budgets = budget_values(plan.total_budget)
+    budgets = budgets[budgets <= ABSURD_FACTOR * bounds.high[_BUDGET]]
+    budget = predictor.what_if(plan, "total_budget", budgets, level)
     budget = budget.rename(columns={"total_budget": "x"})
     counts = ads_values(plan.total_ads)
     if plan.total_ads == 0:
@@ -132,6 +151,8 @@ def what_if_curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curve
         ads_notices: tuple[str, ...] = (ADS_HINT,)
     else:
         frame = pd.DataFrame([p.to_features() for p in ads_plans(plan, counts)])
+        sensible = ~absurd_rows(frame.to_numpy(dtype=float), bounds)
+        frame, counts = frame[sensible].reset_index(drop=True), counts[sensible]
         ads = predictor.predict_frame(frame, level).reset_index(drop=True)
         ads.insert(0, "x", counts)
         falling = falling_ads_note(ads)

@@ -7,7 +7,6 @@ columns.
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.contract.formatting import spreadsheet_safe
+from predictor.contract.csv_export import atomic_file, csv_text
 from predictor.contract.plan import MIXES
 
 # Budget bands: left edges; each band runs up to the next edge.
@@ -30,7 +29,9 @@ COMMON_PLAN_COLUMNS = [
 ]
 HISTOGRAM_COLUMNS = ["bin", "low", "high", "count"]
 FREQUENCIES = {"D": "day", "h": "hour"}
-# Cells starting with these run as formulas in spreadsheets; the CSV neutralises them.
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Scenario names are free text typed by people: the store keeps them, nothing public shows them.
+PRIVATE_COLUMNS: tuple[str, ...] = ("scenario_name",)
 
 
 def _short_money(value: float) -> str:
@@ -154,22 +155,24 @@ def predictions_over_time(frame: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
     return pd.DataFrame({"period": full, "predictions": counts.to_numpy(dtype=int)})
 
 
+def public_log(frame: pd.DataFrame) -> pd.DataFrame:
+    """The log's rows as any visitor may see them: every column but the scenario names, which
+    become ``saved_as_scenario`` (whether the plan was saved as a named scenario)."""
+    public = frame.drop(columns=[c for c in PRIVATE_COLUMNS if c in frame])
+    if "scenario_name" in frame:
+        names = frame["scenario_name"]
+        public["saved_as_scenario"] = (names.notna() & (names.astype("string") != "")).astype(bool)
+    return public
+
+
 def log_csv(frame: pd.DataFrame) -> str:
-    """The log as CSV text; text cells that a spreadsheet would run as formulas get a ``'``."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if not (
-            pd.api.types.is_numeric_dtype(safe[column])
-            or pd.api.types.is_datetime64_any_dtype(safe[column])
-        ):
-            safe[column] = safe[column].map(spreadsheet_safe)
-    buffer = io.StringIO()
-    safe.to_csv(buffer, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-    return buffer.getvalue()
+    """The log as spreadsheet-safe CSV text (see :func:`public_log` for what it holds)."""
+    return csv_text(public_log(frame), date_format=DATE_FORMAT)
 
 
 def write_csv(frame: pd.DataFrame, folder: str | Path, name: str = "scenario_log.csv") -> Path:
     """Write :func:`log_csv` of ``frame`` to ``folder/name`` (for a download button); return the path."""
     path = Path(folder) / name
-    path.write_text(log_csv(frame), encoding="utf-8")
+    with atomic_file(path, encoding="utf-8", newline="") as out:
+        out.write(log_csv(frame))
     return path
