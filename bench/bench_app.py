@@ -501,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=200)
     loadavg = LoadAverage()
     try:
         colds = cold_starts(args.cold_runs, args.model_dir)
