@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from predictor import ConfigError, Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.bundle import DEFAULT_MODEL
-from predictor.serving.model_choice import available_models, display_names
+from predictor.serving.model_choice import available_models, display_names, warm_up_in_order
 from ui import build_demo
 from ui.page import PAGE_CSS, THEME
 
@@ -96,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             available_models(args.model_dir) or {DEFAULT_MODEL: args.model_dir}
         ).items()
     }
-    for predictor in predictors.values():
-        threading.Thread(target=warm_up, args=(predictor,), daemon=True).start()
+    # The default model now, the others after its first answer.
+    threading.Thread(target=warm_up_in_order, args=(predictors, warm_up), daemon=True).start()
     launch(
         build_demo(predictors, scenario_log_from_env(), display_names(args.model_dir)),
         share=args.share or None,
