@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from predictor import ConfigError, Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.bundle import DEFAULT_MODEL
-from predictor.serving.model_choice import available_models, display_names
+from predictor.serving.model_choice import available_models, display_names, warm_up_in_order
 from predictor.serving.settings import Settings, load_settings
 from ui import build_demo
 from ui.page import PAGE_CSS, THEME
@@ -83,19 +83,18 @@ def warm_up(predictor: Predictor) -> None:
         log.warning("model warm-up failed: %s", exc)
 
 
-def start_warm_up(predictors: Iterable[Predictor]) -> list[threading.Thread]:
-    """Load each model in a background thread; call it once the server answers.
+def start_warm_up(predictors: Mapping[str, Predictor]) -> threading.Thread:
+    """Load the models in a background thread, the page's default first and the others after
+    its first answer; call it once the server answers.
 
     Loading imports scikit-learn, skops and scipy (seconds of CPU, holding the GIL): started
     before the server answers, it starves the server while the app checks that it answers.
     """
-    threads = [
-        threading.Thread(target=warm_up, args=(p,), name="model-warm-up", daemon=True)
-        for p in predictors
-    ]
-    for thread in threads:
-        thread.start()
-    return threads
+    thread = threading.Thread(
+        target=warm_up_in_order, args=(predictors, warm_up), name="model-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 class StartError(RuntimeError):
@@ -179,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             server_name=args.host,
             server_port=args.port,
             # Only once the server answers: loading the models would starve it before.
-            on_ready=lambda: start_warm_up(predictors.values()),
+            on_ready=lambda: start_warm_up(predictors),
         )
     except StartError as exc:
         log.error("the app did not start: %s", exc)

@@ -1,25 +1,32 @@
-"""Benchmark of the app's predict API against a bare Gradio app. Prints numbers and ratios only.
+"""Benchmark of the app's ``/predict`` against two bare Gradio apps. Prints numbers and ratios.
 
     python -m bench.bench_app [--calls 200] [--seconds 10] [--cold-runs 3] [--model-dir DIR]
-                              [--baseline DIR]
+                              [--load-users 50] [--gradio-client] [--baseline DIR]
 
-Both servers run side by side, each in its own process, on the local model
-(``PREDICTOR_BACKEND=local``). The bare app has the same inputs and outputs as ``/predict`` and a
-trivial function.
+Every server runs in its own process, on the local model (``PREDICTOR_BACKEND=local``), with
+the scenario log off (the benchmark's calls are not planners' choices). The two bare apps:
 
-1. Latency: median of ``/predict`` over HTTP for one client, calls alternated between the two
-   apps (target: app at most 1.25x the bare app). Measured with a lean client of Gradio's REST
-   API (``rest``), which shows server-side differences, and with gradio_client, as users call it.
-2. Throughput: answers per second with 16 concurrent clients, and errors, with both kinds of
-   client (target: at least 0.8x, 0 errors).
-3. Cold start: from process start to the first successful answer, median of alternated runs
-   (target: at most 1.25x).
-4. Load: 50 gradio_client users x 20 predictions on the app; errors and lost or mixed-up
-   answers (target: 0).
+- ``bare``: ``/predict`` with the app's inputs and outputs (20 in, HTML + Markdown + JSON out)
+  and a trivial function: what Gradio costs for the same API;
+- ``minimal``: ``/predict`` with one number in and one out: what Gradio costs at the least.
+
+1. Cold start: from process start to the first successful answer, median of alternated runs
+   (bar: app at most 1.25x the bare app).
+2. Latency: median of ``/predict`` for one client, calls alternated between the servers, over
+   plain REST: ``call`` is ``POST /gradio_api/call/predict`` then ``GET`` of its event stream
+   (the queue, as a Space serves it); ``run`` is the direct ``POST /gradio_api/run/predict``
+   (no queue; Gradio opens it when the app is not on a Space) (bar: at most 1.25x).
+3. Throughput: answers per second with 16 concurrent REST (``call``) clients, and errors
+   (bar: at least 0.8x, 0 errors).
+4. Load: ``--load-users`` gradio_client users x 20 predictions on the app; errors and lost or
+   mixed-up answers (bar: 0). ``--gradio-client`` adds latency and throughput through
+   gradio_client, as the README shows it (its own overhead is large and hides the server's).
 5. With ``--baseline DIR`` (a checkout of an earlier version, e.g. ``git worktree add DIR REV``):
-   ``/predict`` latency of this app against that one, calls alternated (target: at most 1.1x).
+   ``/predict`` latency of this app against that one, calls alternated (bar: at most 1.1x).
 
-The servers run with ``SCENARIO_LOG=off``: the benchmark's calls are not planners' choices.
+The load average (1 minute) is printed with the results: on a busy machine every figure is
+slower, so compare the ratios of one run. A server that exits before it answers stops the
+benchmark at once, with its exit code and the end of its error output.
 """
 
 from __future__ import annotations
@@ -27,34 +34,47 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.common import free_port, stop_process
-
 REPO = Path(__file__).resolve().parents[1]
 CALL_TIMEOUT = 120.0
-# A line of the results table: measure, app, bare app, ratio, target.
-Row = tuple[str, str, str, str, str]
+START_TIMEOUT = 180.0
+BARE_KINDS = ("bare", "minimal")
+# A line of the results table: measure, app, bare app, ratio, minimal app, ratio, bar.
+Row = tuple[str, ...]
+COLUMNS = ("measure", "app", "bare (same I/O)", "ratio", "minimal bare", "ratio", "bar")
 
 
-def serve_bare(port: int) -> None:
-    """The bare app: ``/predict`` with the app's inputs and outputs and a trivial function."""
+class ServerExited(RuntimeError):
+    """A server process ended before it answered its first call."""
+
+
+def bare_blocks(kind: str) -> Any:
+    """A bare app's Blocks (``"bare"``: the app's ``/predict`` inputs and outputs; ``"minimal"``:
+    one number in, one out), each with a trivial ``/predict``."""
     import gradio as gr
 
-    def predict(*values: Any) -> tuple[str, str, dict[str, Any]]:
-        return "<div>0</div>", "", {"purchases": 0, "budget": values[1]}
-
     with gr.Blocks() as demo:
+        if kind == "minimal":
+            number = gr.Number(value=1)
+            gr.Button("Predict").click(lambda x: x, number, gr.Number(), api_name="predict")
+            return demo
+
+        def predict(*values: Any) -> tuple[str, str, dict[str, Any]]:
+            return "<div>0</div>", "", {"purchases": 0, "budget": values[1]}
+
         inputs = [gr.Number(value=1) for _ in range(2)]
         inputs.append(gr.Dropdown(choices=[(str(m), m) for m in range(1, 13)], value=5))
         inputs += [gr.Number(value=1) for _ in range(15)]
@@ -62,15 +82,28 @@ def serve_bare(port: int) -> None:
         inputs.append(gr.Radio(choices=[("Ridge", "ridge")], value="ridge"))
         outputs = [gr.HTML(), gr.Markdown(), gr.JSON()]
         gr.Button("Predict").click(predict, inputs, outputs, api_name="predict")
+    return demo
+
+
+def serve_bare(kind: str, port: int) -> None:
+    """Serve the bare app ``kind`` on ``port`` with the app's queue settings."""
+    demo = bare_blocks(kind)
     demo.queue(default_concurrency_limit=32)
     demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def plan_values(budget: float = 50_000) -> list[Any]:
     """The app's default plan in ``/predict`` order, with ``budget``, then the level and model.
 
-    :func:`call` sends as many as the server's ``/predict`` takes (an earlier version has no
-    model input).
+    :func:`call` sends as many as the server's ``/predict`` takes (a bare minimal app takes one,
+    an earlier version of the app no model).
     """
     values = [60, budget, 5, 3, 4, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
     return [*values, 0.9, "ridge"]
@@ -85,6 +118,7 @@ def predict_inputs(url: str) -> int:
 
 
 def server_env() -> dict[str, str]:
+    """The environment of every server: local model, no analytics, no scenario log."""
     env = {
         **os.environ,
         "PREDICTOR_BACKEND": "local",
@@ -97,17 +131,24 @@ def server_env() -> dict[str, str]:
 
 
 def command(kind: str, port: int, model_dir: Path | None, root: Path = REPO) -> list[str]:
-    if kind == "bare":
-        return [sys.executable, "-m", "bench.bench_app", "--serve-bare", str(port)]
+    """The command line that serves ``kind`` (``app`` in ``root``, or a bare app) on ``port``."""
+    if kind in BARE_KINDS:
+        return [sys.executable, str(Path(__file__).resolve()), "--serve-bare", kind, str(port)]
     cmd = [sys.executable, str(root / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
     return [*cmd, "--model-dir", str(model_dir)] if model_dir else cmd
 
 
-def first_answer(url: str, deadline: float) -> None:
-    """Poll ``url`` with the plain REST API until ``/predict`` answers successfully."""
+def first_answer(url: str, deadline: float, process: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` with the plain REST API until ``/predict`` answers successfully.
+
+    Raises :class:`ServerExited` as soon as ``process`` has ended, :class:`TimeoutError` at
+    ``deadline`` (a ``time.monotonic()`` value).
+    """
     import requests
 
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServerExited(f"exited with code {process.returncode} before it answered")
         try:
             data = plan_values()[: predict_inputs(url)]
             post = requests.post(f"{url}gradio_api/call/predict", json={"data": data}, timeout=30)
@@ -120,53 +161,83 @@ def first_answer(url: str, deadline: float) -> None:
         except requests.ConnectionError:
             pass
         time.sleep(0.02)
-    raise TimeoutError(f"{url} did not answer in time")
+    raise TimeoutError(f"{url} did not answer within the deadline")
+
+
+def _tail(path: Path, size: int = 2000) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text[-size:].strip() or "(no error output)"
+
+
+@contextmanager
+def start_server(
+    cmd: Sequence[str], port: int, cwd: Path = REPO, timeout: float = START_TIMEOUT
+) -> Iterator[tuple[str, float]]:
+    """Run ``cmd`` (a server on ``port``); yield its URL and the seconds from start to its first
+    answer. Its error output goes to a file (a pipe nobody reads could fill and stall it)."""
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
+        errors = Path(tmp) / "stderr.txt"
+        with errors.open("wb") as err:
+            start = time.monotonic()
+            process = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=server_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            try:
+                first_answer(url, start + timeout, process)
+            except Exception as exc:
+                process.kill()
+                process.wait()
+                raise ServerExited(
+                    f"server {' '.join(cmd[1:3])} on port {port}: {exc}\n"
+                    f"--- end of its error output ---\n{_tail(errors)}"
+                ) from None
+            yield url, time.monotonic() - start
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextmanager
 def server(kind: str, model_dir: Path | None, root: Path = REPO) -> Iterator[tuple[str, float]]:
-    """Start a server process (the app in ``root``, or the bare app); yield its URL and the
-    seconds from start to its first answer."""
+    """Start ``kind`` (the app in ``root``, or a bare app); yield its URL and cold start."""
     port = free_port()
-    start = time.monotonic()
-    process = subprocess.Popen(
-        command(kind, port, model_dir, root),
-        cwd=root,
-        env=server_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        try:
-            first_answer(url, start + 180)
-        except Exception:
-            process.kill()
-            print(process.communicate()[1].decode(errors="replace")[-2000:], file=sys.stderr)
-            raise
-        yield url, time.monotonic() - start
-    finally:
-        stop_process(process, timeout=15)
+    with start_server(command(kind, port, model_dir, root), port, root) as started:
+        yield started
 
 
 class RestClient:
-    """A lean client of Gradio's REST API (``/gradio_api/call/predict``) keeping one session."""
+    """A lean client of Gradio's REST API keeping one session: ``call`` goes through the queue
+    (``/gradio_api/call/predict`` and its event stream), ``run`` is the direct POST."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, route: str = "call") -> None:
         import requests
 
         self.url = url
+        self.route = route
         self.http = requests.Session()
         self.session_hash = uuid.uuid4().hex[:11]
 
     def predict(self, values: list[Any]) -> Any:
-        """The outputs of ``/predict``; raises on an error event."""
-        post = self.http.post(
-            f"{self.url}gradio_api/call/predict",
-            json={"data": values, "session_hash": self.session_hash},
-            timeout=CALL_TIMEOUT,
-        )
+        """The outputs of ``/predict``; raises on an error."""
+        body = {"data": values, "session_hash": self.session_hash}
+        if self.route == "run":
+            answer = self.http.post(
+                f"{self.url}gradio_api/run/predict", json=body, timeout=CALL_TIMEOUT
+            )
+            answer.raise_for_status()
+            return answer.json()["data"]
+        post = self.http.post(f"{self.url}gradio_api/call/predict", json=body, timeout=CALL_TIMEOUT)
         post.raise_for_status()
         event = post.json()["event_id"]
         stream = self.http.get(f"{self.url}gradio_api/call/predict/{event}", timeout=CALL_TIMEOUT)
@@ -182,11 +253,21 @@ class RestClient:
         return json.loads(data)
 
 
+def run_route_open(url: str) -> bool:
+    """Whether the server answers the direct ``POST /gradio_api/run/predict``."""
+    try:
+        client = make_client("run", url)
+        call(client, plan_values())
+    except Exception:
+        return False
+    return True
+
+
 def make_client(kind: str, url: str) -> Any:
-    """A ``"rest"`` client or a gradio_client session (``"gradio_client"``, as the README shows),
+    """A REST client (``"call"`` or ``"run"``) or a gradio_client session (``"gradio_client"``),
     knowing how many inputs the server's ``/predict`` takes."""
-    if kind == "rest":
-        client: Any = RestClient(url)
+    if kind in ("call", "run"):
+        client: Any = RestClient(url, kind)
     else:
         from gradio_client import Client
 
@@ -283,76 +364,108 @@ def load(url: str, n_clients: int, per_client: int) -> tuple[int, int, int, floa
     return ok, errors, lost, wall
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=200, help="latency calls per app")
+    parser.add_argument("--calls", type=int, default=200, help="latency calls per server")
     parser.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
-    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per app")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per server")
     parser.add_argument("--model-dir", type=Path, help="model bundle (default: ./model)")
+    parser.add_argument(
+        "--load-users", type=int, default=50, help="gradio_client users in the load run (0: none)"
+    )
+    parser.add_argument(
+        "--gradio-client", action="store_true", help="also latency and throughput via gradio_client"
+    )
     parser.add_argument(
         "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
     )
-    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    return parser.parse_args()
+    parser.add_argument("--serve-bare", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+class LoadAverage:
+    """The 1-minute load average, sampled at the start and after each measure."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.sample()
+
+    def sample(self) -> None:
+        """Add the current 1-minute load average."""
+        self.samples.append(os.getloadavg()[0])
+
+    def __str__(self) -> str:
+        first, last = self.samples[0], self.samples[-1]
+        return f"{first:.2f} at the start, {last:.2f} at the end, {max(self.samples):.2f} highest"
 
 
 def cold_starts(runs: int, model_dir: Path | None) -> dict[str, list[float]]:
-    """Seconds from process start to the first answer, ``runs`` times per app, alternated."""
-    colds: dict[str, list[float]] = {"app": [], "bare": []}
+    """Seconds from process start to the first answer, ``runs`` times per server, alternated."""
+    colds: dict[str, list[float]] = {"app": [], "bare": [], "minimal": []}
     for _ in range(runs):
-        for kind in ("bare", "app"):
+        for kind in ("minimal", "bare", "app"):
             with server(kind, model_dir) as (_, seconds):
                 colds[kind].append(seconds)
     return colds
 
 
-def app_vs_bare(args: argparse.Namespace, cold: dict[str, float]) -> list[Row]:
-    """Latency and throughput of both apps, the cold start ratio, and the app under load."""
-    rows: list[Row] = []
-    with server("app", args.model_dir) as (app_url, _), server("bare", None) as (bare_url, _):
-        urls = {"app": app_url, "bare": bare_url}
-        for kind in ("rest", "gradio_client"):
-            lat = latency(kind, urls, args.calls)
+def ratio_row(measure: str, values: dict[str, float], fmt: Callable[[float], str], bar: str) -> Row:
+    """A table row: the app, each bare app, and the app's ratio to each."""
+    cells = [measure, fmt(values["app"])]
+    for kind in BARE_KINDS:
+        cells += [fmt(values[kind]), f"{values['app'] / values[kind]:.2f}x"]
+    return (*cells, bar)
+
+
+def ms(seconds: float) -> str:
+    """Seconds in milliseconds, for the table."""
+    return f"{seconds * 1000:.1f} ms"
+
+
+def app_vs_bare(
+    args: argparse.Namespace, cold: dict[str, float], loadavg: LoadAverage
+) -> list[Row]:
+    """Latency and throughput of the three servers, the cold start, and the app under load."""
+    rows: list[Row] = [
+        ratio_row("cold start to first answer", cold, lambda s: f"{s:.2f} s", "<= 1.25x bare")
+    ]
+    with (
+        server("app", args.model_dir) as (app_url, _),
+        server("bare", None) as (bare_url, _),
+        server("minimal", None) as (minimal_url, _),
+    ):
+        urls = {"app": app_url, "bare": bare_url, "minimal": minimal_url}
+        routes = ["call"] + (["run"] if all(map(run_route_open, urls.values())) else [])
+        routes += ["gradio_client"] if args.gradio_client else []
+        for route in routes:
+            lat = latency(route, urls, args.calls)
+            rows.append(ratio_row(f"/predict p50, 1 client ({route})", lat, ms, "<= 1.25x bare"))
+            loadavg.sample()
+        for route in ("call", "gradio_client") if args.gradio_client else ("call",):
+            tp = {name: throughput(route, url, 16, args.seconds) for name, url in urls.items()}
             rows.append(
-                (
-                    f"median latency, 1 client ({kind})",
-                    f"{lat['app'] * 1000:.1f} ms",
-                    f"{lat['bare'] * 1000:.1f} ms",
-                    f"{lat['app'] / lat['bare']:.2f}x",
-                    "<= 1.25x",
+                ratio_row(
+                    f"throughput, 16 clients ({route})",
+                    {name: v[0] for name, v in tp.items()},
+                    lambda x: f"{x:.1f}/s",
+                    ">= 0.8x bare, 0 errors",
                 )
             )
-        for kind in ("rest", "gradio_client"):
-            tp = {name: throughput(kind, url, 16, args.seconds) for name, url in urls.items()}
+            errors = {name: f"{v[2]} errors in {v[1] + v[2]} calls" for name, v in tp.items()}
+            rows.append(("  errors", errors["app"], errors["bare"], "", errors["minimal"], "", ""))
+            loadavg.sample()
+        if args.load_users:
+            ok, errors, lost, wall = load(app_url, args.load_users, 20)
             rows.append(
                 (
-                    f"throughput, 16 clients ({kind})",
-                    f"{tp['app'][0]:.1f}/s, {tp['app'][2]} errors",
-                    f"{tp['bare'][0]:.1f}/s, {tp['bare'][2]} errors",
-                    f"{tp['app'][0] / tp['bare'][0]:.2f}x",
-                    ">= 0.8x, 0 errors",
+                    f"load, {args.load_users} gradio_client users x 20",
+                    f"{ok} right, {errors} errors, {lost} lost, {wall:.1f} s",
+                    *[""] * 4,
+                    "0 errors, 0 lost",
                 )
             )
-        rows.append(
-            (
-                "cold start to first answer",
-                f"{cold['app']:.2f} s",
-                f"{cold['bare']:.2f} s",
-                f"{cold['app'] / cold['bare']:.2f}x",
-                "<= 1.25x",
-            )
-        )
-        ok, errors, lost, wall = load(app_url, 50, 20)
-        rows.append(
-            (
-                "load, 50 gradio_client users x 20",
-                f"{ok} right answers, {errors} errors, {lost} lost, {wall:.1f} s",
-                "",
-                "",
-                "0 errors, 0 lost",
-            )
-        )
+            loadavg.sample()
     return rows
 
 
@@ -363,45 +476,53 @@ def app_vs_baseline(args: argparse.Namespace) -> list[Row]:
         server("app", args.model_dir) as (app_url, _),
         server("app", None, args.baseline.resolve()) as (base_url, _),
     ):
-        for kind in ("rest", "gradio_client"):
-            lat = latency(kind, {"app": app_url, "baseline": base_url}, args.calls)
+        for route in ("call", "gradio_client") if args.gradio_client else ("call",):
+            lat = latency(route, {"app": app_url, "baseline": base_url}, args.calls)
             rows.append(
                 (
-                    f"median latency vs {args.baseline.name}, 1 client ({kind})",
-                    f"{lat['app'] * 1000:.1f} ms",
-                    f"{lat['baseline'] * 1000:.1f} ms (earlier version)",
+                    f"/predict p50 vs {args.baseline.name} ({route})",
+                    ms(lat["app"]),
+                    f"{ms(lat['baseline'])} (earlier version)",
                     f"{lat['app'] / lat['baseline']:.2f}x",
+                    "",
+                    "",
                     "<= 1.1x",
                 )
             )
     return rows
 
 
-def main() -> None:
-    """Run the benchmark, or serve the bare app (``--serve-bare``), and print the results."""
-    args = parse_args()
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, or serve a bare app (``--serve-bare KIND PORT``); print the results."""
+    args = parse_args(argv)
     if args.serve_bare:
-        serve_bare(args.serve_bare)
-        return
+        serve_bare(args.serve_bare[0], int(args.serve_bare[1]))
+        return 0
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    colds = cold_starts(args.cold_runs, args.model_dir)
-    cold = {k: statistics.median(v) for k, v in colds.items()}
-    console.print(f"cold starts (s): app {colds['app']}, bare {colds['bare']}")
-
-    rows = app_vs_bare(args, cold)
-    if args.baseline:
-        rows += app_vs_baseline(args)
-
-    table = Table(title=f"App vs bare Gradio app ({os.cpu_count()} CPUs)")
-    for column in ("measure", "app", "bare app", "ratio", "target"):
+    console = Console(width=200)
+    loadavg = LoadAverage()
+    try:
+        colds = cold_starts(args.cold_runs, args.model_dir)
+        loadavg.sample()
+        cold = {k: statistics.median(v) for k, v in colds.items()}
+        console.print("cold starts (s): " + "; ".join(f"{k} {v}" for k, v in colds.items()))
+        rows = app_vs_bare(args, cold, loadavg)
+        if args.baseline:
+            rows += app_vs_baseline(args)
+    except ServerExited as exc:
+        print(f"bench_app: a server did not start: {exc}", file=sys.stderr)
+        return 1
+    table = Table(title=f"App vs bare Gradio apps ({os.cpu_count()} CPUs)")
+    for column in COLUMNS:
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    console.print(f"load average (1 min): {loadavg}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

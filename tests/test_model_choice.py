@@ -20,7 +20,12 @@ from predictor.serving.bundle import (
     verify_bundle,
     verify_manifest,
 )
-from predictor.serving.model_choice import available_models, display_names, model_dir
+from predictor.serving.model_choice import (
+    available_models,
+    display_names,
+    model_dir,
+    warm_up_in_order,
+)
 from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import interval_frame
 from predictor.serving.settings import PredictorConfig
@@ -135,3 +140,37 @@ def test_both_bundles_meet_the_bars_on_the_same_held_out_campaigns():
         assert ev["rmse"] == pytest.approx(recorded["rmse"], abs=1e-9)
         assert ev["coverage_90_by_third"] == pytest.approx(recorded["coverage_90_by_third"])
         assert f"{ev['rmse_ratio']:.3f}" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+class _Warmed:
+    """A stand-in predictor that answers after its call counts were read ``after`` times."""
+
+    def __init__(self, name: str, events: list[str], after: int = 0) -> None:
+        self.name, self.events, self.after = name, events, after
+
+    @property
+    def call_counts(self) -> dict[str, int]:
+        self.events.append(f"{self.name} asked")
+        self.after -= 1
+        return {"local": 1} if self.after < 0 else {}
+
+
+def test_the_other_models_load_after_the_default_models_first_answer():
+    events: list[str] = []
+    ridge, boosting = _Warmed("ridge", events, after=2), _Warmed("boosting", events)
+    warm_up_in_order(
+        {RIDGE: ridge, BOOSTING: boosting}, lambda p: events.append(f"load {p.name}"), poll=0
+    )
+    assert events == ["load ridge", *["ridge asked"] * 3, "load boosting"]
+
+
+def test_the_other_models_load_anyway_when_no_answer_comes():
+    events: list[str] = []
+    ridge, boosting = _Warmed("ridge", events, after=10**9), _Warmed("boosting", events)
+    warm_up_in_order(
+        {RIDGE: ridge, BOOSTING: boosting},
+        lambda p: events.append(f"load {p.name}"),
+        wait=0,
+        poll=0,
+    )
+    assert events[0] == "load ridge" and events[-1] == "load boosting"

@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -15,6 +18,12 @@ from predictor.serving.bundle import (
     DEFAULT_MODEL_DIR,
     RIDGE,
 )
+
+if TYPE_CHECKING:
+    from predictor.serving.predictor import Predictor
+
+# How long the other models wait for the default model's first answer before they load anyway.
+FIRST_ANSWER_WAIT = 60.0
 
 
 def model_dir(name: str, root: str | Path = DEFAULT_MODEL_DIR) -> Path:
@@ -48,3 +57,26 @@ def display_names(root: str | Path = DEFAULT_MODEL_DIR) -> dict[str, str]:
             label = None
         names[name] = label if isinstance(label, str) and label.strip() else name
     return names
+
+
+def warm_up_in_order(
+    predictors: Mapping[str, Predictor],
+    warm: Callable[[Predictor], None],
+    wait: float = FIRST_ANSWER_WAIT,
+    poll: float = 0.1,
+) -> None:
+    """``warm`` the first (the page's default) model now, and the others once it has answered
+    (or after ``wait`` seconds), so that loading them does not slow the first answer down.
+
+    A model chosen on the page before then loads when it is first asked.
+    """
+    models = list(predictors.values())
+    if not models:
+        return
+    first = models[0]
+    warm(first)
+    deadline = time.monotonic() + wait
+    while not first.call_counts and time.monotonic() < deadline:
+        time.sleep(poll)
+    for predictor in models[1:]:
+        warm(predictor)

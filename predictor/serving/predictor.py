@@ -49,6 +49,7 @@ from predictor.serving.extrapolation import (
     refuse_absurd,
     score_with_edges,
 )
+from predictor.serving.fast_points import fast_points
 from predictor.serving.model_code.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
@@ -61,6 +62,9 @@ from predictor.serving.scored import FrameScore, Scored
 from predictor.serving.settings import PredictorConfig, Settings, load_config, predictor_config
 
 log = logging.getLogger(__name__)
+# One column index for every one-row table (building it per call costs more than the row).
+_FEATURE_INDEX = pd.Index(FEATURE_COLUMNS)
+_NUM_ADS = FEATURE_COLUMNS.index("num_ads")
 
 NOTICE_NOT_CONFIGURED = Notice(
     NoticeCode.NOT_CONFIGURED, "Local model served (no Databricks endpoint configured)."
@@ -157,6 +161,7 @@ class Predictor:
         self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
+        self._training_bounds: tuple[BundleMetadata, TrainingBounds] | None = None
 
     @classmethod
     def from_env(
@@ -201,7 +206,8 @@ class Predictor:
                 if self._model is None:
                     bundle = load_bundle(self.model_dir, self.config.trust_bundle)
                     self._metadata = bundle.metadata
-                    self._model = bundle.predict_points
+                    bounds = TrainingBounds.from_metadata(bundle.metadata.training_range)
+                    self._model = fast_points(bundle.predict_points, bounds.low, bounds.high)
         return self._model
 
     def load(self) -> None:
@@ -315,7 +321,12 @@ class Predictor:
         return float(level_key(level))
 
     def _bounds(self) -> TrainingBounds:
-        return TrainingBounds.from_metadata(self._ensure_metadata().training_range)
+        metadata = self._ensure_metadata()
+        cached = self._training_bounds
+        if cached is None or cached[0] is not metadata:
+            cached = (metadata, TrainingBounds.from_metadata(metadata.training_range))
+            self._training_bounds = cached
+        return cached[1]
 
     def _frame_result(self, matrix: pd.DataFrame, level: float) -> FrameScore:
         """Raw predictions, bounds and the extrapolated mask for valid rows.
@@ -326,7 +337,7 @@ class Predictor:
         values = matrix.to_numpy(dtype=float)
         bounds = self._bounds()
         refuse_absurd(values, bounds, matrix.index)
-        active = matrix["num_ads"].to_numpy() > 0
+        active = values[:, _NUM_ADS] > 0
         outside = outside_rows(values, bounds) & active
 
         def score(frame: pd.DataFrame) -> Scored:
@@ -360,7 +371,7 @@ class Predictor:
                 0, 0.0, 0, 0, level, "guardrail", notices, features, False, unreliable
             )
         ranges = self._ensure_metadata().training_range
-        frame = pd.DataFrame([features], columns=FEATURE_COLUMNS, dtype=float)
+        frame = pd.DataFrame(np.array([list(features.values())]), columns=_FEATURE_INDEX)
         result = self._frame_result(frame, level)
         scored = result.scored
         value = float(scored.raw[0])
