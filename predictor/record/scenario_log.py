@@ -39,7 +39,9 @@ from predictor.record.log_rows import (
     TABLE,
     TABLE_NAME,
     Answer,
+    add_missing_columns,
     empty_frame,
+    make_engine,
     masked_url,
     reason,
     scenario_row,
@@ -201,11 +203,7 @@ class ScenarioLog:
     def _engine(self) -> Engine:
         with self._engine_lock:
             if self._engine_obj is None:
-                args: dict[str, Any] = {}
-                libpq = self.url.get_driver_name() in ("psycopg", "psycopg2")
-                if libpq and "connect_timeout" not in self.url.query:
-                    args = {"connect_timeout": 10}
-                self._engine_obj = sa.create_engine(self.url, pool_pre_ping=True, connect_args=args)
+                self._engine_obj = make_engine(self.url)
             return self._engine_obj
 
     def _write(self, rows: list[dict[str, Any]]) -> bool:
@@ -216,6 +214,8 @@ class ScenarioLog:
             engine = self._engine()
             if not self._table_ready:
                 METADATA.create_all(engine, checkfirst=True)
+                with engine.begin() as conn:
+                    add_missing_columns(conn, TABLE)
                 self._table_ready = True
             with engine.begin() as conn:
                 conn.execute(TABLE.insert(), rows)
@@ -267,13 +267,17 @@ class ScenarioLog:
         path = sqlite_file(self.url)
         if path is not None and not path.exists():
             return empty_frame()
-        query = sa.select(TABLE).order_by(TABLE.c.created_at.desc(), TABLE.c.id)
-        if limit is not None:
-            query = query.limit(limit)
         try:
             with self._engine().connect() as conn:
-                if not sa.inspect(conn).has_table(TABLE_NAME):
+                inspector = sa.inspect(conn)
+                if not inspector.has_table(TABLE_NAME):
                     return empty_frame()
+                # A store written by an earlier version lacks the newer columns: read what it has.
+                stored = {c["name"] for c in inspector.get_columns(TABLE_NAME)}
+                query = sa.select(*(c for c in TABLE.columns if c.name in stored))
+                query = query.order_by(TABLE.c.created_at.desc(), TABLE.c.id)
+                if limit is not None:
+                    query = query.limit(limit)
                 rows = conn.execute(query).mappings().all()
         except Exception as exc:
             raise ScenarioLogError(
