@@ -18,6 +18,12 @@ from ui.explain import build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
 from ui.prediction import build_prediction_view, predict_handler
+from ui.results import (
+    SAMPLE_RESULTS,
+    build_results_view,
+    build_track_record_view,
+    wire_results,
+)
 from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
 from ui.target import build_target_view, target_handler
 from ui.whatif import build_whatif_view, curves_handler
@@ -102,6 +108,8 @@ def build_demo(
         scenarios = build_scenario_view()
         batch = build_batch_view()
         dashboard = build_dashboard_view()
+        track = build_track_record_view()
+        results = build_results_view()
         with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
             gr.Markdown(NOTES)
 
@@ -236,4 +244,17 @@ def build_demo(
         _api_example(target.max_cost, 0)
         _api_example(batch.upload, handle_file(str(SAMPLE_PLANS)))
         wire_dashboard(dashboard, services)
+        wire_results(
+            results,
+            track,
+            services,
+            scenarios=scenarios.state,
+            prediction=answer.record,
+            level=form.level,
+            dashboard_refresh=dashboard.refresh,
+        )
+        _api_example(results.actual, 120)
+        _api_example(results.spend, 48_000)
+        _api_example(results.scenario, "")
+        _api_example(results.upload, handle_file(str(SAMPLE_RESULTS)))
     return blocks
