@@ -101,7 +101,7 @@ def test_a_file_of_results_and_the_track_record(app_url, store):
     repeat = client.predict(
         results_csv=handle_file(str(SAMPLE_RESULTS)), api_name="/record_results_csv"
     )
-    assert repeat.startswith("**0 of 4 results recorded**") and "tick *Replace" in repeat
+    assert repeat.startswith("**0 of 4 results recorded**") and "tick “Replace an earlier result”" in repeat
     text, chart = client.predict(api_name="/track_record")
     total = len(store.read_frame())
     assert f"**All results** ({total:,})" in text

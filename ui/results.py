@@ -18,12 +18,12 @@ from predictor.record.outcomes_report import points, track_record
 from ui.common import Services, input_error, markdown_escape, parse_level
 
 SAMPLE_RESULTS = Path(__file__).resolve().parent / "sample_results.csv"
-ON_SCREEN = ("The plan on screen (its last prediction)", "")
+ON_SCREEN = ("The plan on screen", "")
 SHOWN_REFUSALS = 20
 OFF = (
     "Recording results is off, like the scenario log it shares its store with (`SCENARIO_LOG=off`)."
 )
-REPLACE_HINT = "tick *Replace an earlier result* to replace it"
+REPLACE_HINT = "tick “Replace an earlier result” to replace it"
 EMPTY_CHART = '<p class="cpp-track-empty">No results are recorded yet.</p>'
 
 
@@ -41,8 +41,8 @@ class ResultsView:
     """Recording one result by hand, and a file of results."""
 
     scenario: gr.Dropdown
-    actual: gr.Number
-    spend: gr.Number
+    actual: gr.Textbox
+    spend: gr.Textbox
     replace: gr.Checkbox
     button: gr.Button
     message: gr.Markdown
@@ -60,8 +60,8 @@ def record_handler(store_of: Callable[[], OutcomeStore]) -> Callable[..., str]:
 
     def record_result(
         scenario: str | None,
-        actual_purchases: float | None,
-        spend: float | None = None,
+        actual_purchases: float | str | None,
+        spend: float | str | None = None,
         replace: bool = False,
         prediction: dict[str, Any] | None = None,
         scenarios: list[dict[str, Any]] | None = None,
@@ -186,11 +186,23 @@ def build_results_view() -> ResultsView:
             min_width=220,
             elem_id="in-result-scenario",
         )
-        actual = gr.Number(
-            label="Actual purchases", precision=None, min_width=140, elem_id="in-actual"
+        # Text boxes, not number boxes: Gradio shows (and sends) 0 for an empty number box, and
+        # a click without a number must not record 0 purchases. The text is checked as a number.
+        actual = gr.Textbox(
+            value="",
+            placeholder="purchases it brought",
+            label="Actual purchases",
+            max_length=40,
+            min_width=140,
+            elem_id="in-actual",
         )
-        spend = gr.Number(
-            label="Spend (optional)", precision=None, min_width=140, elem_id="in-spend"
+        spend = gr.Textbox(
+            value="",
+            placeholder="what it cost",
+            label="Spend (optional)",
+            max_length=40,
+            min_width=140,
+            elem_id="in-spend",
         )
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         replace = gr.Checkbox(

@@ -9,8 +9,9 @@ import math
 
 import pandas as pd
 
-WIDTH, HEIGHT = 640, 440
-MARGIN = {"left": 62, "right": 16, "top": 16, "bottom": 52}
+# Small enough that the text stays readable when a phone scales the picture down.
+WIDTH, HEIGHT = 480, 360
+MARGIN = {"left": 56, "right": 14, "top": 14, "bottom": 50}
 INSIDE_COLOUR = "#4338ca"
 OUTSIDE_COLOUR = "#ea580c"
 
@@ -51,7 +52,7 @@ def scatter_svg(points: pd.DataFrame, title: str = "Predicted against actual pur
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
         f'role="img" aria-label="{html.escape(title)}" class="cpp-track-chart" '
-        'style="max-width:720px;font-family:inherit;font-size:12px">',
+        'style="max-width:600px;font-family:inherit;font-size:13px">',
         f"<title>{html.escape(title)}</title>",
     ]
     for t in ticks:
