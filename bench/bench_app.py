@@ -20,6 +20,9 @@ trivial function.
    ``/predict`` latency of this app against that one, calls alternated (target: at most 1.1x).
 
 The servers run with ``SCENARIO_LOG=off``: the benchmark's calls are not planners' choices.
+With ``--log on`` each server logs to a SQLite file of its own (a temporary folder), so that the
+logging path (the row with the model version that outcomes rely on) is measured too; with
+``--baseline-only`` only the comparison with ``--baseline`` runs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -88,13 +92,20 @@ def predict_inputs(url: str) -> int:
     return len(info["named_endpoints"]["/predict"]["parameters"])
 
 
+# "off", or "on": each server then logs to a SQLite file of its own.
+LOG = {"mode": "off"}
+
+
 def server_env() -> dict[str, str]:
     env = {
         **os.environ,
         "PREDICTOR_BACKEND": "local",
         "GRADIO_ANALYTICS_ENABLED": "False",
-        "SCENARIO_LOG": "off",
+        "SCENARIO_LOG": LOG["mode"],
     }
+    if LOG["mode"] == "on":
+        env["SCENARIO_LOG_PATH"] = str(Path(tempfile.mkdtemp(prefix="bench-log-")) / "log.sqlite")
+        env.pop("SCENARIO_LOG_URL", None)
     env.pop("GRADIO_SERVER_PORT", None)
     env.pop("GRADIO_SERVER_NAME", None)
     return env
@@ -292,26 +303,9 @@ def load(url: str, n_clients: int, per_client: int) -> tuple[int, int, int, floa
     return ok, errors, lost, wall
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=200, help="latency calls per app")
-    parser.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
-    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per app")
-    parser.add_argument("--model-dir", type=Path, help="model bundle (default: ./model)")
-    parser.add_argument(
-        "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
-    )
-    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve_bare:
-        serve_bare(args.serve_bare)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    rows: list[tuple[str, str, str, str, str]] = []
-
+def against_bare(args: argparse.Namespace, console: Any) -> list[tuple[str, ...]]:
+    """Latency, throughput, cold start and load of the app against the bare app."""
+    rows: list[tuple[str, ...]] = []
     colds: dict[str, list[float]] = {"app": [], "bare": []}
     for _ in range(args.cold_runs):
         for kind in ("bare", "app"):
@@ -364,6 +358,37 @@ def main() -> None:
             )
         )
 
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=200, help="latency calls per app")
+    parser.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per app")
+    parser.add_argument("--model-dir", type=Path, help="model bundle (default: ./model)")
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
+    )
+    parser.add_argument(
+        "--log", choices=("off", "on"), default="off", help="scenario log of the servers"
+    )
+    parser.add_argument(
+        "--baseline-only", action="store_true", help="only compare /predict with --baseline"
+    )
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    LOG["mode"] = args.log
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    rows: list[tuple[str, ...]] = []
+    if not args.baseline_only:
+        rows += against_bare(args, console)
     if args.baseline:
         with (
             server("app", args.model_dir) as (app_url, _),

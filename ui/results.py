@@ -190,7 +190,7 @@ def build_results_view() -> ResultsView:
         # a click without a number must not record 0 purchases. The text is checked as a number.
         actual = gr.Textbox(
             value="",
-            placeholder="purchases it brought",
+            placeholder="e.g. 120",
             label="Actual purchases",
             max_length=40,
             min_width=140,
@@ -198,7 +198,7 @@ def build_results_view() -> ResultsView:
         )
         spend = gr.Textbox(
             value="",
-            placeholder="what it cost",
+            placeholder="e.g. 48000",
             label="Spend (optional)",
             max_length=40,
             min_width=140,
