@@ -57,7 +57,7 @@ def test_a_saved_scenario_is_picked_by_name_and_replaced_only_when_asked(app_url
     client.predict("Results test", **{**PLAN, "total_budget": 42_222}, api_name="/save_scenario")
     first = client.predict(scenario="Results test", actual_purchases=80, api_name="/record_result")
     assert first.startswith("Recorded: scenario Results test brought 80 purchases")
-    with pytest.raises(AppError, match="already has a result .80 purchases.*tick"):
+    with pytest.raises(AppError, match=r"already has a result .80 purchases.*tick"):
         client.predict(scenario="Results test", actual_purchases=81, api_name="/record_result")
     again = client.predict(
         scenario="Results test", actual_purchases=81, replace=True, api_name="/record_result"
@@ -101,7 +101,10 @@ def test_a_file_of_results_and_the_track_record(app_url, store):
     repeat = client.predict(
         results_csv=handle_file(str(SAMPLE_RESULTS)), api_name="/record_results_csv"
     )
-    assert repeat.startswith("**0 of 4 results recorded**") and "tick “Replace an earlier result”" in repeat
+    assert (
+        repeat.startswith("**0 of 4 results recorded**")
+        and "tick “Replace an earlier result”" in repeat
+    )
     text, chart = client.predict(api_name="/track_record")
     total = len(store.read_frame())
     assert f"**All results** ({total:,})" in text

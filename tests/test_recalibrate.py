@@ -30,6 +30,7 @@ from training.recalibrate import (
     check_enough,
     corrected,
     corrected_model,
+    coverage_spread,
     cross_validated,
     fit,
     level_factor,
@@ -155,6 +156,7 @@ def test_the_recalibrated_bundle_is_a_standard_bundle_the_app_offers(root, marke
     assert answer.model_version == served.metadata.model_version
     card = (result.path / "README.md").read_text()
     assert "**60 outcomes** from `results.csv`" in card and "held out" in card
+    assert "| 90% |" in card and "83–96% |" in card  # where it lands on new campaigns
     held = result.held_out[0.9]
     assert held.n == 60 and f"{held.inside} of 60" in card
     # Served answers on the marketer's other campaigns cover about 90%.
@@ -198,3 +200,10 @@ def test_the_cli_refuses_too_few_outcomes_in_one_line(marketer, tmp_path, capsys
     err = capsys.readouterr().err
     assert err.startswith("error: 12 outcomes are too few for a 95% range") and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_the_spread_of_coverage_on_new_campaigns():
+    low, high = coverage_spread(50, 0.9)
+    assert low == pytest.approx(0.826, abs=1e-3) and high == pytest.approx(0.960, abs=1e-3)
+    narrower = coverage_spread(1000, 0.9)
+    assert low < narrower[0] < 0.9 < narrower[1] < high

@@ -64,6 +64,18 @@ def check_enough(n: int, levels: Sequence[float]) -> None:
         )
 
 
+def coverage_spread(n: int, level: float, tail: float = 0.05) -> tuple[float, float]:
+    """Where the coverage on new campaigns of a range calibrated on ``n`` outcomes lands, from
+    the ``tail`` to the ``1 - tail`` quantile: it follows Beta(k, n + 1 - k), k = ceil((n + 1) *
+    level), when outcomes and new campaigns are alike (exchangeable)."""
+    from scipy.stats import beta
+
+    k = math.ceil((n + 1) * level)
+    if k > n:
+        return float("nan"), float("nan")
+    return float(beta.ppf(tail, k, n + 1 - k)), float(beta.ppf(1 - tail, k, n + 1 - k))
+
+
 def level_factor(actual: np.ndarray, predicted: np.ndarray) -> float:
     """The single multiplicative correction: the median of ``(actual + 1) / (predicted + 1)``."""
     ratio = (np.asarray(actual, float) + 1) / (np.clip(np.asarray(predicted, float), 0, None) + 1)

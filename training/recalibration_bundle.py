@@ -38,6 +38,7 @@ from training.recalibrate import (
     base_coverage,
     check_enough,
     corrected_model,
+    coverage_spread,
     cross_validated,
     fingerprint,
     fit,
@@ -212,6 +213,8 @@ def summary(result: Result) -> str:
             if held
             else "recalibrated: too few outcomes per fold to measure held out"
         )
-        lines.append(f"{level:.0%} range: {was}{now}")
+        low, high = coverage_spread(result.n, level)
+        spread = f"; on new campaigns like these {low * 100:.0f}–{high:.0%} (5th–95th pct)"
+        lines.append(f"{level:.0%} range: {was}{now}{spread}")
     lines += [f"skipped {s}" for s in result.skipped]
     return "\n".join(lines)

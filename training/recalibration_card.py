@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from predictor.record.outcomes_report import binomial_interval
 from predictor.serving.bundle import BundleMetadata
+from training.recalibrate import coverage_spread
 
 if TYPE_CHECKING:
     from training.recalibrate import Held, Options, Result
@@ -20,11 +21,16 @@ def _share(held: Held | None) -> str:
 
 
 def coverage_rows(result: Result) -> list[str]:
-    """One table row per level: the base bundle's range and the recalibrated one, held out."""
+    """One table row per level: the base bundle's range, the recalibrated one held out, and
+    where the recalibrated one lands on new campaigns."""
     rows = []
     for level, held in result.held_out.items():
         before = result.before.get(level)
-        rows.append(f"| {level:.0%} | {_share(before) if before else '–'} | {_share(held)} |")
+        low, high = coverage_spread(result.n, level)
+        rows.append(
+            f"| {level:.0%} | {_share(before) if before else '–'} | {_share(held)} | "
+            f"{low * 100:.0f}–{high:.0%} |"
+        )
     return rows
 
 
@@ -85,10 +91,15 @@ def recalibration_card(
             f"{min(options.folds, result.n)}-fold cross-validation: each outcome is measured "
             "by a recalibration fitted without it (level factor included). The base bundle's "
             "ranges were never fitted on these outcomes, so their coverage is measured on all "
-            "of them. Plausible: the exact 95% binomial interval.",
+            "of them. Plausible: the exact 95% binomial interval. On outcomes alike, the held-out "
+            "share of a conformal range depends on little but their number (that is its "
+            "guarantee); what varies is where the range lands on new campaigns: the last column "
+            "gives the 5th to 95th percentile of its coverage there, for a range calibrated on "
+            f"{result.n} outcomes like these.",
             "",
-            "| level | base bundle's range | recalibrated range, held out |",
-            "|---|---|---|",
+            "| level | base bundle's range | recalibrated range, held out | on new campaigns "
+            "like these |",
+            "|---|---|---|---|",
             *coverage_rows(result),
             "",
             "## Limitations",
