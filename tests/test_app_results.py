@@ -111,3 +111,11 @@ def test_a_file_of_results_and_the_track_record(app_url, store):
     assert chart.count('class="cpp-point ') == total and "cpp-diagonal" in chart
     if total < 10:
         assert "too early to judge" in text
+
+
+def test_a_scenario_name_is_shown_as_written_never_as_markup(app_url):
+    client = session(app_url)
+    name = "Q3 <b>push</b>_*"
+    client.predict(name, **{**PLAN, "total_budget": 43_333}, api_name="/save_scenario")
+    message = client.predict(scenario=name, actual_purchases=10, api_name="/record_result")
+    assert "&lt;b&gt;push&lt;/b&gt;\\_\\*" in message and "<b>" not in message

@@ -71,7 +71,7 @@ def record_handler(store_of: Callable[[], OutcomeStore]) -> Callable[..., str]:
         returns it). The result keeps the answer that was shown for it."""
         store = store_of()
         try:
-            return record_one(
+            text = record_one(
                 store,
                 name=scenario,
                 answer=prediction,
@@ -85,6 +85,7 @@ def record_handler(store_of: Callable[[], OutcomeStore]) -> Callable[..., str]:
             raise input_error(message[0].upper() + message[1:] + ".") from None
         except OutcomeStoreError as exc:
             raise _store_error(exc) from None
+        return markdown_escape(text)  # a scenario's name is shown as written, never as markup
 
     return record_result
 
