@@ -1,4 +1,5 @@
-"""Command line: ``python -m predictor score plans.csv --out scored.csv [--level 0.9]``."""
+"""Command line: ``python -m predictor score plans.csv --out scored.csv [--level 0.9]``, and
+``python -m predictor outcomes add results.csv [--replace]`` / ``outcomes report``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--model-dir", type=Path, default=Path("model"), help="the model bundle")
     score.add_argument("--quiet", action="store_true", help="no progress bars")
+    _outcome_commands(commands)
     return parser
 
 
@@ -51,6 +53,48 @@ def check_output(plans: Path, out: Path) -> None:
         raise ValueError(f"--out {out}: the folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"--out {out}: the folder {folder} is not writable")
+
+
+def _outcome_commands(commands: argparse._SubParsersAction) -> None:
+    outcomes = commands.add_parser("outcomes", help="record what plans brought; the track record")
+    which = outcomes.add_subparsers(dest="action", required=True)
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument(
+        "--store", help="SQLAlchemy URL of the store (default: SCENARIO_LOG_URL / _PATH)"
+    )
+    add = which.add_parser(
+        "add",
+        parents=[store],
+        help="record a CSV of results",
+        description=(
+            "Record results: one a row, actual_purchases (and optionally spend) with a "
+            "scenario_name saved in the app, or the plan's columns (a file scored by "
+            "`score` keeps its prediction, range and model version). Bad rows are refused one "
+            "by one with their line; the good ones are kept. Exit status 1 when a row was refused."
+        ),
+    )
+    add.add_argument("results", type=Path, help="the CSV of results")
+    add.add_argument("--replace", action="store_true", help="replace a scenario's earlier result")
+    add.add_argument(
+        "--level", type=float, default=DEFAULT_LEVEL, help="range level of plans predicted now"
+    )
+    add.add_argument("--model-dir", type=Path, default=Path("model"), help="the model bundles")
+    report = which.add_parser(
+        "report", parents=[store], help="how the predictions held up against the results"
+    )
+    report.add_argument("--points", type=Path, help="write one row per result to this CSV")
+    report.add_argument("--svg", type=Path, help="write the predicted-vs-actual chart here")
+
+
+def _outcomes(args: argparse.Namespace) -> int:
+    from predictor.record import outcomes_commands as oc
+
+    if args.action == "add":
+        text, complete = oc.add(args.results, args.store, args.model_dir, args.level, args.replace)
+        print(text)
+        return 0 if complete else 1
+    print(oc.report(args.store, args.points, args.svg))
+    return 0
 
 
 def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = False) -> str:
@@ -87,17 +131,28 @@ def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = F
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for bad input, with one clear line)."""
     from predictor.planning.batch_scoring import BatchError
+    from predictor.record.outcomes import OutcomeStoreError
     from predictor.serving.bundle import BundleError
     from predictor.serving.endpoint_errors import EndpointError
     from predictor.serving.settings import ConfigError
 
     args = _parser().parse_args(argv)
     try:
+        if args.command == "outcomes":
+            return _outcomes(args)
         print(score(args.plans, args.out, args.level, args.model_dir, args.quiet))
     except FileNotFoundError as exc:
         print(f"error: {exc.filename}: no such file", file=sys.stderr)
         return 2
-    except (BatchError, BundleError, ConfigError, EndpointError, ValueError, OSError) as exc:
+    except (
+        BatchError,
+        BundleError,
+        ConfigError,
+        EndpointError,
+        OutcomeStoreError,
+        ValueError,
+        OSError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -54,6 +54,7 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
         "mlflow-skinny",
         "databricks-sdk",
         "scikit-learn",
+        "scipy",  # already a dependency of scikit-learn; the track record's binomial interval
         "skops",
         "pandas",
         "numpy",

@@ -1,6 +1,6 @@
 """Command line: ``python -m training COMMAND``; every command is named, none is implied.
 
-Commands: ``train``, ``generate``, ``aggregate``, ``evaluate``, ``pin``,
+Commands: ``train``, ``generate``, ``aggregate``, ``evaluate``, ``pin``, ``recalibrate``,
 ``publish-databricks``, ``publish-space``. Parsing only: the work is in :mod:`training.pipeline`,
 :mod:`training.export` and :mod:`training.publish`.
 """
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "purpose; train does it itself when it writes model/)"
     )
     add_command(sub, "pin", pin_help, cmd_pin, MODEL_DIR)
+    _recalibrate_parser(sub)
 
     from training.publish import add_subcommands
 
@@ -142,6 +143,77 @@ def _add_train(sub: Any) -> None:
     train.add_argument(
         "--no-evaluate", action="store_true", help="skip measuring the bars on fresh campaigns"
     )
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        levels = tuple(sorted({float(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 0.8,0.9,0.95") from None
+    if not levels or not all(0 < lv < 1 for lv in levels):
+        raise argparse.ArgumentTypeError("levels are shares between 0 and 1, like 0.8,0.9,0.95")
+    return levels
+
+
+def _recalibrate_parser(sub: argparse._SubParsersAction) -> None:
+    rec = sub.add_parser(
+        "recalibrate",
+        parents=[MODEL_DIR],
+        help="recalibrate a bundle's range on your own outcomes; write it as a new bundle",
+        description=(
+            "The same fitted model with its range recalibrated (same conformal method) on "
+            "outcomes: campaigns that ran, with their actual purchases. Writes a new bundle "
+            "(new version, manifest, model card) to MODEL_DIR's alternatives/NAME/, where the "
+            "app offers it, and reports coverage on outcomes held out from the fit."
+        ),
+    )
+    rec.add_argument(
+        "--outcomes",
+        required=True,
+        help="a CSV of outcomes (the plan's columns and actual_purchases) or the outcome "
+        "store's SQLAlchemy URL (e.g. sqlite:///.scenario_log/scenario_log.sqlite)",
+    )
+    rec.add_argument("--name", help="the new bundle's name (default: BASE-recalibrated)")
+    rec.add_argument("--out", type=Path, help="the new bundle's folder (default: by its name)")
+    rec.add_argument(
+        "--levels",
+        type=_levels,
+        default=(0.8, 0.9, 0.95),
+        help="range levels to calibrate (default 0.8,0.9,0.95; 95%% needs 19 outcomes)",
+    )
+    rec.add_argument(
+        "--correct-level",
+        action="store_true",
+        help="also fit one multiplicative factor on the answers (the median actual/predicted)",
+    )
+    rec.add_argument("--folds", type=int, default=10, help="cross-validation folds (default 10)")
+    rec.add_argument("--seed", type=int, default=0, help="seed of the folds (default 0)")
+    rec.set_defaults(func=cmd_recalibrate)
+
+
+def cmd_recalibrate(args: argparse.Namespace) -> int:
+    """Recalibrate a bundle on outcomes and write the new bundle."""
+    from predictor.record.log_rows import masked_url
+    from training.recalibrate import Options
+    from training.recalibration_bundle import recalibrate_bundle, summary
+
+    options = Options(
+        outcomes=args.outcomes,
+        model_dir=args.model_dir,
+        out=args.out,
+        name=args.name,
+        levels=args.levels,
+        correct_level=args.correct_level,
+        folds=_positive(args.folds, "--folds"),
+        seed=args.seed,
+    )
+    # The card says how the bundle was built; a store URL's password stays out of it.
+    shown = [
+        a.replace(args.outcomes, masked_url(args.outcomes)) if "://" in args.outcomes else a
+        for a in sys.argv[1:]
+    ]
+    print(summary(recalibrate_bundle(options, ["python -m training", *shown])))
+    return 0
 
 
 def _positive(n: int | None, flag: str) -> int:
@@ -216,16 +288,27 @@ def _print_evaluation(ev: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; data and bundle errors are reported as one clear line, not a traceback."""
+    from predictor.planning.batch_scoring import BatchError
+    from predictor.record.outcomes import OutcomeStoreError
     from predictor.serving.bundle import BundleError
     from predictor.serving.settings import ConfigError
     from training.data import DataError
     from training.pipeline import PipelineError
+    from training.recalibrate import RecalibrationError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, BundleError, PipelineError, ConfigError) as exc:
+    except (
+        DataError,
+        BundleError,
+        PipelineError,
+        ConfigError,
+        RecalibrationError,
+        BatchError,
+        OutcomeStoreError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -21,6 +21,14 @@ from ui.explain import ExplainView, build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
 from ui.plan_form import PlanForm, build_plan_form
 from ui.prediction import PredictionView, build_prediction_view, predict_handler
+from ui.results import (
+    SAMPLE_RESULTS,
+    ResultsView,
+    TrackRecordView,
+    build_results_view,
+    build_track_record_view,
+    wire_results,
+)
 from ui.scenarios import CsvFiles, ScenarioView, build_scenario_view, wire_scenarios
 from ui.target import TargetView, build_target_view, target_handler
 from ui.whatif import WhatIfView, build_whatif_view, curves_handler
@@ -91,6 +99,8 @@ class _Page:
     scenarios: ScenarioView
     batch: BatchView
     dashboard: DashboardView
+    track: TrackRecordView
+    results: ResultsView
     curves: Callable[..., tuple]
     explain: Callable[..., tuple]
 
@@ -125,6 +135,8 @@ def _layout(services: Services) -> _Page:
     scenarios = build_scenario_view()
     batch = build_batch_view()
     dashboard = build_dashboard_view()
+    track = build_track_record_view()
+    results = build_results_view()
     with gr.Accordion("Notes & limitations", open=False, elem_id="notes"):
         gr.Markdown(NOTES)
     return _Page(
@@ -138,6 +150,8 @@ def _layout(services: Services) -> _Page:
         scenarios=scenarios,
         batch=batch,
         dashboard=dashboard,
+        track=track,
+        results=results,
         curves=curves_handler(services),
         explain=explain_handler(services),
     )
@@ -300,4 +314,23 @@ def build_demo(
         _wire_saved_scenarios(page)
         _api_examples(page)
         wire_dashboard(page.dashboard, services)
+        _wire_results(page)
     return blocks
+
+
+def _wire_results(page: _Page) -> None:
+    """Recording what plans brought, and the track record beside the dashboard."""
+    results = page.results
+    wire_results(
+        results,
+        page.track,
+        page.services,
+        scenarios=page.scenarios.state,
+        prediction=page.answer.record,
+        level=page.form.level,
+        dashboard_refresh=page.dashboard.refresh,
+    )
+    _api_example(results.actual, "120")
+    _api_example(results.spend, "48000")
+    _api_example(results.scenario, "")
+    _api_example(results.upload, handle_file(str(SAMPLE_RESULTS)))

@@ -2,8 +2,8 @@
 
 Missing mix columns (and empty mix cells) count as 0. Every input row comes back with all its
 columns and the results ``prediction``, ``lower``, ``upper``, ``level``, ``extrapolated``,
-``unreliable``, ``warnings`` and ``error``; a bad row gets its reason in ``error`` and is never
-dropped. Checks are vectorized, and the good rows are scored in one ``predict_frame`` call.
+``unreliable``, ``warnings``, ``error``, and the ``model`` and ``model_version`` that answered; a
+bad row gets its reason in ``error`` and is never dropped. Checks are vectorized, and the good rows are scored in one ``predict_frame`` call.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "unreliable",
     "warnings",
     "error",
+    "model",
+    "model_version",
 )
 Progress = Callable[[int], None]
 
@@ -225,7 +227,8 @@ def score_plans(
     bad = np.flatnonzero(~ok)
     error[bad] = plan_errors(frame, plans, bad)
     values = feature_values(plans.loc[ok])
-    bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
+    metadata = predictor.metadata
+    bounds = TrainingBounds.from_metadata(metadata.training_range)
     absurd = absurd_rows(values, bounds)
     ok_rows = np.flatnonzero(ok)
     for i in np.flatnonzero(absurd):
@@ -259,6 +262,10 @@ def score_plans(
             ),
             "warnings": np.where(scored_rows, column(row_warnings(values, bounds), object), ""),
             "error": error,
+            # Which model answered, so that a scored file with actual purchases added can be
+            # recorded as outcomes (python -m predictor outcomes add) with what was shown.
+            "model": np.where(scored_rows, metadata.name, ""),
+            "model_version": np.where(scored_rows, metadata.model_version, ""),
         },
         index=frame.index,
     )

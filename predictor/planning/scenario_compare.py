@@ -47,6 +47,7 @@ def answer_record(
     """The prediction as plain data: what the API returns and what scenarios store."""
     return {
         "model": model,
+        "model_version": prediction.model_version,
         "purchases": prediction.purchases,
         "lower": prediction.lower,
         "upper": prediction.upper,

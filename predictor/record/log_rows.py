@@ -31,6 +31,7 @@ LOG_COLUMNS: tuple[str, ...] = (
     *PLAN_FIELDS,
     *ANSWER_FIELDS,
     "model",
+    "model_version",
     "backend",
     "scenario_name",
 )
@@ -56,19 +57,38 @@ TABLE = sa.Table(
     sa.Column("upper", sa.Integer, nullable=False),
     sa.Column("level", sa.Float, nullable=False),
     sa.Column("model", sa.String(64), nullable=False),
+    # Added after the first release: nullable, so that older rows and stores stay valid.
+    sa.Column("model_version", sa.String(64), nullable=True),
     sa.Column("backend", sa.String(32), nullable=False),
     sa.Column("scenario_name", sa.String(MAX_NAME), nullable=True),
 )
 
 
 class Answer(Protocol):
-    """What the log keeps of an answer (a :class:`predictor.Prediction` has it)."""
+    """What the log keeps of an answer (a :class:`predictor.Prediction` has it, and its
+    ``model_version``, which is kept when present)."""
 
     purchases: int
     lower: int
     upper: int
     level: float
     backend: str
+
+
+def add_missing_columns(conn: sa.Connection, table: sa.Table) -> list[str]:
+    """Add to the stored ``table`` the nullable columns it lacks (a store made by an earlier
+    version); return their names. Existing rows get NULL."""
+    stored = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    added = []
+    for column in table.columns:
+        if column.name in stored or not column.nullable:
+            continue
+        kind = column.type.compile(dialect=conn.dialect)
+        name = conn.dialect.identifier_preparer.quote(column.name)
+        table_name = conn.dialect.identifier_preparer.quote(table.name)
+        conn.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+        added.append(column.name)
+    return added
 
 
 def _secrets(url: URL) -> list[str]:
@@ -158,6 +178,15 @@ def spool_file(settings: Settings | Mapping[str, str] | None, url: URL) -> Path 
     return folder.parent / f"scenario_log_spool_{name}.jsonl"
 
 
+def make_engine(url: URL) -> sa.Engine:
+    """An engine for the store at ``url``: connections checked before use, and a 10 s connect
+    timeout for PostgreSQL unless the URL sets one."""
+    args: dict[str, Any] = {}
+    if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
+        args = {"connect_timeout": 10}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=args)
+
+
 def sqlite_file(url: URL) -> Path | None:
     """The file of a SQLite ``url``; None for other stores and in-memory SQLite."""
     db = url.database
@@ -194,6 +223,7 @@ def scenario_row(
         "upper": int(answer.upper),
         "level": float(answer.level),
         "model": str(model)[:64],
+        "model_version": str(getattr(answer, "model_version", "") or "")[:64] or None,
         "backend": str(answer.backend)[:32],
         "scenario_name": _clean_name(scenario_name),
     }

@@ -40,7 +40,9 @@ from predictor.record.log_rows import (
     TABLE,
     TABLE_NAME,
     Answer,
+    add_missing_columns,
     empty_frame,
+    make_engine,
     masked_url,
     reason,
     scenario_row,
@@ -258,7 +260,6 @@ class ScenarioLog:
         if not rows:
             return
         kept = self._spool.add(rows)
-        self._count(pending=-len(rows), spooled=kept, dropped=len(rows) - kept)
         if self._spool.file_error:
             self._warn_once(
                 "spool-file",
@@ -273,6 +274,8 @@ class ScenarioLog:
                 "scenario log: %d rows wait for the store, the most kept; newer rows are dropped",
                 self._spool.limit,
             )
+        # Counted last: flush() returns once nothing is pending, so the warnings come first.
+        self._count(pending=-len(rows), spooled=kept, dropped=len(rows) - kept)
 
     def _drain(self) -> bool:
         """Write the spooled rows, oldest first; True once none are left.
@@ -304,11 +307,7 @@ class ScenarioLog:
     def _engine(self) -> Engine:
         with self._engine_lock:
             if self._engine_obj is None:
-                args: dict[str, Any] = {}
-                libpq = self.url.get_driver_name() in ("psycopg", "psycopg2")
-                if libpq and "connect_timeout" not in self.url.query:
-                    args = {"connect_timeout": 10}
-                self._engine_obj = sa.create_engine(self.url, pool_pre_ping=True, connect_args=args)
+                self._engine_obj = make_engine(self.url)
             return self._engine_obj
 
     def _write(self, rows: list[dict[str, Any]], resent: bool = False) -> bool:
@@ -321,6 +320,8 @@ class ScenarioLog:
             engine = self._engine()
             if not self._table_ready:
                 METADATA.create_all(engine, checkfirst=True)
+                with engine.begin() as conn:
+                    add_missing_columns(conn, TABLE)
                 self._table_ready = True
             with engine.begin() as conn:
                 if resent:
@@ -398,13 +399,17 @@ class ScenarioLog:
         path = sqlite_file(self.url)
         if path is not None and not path.exists():
             return empty_frame()
-        query = sa.select(TABLE).order_by(TABLE.c.created_at.desc(), TABLE.c.id)
-        if limit is not None:
-            query = query.limit(limit)
         try:
             with self._engine().connect() as conn:
-                if not sa.inspect(conn).has_table(TABLE_NAME):
+                inspector = sa.inspect(conn)
+                if not inspector.has_table(TABLE_NAME):
                     return empty_frame()
+                # A store written by an earlier version lacks the newer columns: read what it has.
+                stored = {c["name"] for c in inspector.get_columns(TABLE_NAME)}
+                query = sa.select(*(c for c in TABLE.columns if c.name in stored))
+                query = query.order_by(TABLE.c.created_at.desc(), TABLE.c.id)
+                if limit is not None:
+                    query = query.limit(limit)
                 rows = conn.execute(query).mappings().all()
         except Exception as exc:
             raise ScenarioLogError(

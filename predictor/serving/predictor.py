@@ -121,6 +121,8 @@ class Prediction:
 
     ``extrapolated``: an input lies outside the training data (the range is widened to match).
     ``unreliable``: a mix adds up to more ads than the total (see ``CampaignPlan.oversized_mixes``).
+    ``model_version``: the version of the bundle this predictor serves (an endpoint serves the
+    published copy of it), kept with outcomes so that a later model cannot rewrite history.
     """
 
     purchases: int
@@ -133,6 +135,7 @@ class Prediction:
     features: dict[str, float]
     extrapolated: bool = False
     unreliable: bool = False
+    model_version: str = ""
 
 
 class Predictor:
@@ -364,11 +367,12 @@ class Predictor:
         level = self._check_level(level)
         features = plan.to_features()
         unreliable = bool(plan.oversized_mixes)
+        version = self._ensure_metadata().model_version
         if plan.total_ads == 0:
             refuse_absurd(np.array([list(features.values())]), self._bounds())
             notices = (*plan.warnings, NOTICE_GUARDRAIL)
             return Prediction(
-                0, 0.0, 0, 0, level, "guardrail", notices, features, False, unreliable
+                0, 0.0, 0, 0, level, "guardrail", notices, features, False, unreliable, version
             )
         ranges = self._ensure_metadata().training_range
         frame = pd.DataFrame(np.array([list(features.values())]), columns=_FEATURE_INDEX)
@@ -386,6 +390,7 @@ class Predictor:
             features=features,
             extrapolated=bool(result.outside[0]),
             unreliable=unreliable,
+            model_version=version,
         )
 
     def predict_frame(self, features: pd.DataFrame, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
