@@ -189,22 +189,8 @@ def build_results_view() -> ResultsView:
         )
         # Text boxes, not number boxes: Gradio shows (and sends) 0 for an empty number box, and
         # a click without a number must not record 0 purchases. The text is checked as a number.
-        actual = gr.Textbox(
-            value="",
-            placeholder="e.g. 120",
-            label="Actual purchases",
-            max_length=40,
-            min_width=140,
-            elem_id="in-actual",
-        )
-        spend = gr.Textbox(
-            value="",
-            placeholder="e.g. 48000",
-            label="Spend (optional)",
-            max_length=40,
-            min_width=140,
-            elem_id="in-spend",
-        )
+        actual = _number_box("Actual purchases", "e.g. 120", "in-actual")
+        spend = _number_box("Spend (optional)", "e.g. 48000", "in-spend")
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         replace = gr.Checkbox(
             label="Replace an earlier result", value=False, min_width=200, elem_id="in-replace"
@@ -284,4 +270,16 @@ def wire_results(
         api_visibility="private",
         queue=False,
         show_progress="hidden",
+    )
+
+
+def _number_box(label: str, placeholder: str, elem_id: str) -> gr.Textbox:
+    """An empty text box for a number, read as one when recorded."""
+    return gr.Textbox(
+        value="",
+        placeholder=placeholder,
+        label=label,
+        max_length=40,
+        min_width=140,
+        elem_id=elem_id,
     )

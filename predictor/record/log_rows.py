@@ -41,25 +41,55 @@ DATA_DIR = Path("/data")
 LOG_SETTINGS = ("SCENARIO_LOG", "SCENARIO_LOG_URL", "SCENARIO_LOG_PATH", "SCENARIO_LOG_SPOOL")
 _SECRET_KEYS = ("password", "token", "secret", "key", "pwd")
 
-METADATA = sa.MetaData()
-TABLE = sa.Table(
-    TABLE_NAME,
-    METADATA,
-    # A client-made id: no autoincrement, which not every SQL warehouse has.
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("created_at", sa.DateTime(), nullable=False),  # UTC
-    *(
+
+def plan_columns() -> list[sa.Column]:
+    """A table's columns for a plan's fields, typed by the plan's rules."""
+    return [
         sa.Column(f, sa.Integer if rule.whole else sa.Float, nullable=False)
         for f, rule in FIELD_RULES.items()
-    ),
+    ]
+
+
+def answer_columns() -> list[sa.Column]:
+    """A table's columns for the range shown with a prediction, and what answered."""
+    return [
+        sa.Column("lower", sa.Integer, nullable=False),
+        sa.Column("upper", sa.Integer, nullable=False),
+        sa.Column("level", sa.Float, nullable=False),
+        sa.Column("model", sa.String(64), nullable=False),
+        # Added after the first release: nullable, so that older rows and stores stay valid.
+        sa.Column("model_version", sa.String(64), nullable=True),
+        sa.Column("backend", sa.String(32), nullable=False),
+    ]
+
+
+def ensure_sqlite_folder(url: URL) -> None:
+    """Create the folder of a SQLite store's file (other stores need nothing)."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def record_table(name: str, metadata: sa.MetaData, stamp: str, *columns: sa.Column) -> sa.Table:
+    """A table of records: a client-made ``id`` (no autoincrement, which not every SQL warehouse
+    has), the UTC time ``stamp``, then ``columns``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(stamp, sa.DateTime(), nullable=False),
+        *columns,
+    )
+
+
+METADATA = sa.MetaData()
+TABLE = record_table(
+    TABLE_NAME,
+    METADATA,
+    "created_at",
+    *plan_columns(),
     sa.Column("purchases", sa.Integer, nullable=False),
-    sa.Column("lower", sa.Integer, nullable=False),
-    sa.Column("upper", sa.Integer, nullable=False),
-    sa.Column("level", sa.Float, nullable=False),
-    sa.Column("model", sa.String(64), nullable=False),
-    # Added after the first release: nullable, so that older rows and stores stay valid.
-    sa.Column("model_version", sa.String(64), nullable=True),
-    sa.Column("backend", sa.String(32), nullable=False),
+    *answer_columns(),
     sa.Column("scenario_name", sa.String(MAX_NAME), nullable=True),
 )
 

@@ -23,7 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from predictor.contract.plan import FIELD_RULES, PLAN_FIELDS, CampaignPlan
-from predictor.record.log_rows import MAX_NAME
+from predictor.record.log_rows import MAX_NAME, answer_columns, plan_columns, record_table
 
 OUTCOME_TABLE_NAME = "outcomes"
 # What was shown at the time the plan was predicted.
@@ -53,27 +53,18 @@ MAX_SPEND = FIELD_RULES["total_budget"].high
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 
 OUTCOME_METADATA = sa.MetaData()
-OUTCOME_TABLE = sa.Table(
+OUTCOME_TABLE = record_table(
     OUTCOME_TABLE_NAME,
     OUTCOME_METADATA,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("recorded_at", sa.DateTime(), nullable=False),  # UTC
+    "recorded_at",
     sa.Column("scenario_name", sa.String(MAX_NAME), nullable=True),
     # One outcome per scenario (its name and plan): see scenario_key.
     sa.Column("scenario_key", sa.String(40), nullable=False, unique=True),
-    *(
-        sa.Column(f, sa.Integer if rule.whole else sa.Float, nullable=False)
-        for f, rule in FIELD_RULES.items()
-    ),
+    *plan_columns(),
     sa.Column("actual_purchases", sa.Integer, nullable=False),
     sa.Column("spend", sa.Float, nullable=True),
     sa.Column("predicted", sa.Integer, nullable=False),
-    sa.Column("lower", sa.Integer, nullable=False),
-    sa.Column("upper", sa.Integer, nullable=False),
-    sa.Column("level", sa.Float, nullable=False),
-    sa.Column("model", sa.String(64), nullable=False),
-    sa.Column("model_version", sa.String(64), nullable=True),
-    sa.Column("backend", sa.String(32), nullable=False),
+    *answer_columns(),
     sa.Column("predicted_at", sa.DateTime(), nullable=True),  # UTC
 )
 

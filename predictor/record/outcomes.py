@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from predictor.record.log_rows import (
     TABLE,
     TABLE_NAME,
+    ensure_sqlite_folder,
     make_engine,
     masked_url,
     reason,
@@ -154,9 +155,7 @@ class OutcomeStore:
         """
         kept, refused = _dedupe(rows, replace)
         try:
-            path = sqlite_file(self.url)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_folder(self.url)
             engine = self._engine()
             if not self._table_ready:
                 OUTCOME_METADATA.create_all(engine, checkfirst=True)

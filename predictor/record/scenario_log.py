@@ -42,6 +42,7 @@ from predictor.record.log_rows import (
     Answer,
     add_missing_columns,
     empty_frame,
+    ensure_sqlite_folder,
     make_engine,
     masked_url,
     reason,
@@ -314,9 +315,7 @@ class ScenarioLog:
         """Insert ``rows``; with ``resent``, only those whose id the store does not have yet
         (a write that failed may have been committed all the same)."""
         try:
-            path = sqlite_file(self.url)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_folder(self.url)
             engine = self._engine()
             if not self._table_ready:
                 METADATA.create_all(engine, checkfirst=True)
