@@ -33,8 +33,8 @@ def test_the_answer_on_screen_is_recorded_with_what_was_shown(app_url, store):
     before = len(store.read_frame())
     message = client.predict(
         scenario="",
-        actual_purchases=shown["upper"] + 5,
-        spend=40_000,
+        actual_purchases=str(shown["upper"] + 5),  # the API takes the boxes' text
+        spend="40000",
         prediction=shown,
         api_name="/record_result",
     )
@@ -55,17 +55,17 @@ def test_the_answer_on_screen_is_recorded_with_what_was_shown(app_url, store):
 def test_a_saved_scenario_is_picked_by_name_and_replaced_only_when_asked(app_url, store):
     client = session(app_url)
     client.predict("Results test", **{**PLAN, "total_budget": 42_222}, api_name="/save_scenario")
-    first = client.predict(scenario="Results test", actual_purchases=80, api_name="/record_result")
+    first = client.predict(scenario="Results test", actual_purchases="80", api_name="/record_result")
     assert first.startswith("Recorded: scenario Results test brought 80 purchases")
     with pytest.raises(AppError, match=r"already has a result .80 purchases.*tick"):
-        client.predict(scenario="Results test", actual_purchases=81, api_name="/record_result")
+        client.predict(scenario="Results test", actual_purchases="81", api_name="/record_result")
     again = client.predict(
-        scenario="Results test", actual_purchases=81, replace=True, api_name="/record_result"
+        scenario="Results test", actual_purchases="81", replace=True, api_name="/record_result"
     )
     assert "replaced the earlier result" in again
     # Another session finds the scenario in the log.
     other = session(app_url).predict(
-        scenario="Results test", actual_purchases=82, replace=True, api_name="/record_result"
+        scenario="Results test", actual_purchases="82", replace=True, api_name="/record_result"
     )
     assert other.startswith("Recorded (it replaced the earlier result): scenario Results test")
     named = store.read_frame().query("scenario_name == 'Results test'")
@@ -75,11 +75,11 @@ def test_a_saved_scenario_is_picked_by_name_and_replaced_only_when_asked(app_url
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"actual_purchases": -2}, "Actual purchases is -2; a campaign brings 0 purchases or more"),
-        ({"actual_purchases": 2.5}, "enter a whole number"),
-        ({"actual_purchases": None}, "is empty"),
-        ({"actual_purchases": 5, "scenario": "Nobody saved this"}, "No scenario is saved as"),
-        ({"actual_purchases": 5, "prediction": None}, "Predict a plan first"),
+        ({"actual_purchases": "-2"}, "Actual purchases is -2; a campaign brings 0 purchases or more"),
+        ({"actual_purchases": "2.5"}, "enter a whole number"),
+        ({"actual_purchases": ""}, "is empty"),
+        ({"actual_purchases": "5", "scenario": "Nobody saved this"}, "No scenario is saved as"),
+        ({"actual_purchases": "5", "prediction": None}, "Predict a plan first"),
     ],
 )
 def test_bad_input_is_a_message_not_a_server_error(app_url, kwargs, message):
@@ -117,5 +117,5 @@ def test_a_scenario_name_is_shown_as_written_never_as_markup(app_url):
     client = session(app_url)
     name = "Q3 <b>push</b>_*"
     client.predict(name, **{**PLAN, "total_budget": 43_333}, api_name="/save_scenario")
-    message = client.predict(scenario=name, actual_purchases=10, api_name="/record_result")
+    message = client.predict(scenario=name, actual_purchases="10", api_name="/record_result")
     assert "&lt;b&gt;push&lt;/b&gt;\\_\\*" in message and "<b>" not in message
