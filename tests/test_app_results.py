@@ -55,7 +55,9 @@ def test_the_answer_on_screen_is_recorded_with_what_was_shown(app_url, store):
 def test_a_saved_scenario_is_picked_by_name_and_replaced_only_when_asked(app_url, store):
     client = session(app_url)
     client.predict("Results test", **{**PLAN, "total_budget": 42_222}, api_name="/save_scenario")
-    first = client.predict(scenario="Results test", actual_purchases="80", api_name="/record_result")
+    first = client.predict(
+        scenario="Results test", actual_purchases="80", api_name="/record_result"
+    )
     assert first.startswith("Recorded: scenario Results test brought 80 purchases")
     with pytest.raises(AppError, match=r"already has a result .80 purchases.*tick"):
         client.predict(scenario="Results test", actual_purchases="81", api_name="/record_result")
@@ -75,7 +77,10 @@ def test_a_saved_scenario_is_picked_by_name_and_replaced_only_when_asked(app_url
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"actual_purchases": "-2"}, "Actual purchases is -2; a campaign brings 0 purchases or more"),
+        (
+            {"actual_purchases": "-2"},
+            "Actual purchases is -2; a campaign brings 0 purchases or more",
+        ),
         ({"actual_purchases": "2.5"}, "enter a whole number"),
         ({"actual_purchases": ""}, "is empty"),
         ({"actual_purchases": "5", "scenario": "Nobody saved this"}, "No scenario is saved as"),
