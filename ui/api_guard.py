@@ -96,6 +96,12 @@ def value_error(name: str, block: Any, value: Any) -> gr.Error | None:
         return None if _is_choice(value, choices) else choice_error(name, value, choices)
     if isinstance(block, gr.Textbox) and not isinstance(value, str):
         return input_error(f"{label} must be text, but it is {type(value).__name__}.")
+    if isinstance(block, gr.Dropdown) and not isinstance(value, str | int | float):
+        return input_error(f"{label} must be text, but it is {type(value).__name__}.")
+    if isinstance(block, gr.Dropdown) and isinstance(value, float) and value != value:
+        return input_error(f"{label} must be text, but it is not a number (NaN).")
+    if isinstance(block, gr.Checkbox) and not isinstance(value, bool):
+        return input_error(f"{label} must be true or false, but it is {type(value).__name__}.")
     if isinstance(block, gr.File) and not _is_file_data(block, value):
         return upload_error(name)
     return None
