@@ -237,7 +237,10 @@ def test_through_the_app_twenty_trickling_and_one_local_only_user(trickle, capsy
         demo.close()
     times = [elapsed for _, elapsed, _ in results]
     assert all(r["backend"] == "local" and TOO_SLOW in r["notices"] for r, _, _ in results)
-    assert max(times) <= DEADLINE + SLACK + max(baseline)
+    # Cut at the deadline, plus the app's own cost of 20 calls at once (measured as ``baseline``;
+    # on a busy machine it grows while the 20 are answered together): far from the 40 s and more
+    # that an uncut trickling call takes.
+    assert max(times) <= DEADLINE + SLACK + 3 * max(baseline)
     assert record["backend"] == "local" and record["model"] == "boosting"
     assert local_end < min(end for _, _, end in results)  # not held up by the endpoint calls
     with capsys.disabled():

@@ -292,7 +292,7 @@ def test_every_command_is_named_and_shares_its_options():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     assert set(commands) == {
-        "train", "generate", "aggregate", "evaluate", "pin", "publish-databricks", "publish-space",
+        "train", "generate", "aggregate", "evaluate", "pin", "recalibrate", "publish-databricks", "publish-space",
     }  # fmt: skip
     with pytest.raises(SystemExit):
         parser.parse_args([])  # no implied command
