@@ -22,7 +22,15 @@ from pathlib import Path
 
 import requests
 
-from bench.bench_app import REPO, command, free_port, plan_values, predict_inputs, server_env
+from bench.bench_app import (
+    REPO,
+    command,
+    free_port,
+    plan_values,
+    predict_inputs,
+    server_env,
+    stop,
+)
 
 DEADLINE = 180.0
 
@@ -70,12 +78,7 @@ def cold_start(kind: str, root: Path) -> tuple[float, float] | None:
             time.sleep(0.02)
         return None
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def main() -> None:
