@@ -61,6 +61,7 @@ SPACE_RUNTIME = [
     "ui/__init__.py",
     "ui/page.py",
     "ui/sample_plans.csv",
+    "ui/sample_results.csv",
 ]
 # Files that must never be uploaded.
 SPACE_EXCLUDED = [

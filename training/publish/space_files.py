@@ -58,6 +58,7 @@ SPACE_REQUIRED_FILES: tuple[str, ...] = (
     "model/MLmodel",
     "ui/__init__.py",
     "ui/sample_plans.csv",
+    "ui/sample_results.csv",
 )
 
 
