@@ -29,6 +29,7 @@ from predictor.contract.plan import (
     mix_warning,
     valid_values,
 )
+from predictor.planning.csv_writer import write_csv
 from predictor.serving.extrapolation import TrainingBounds, absurd_message, absurd_rows
 from predictor.serving.model_code.interval import DEFAULT_LEVEL, level_key
 
@@ -267,14 +268,5 @@ def score_plans(
 def write_scored(
     frame: pd.DataFrame, target: str | IO[str], progress: Progress | None = None
 ) -> None:
-    """Write scored rows as CSV (formula-safe text cells), in chunks that report ``progress``."""
-    safe = _neutralise(frame.copy())
-    step = 50_000
-    for start in range(0, max(len(safe), 1), step):
-        part = safe.iloc[start : start + step]
-        if isinstance(target, str):
-            part.to_csv(target, index=False, mode="w" if start == 0 else "a", header=start == 0)
-        else:
-            part.to_csv(target, index=False, header=start == 0)
-        if progress:
-            progress(len(part))
+    """Write scored rows as CSV (formula-safe text cells), reporting ``progress`` in rows."""
+    write_csv(_neutralise(frame.copy()), target, progress)
