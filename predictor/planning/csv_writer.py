@@ -75,7 +75,7 @@ def _cells(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     if not pd.api.types.is_string_dtype(dtype):
         return None
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    text = pd.Series(uniques, dtype=dtype if dtype != object else None)
+    text = pd.Series(uniques)
     # Only text here: other objects could be equal to each other yet written apart (1, True).
     if text.dtype == object and not text.map(lambda v: isinstance(v, str)).all():
         return None
