@@ -380,6 +380,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
     )
+    parser.add_argument(
+        "--app-root", type=Path, default=REPO, help="the checkout whose app.py is measured"
+    )
     parser.add_argument("--serve-bare", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -400,12 +403,12 @@ class LoadAverage:
         return f"{first:.2f} at the start, {last:.2f} at the end, {max(self.samples):.2f} highest"
 
 
-def cold_starts(runs: int, model_dir: Path | None) -> dict[str, list[float]]:
+def cold_starts(runs: int, model_dir: Path | None, root: Path = REPO) -> dict[str, list[float]]:
     """Seconds from process start to the first answer, ``runs`` times per server, alternated."""
     colds: dict[str, list[float]] = {"app": [], "bare": [], "minimal": []}
     for _ in range(runs):
         for kind in ("minimal", "bare", "app"):
-            with server(kind, model_dir) as (_, seconds):
+            with server(kind, model_dir, root) as (_, seconds):
                 colds[kind].append(seconds)
     return colds
 
@@ -431,7 +434,7 @@ def app_vs_bare(
         ratio_row("cold start to first answer", cold, lambda s: f"{s:.2f} s", "<= 1.25x bare")
     ]
     with (
-        server("app", args.model_dir) as (app_url, _),
+        server("app", args.model_dir, args.app_root.resolve()) as (app_url, _),
         server("bare", None) as (bare_url, _),
         server("minimal", None) as (minimal_url, _),
     ):
@@ -504,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(width=200)
     loadavg = LoadAverage()
     try:
-        colds = cold_starts(args.cold_runs, args.model_dir)
+        colds = cold_starts(args.cold_runs, args.model_dir, args.app_root.resolve())
         loadavg.sample()
         cold = {k: statistics.median(v) for k, v in colds.items()}
         console.print("cold starts (s): " + "; ".join(f"{k} {v}" for k, v in colds.items()))
@@ -514,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ServerExited as exc:
         print(f"bench_app: a server did not start: {exc}", file=sys.stderr)
         return 1
-    table = Table(title=f"App vs bare Gradio apps ({os.cpu_count()} CPUs)")
+    table = Table(title=f"App ({args.app_root}) vs bare Gradio apps ({os.cpu_count()} CPUs)")
     for column in COLUMNS:
         table.add_column(column)
     for row in rows:
