@@ -14,9 +14,7 @@ goes through the model's own ``predict``, checks and all.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -30,8 +28,6 @@ TOLERANCE = 1e-9
 SAMPLE_ROWS = 64
 # Rows computed at a time: every step works row by row, and blocks this size stay in the cache.
 CHUNK_ROWS = 8192
-# Blocks per thread, at least, before a table is computed on several threads.
-PARALLEL_BLOCKS = 4
 
 
 def _identity(X: np.ndarray) -> np.ndarray:
@@ -204,14 +200,9 @@ class FastPoints:
         values = frame.to_numpy(dtype=float)
         if len(values) <= CHUNK_ROWS:
             return self.steps(values)
-        blocks = [values[i : i + CHUNK_ROWS] for i in range(0, len(values), CHUNK_ROWS)]
-        workers = min(os.cpu_count() or 1, len(blocks) // PARALLEL_BLOCKS)
-        if workers < 2:
-            return np.concatenate([self.steps(block) for block in blocks])
-        # Rows are independent, so blocks on several threads give the same numbers; the trees
-        # and most NumPy steps release the GIL.
-        with ThreadPoolExecutor(workers) as pool:
-            return np.concatenate(list(pool.map(self.steps, blocks)))
+        return np.concatenate(
+            [self.steps(values[i : i + CHUNK_ROWS]) for i in range(0, len(values), CHUNK_ROWS)]
+        )
 
 
 def fast_points(
