@@ -14,7 +14,8 @@ from predictor.planning import csv_writer
 from predictor.planning.csv_writer import csv_chunks, write_csv
 
 TEXT = st.text(
-    alphabet=st.sampled_from(list("ab ,\"\n\r'=+-@\t;é€0.1")) | st.characters(exclude_categories=("Cs",)),
+    alphabet=st.sampled_from(list("ab ,\"\n\r'=+-@\t;é€0.1"))
+    | st.characters(exclude_categories=("Cs",)),
     max_size=12,
 )
 FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1e16, 0.9])

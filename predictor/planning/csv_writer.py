@@ -1,12 +1,12 @@
 """A table as CSV, byte for byte what ``DataFrame.to_csv(index=False)`` writes, built by columns.
 
-pandas writes a CSV cell by cell through Python objects: about 4.5 s of CPU for a million scored
-plans, more than scoring them. Here each column's distinct values are written once (most result
-columns hold a few hundred), every cell becomes a fixed-width byte string taken from them, and
-rows are put together with NumPy: the columns side by side in one byte matrix, the padding
-dropped. Quoting follows the ``csv`` module's minimal quoting (the rules pandas uses). A table
-this writer does not cover (other column types, a single column, text with NUL characters) is
-written by pandas itself.
+pandas writes a CSV cell by cell through Python objects: 3.8 to 4.8 s of CPU for a million
+scored plans, against 1.5 to 1.8 s here. Each column's distinct values are written once (most
+result columns hold a few hundred), every cell becomes a fixed-width byte string taken from
+them, and rows are put together with NumPy: the columns side by side in one byte matrix, the
+padding dropped. Quoting follows the ``csv`` module's minimal quoting (the rules pandas uses).
+A table this writer does not cover (other column types, a single column, text with NUL
+characters) is written by pandas itself.
 """
 
 from __future__ import annotations
