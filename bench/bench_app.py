@@ -2,6 +2,7 @@
 
     python -m bench.bench_app [--calls 200] [--seconds 10] [--cold-runs 3] [--model-dir DIR]
                               [--load-users 50] [--gradio-client] [--baseline DIR]
+                              [--baseline-only] [--log on]
 
 Every server runs in its own process, on the local model (``PREDICTOR_BACKEND=local``), with
 the scenario log off (the benchmark's calls are not planners' choices). The two bare apps:
@@ -16,13 +17,17 @@ the scenario log off (the benchmark's calls are not planners' choices). The two 
    plain REST: ``call`` is ``POST /gradio_api/call/predict`` then ``GET`` of its event stream
    (the queue, as a Space serves it); ``run`` is the direct ``POST /gradio_api/run/predict``
    (no queue; Gradio opens it when the app is not on a Space) (bar: at most 1.25x).
-3. Throughput: answers per second with 16 concurrent REST (``call``) clients, and errors
-   (bar: at least 0.8x, 0 errors).
+3. Throughput: answers per second with 16 concurrent REST (``call``) clients, and errors, in
+   five alternated turns per server (bar: at least 0.8x, 0 errors).
 4. Load: ``--load-users`` gradio_client users x 20 predictions on the app; errors and lost or
    mixed-up answers (bar: 0). ``--gradio-client`` adds latency and throughput through
    gradio_client, as the README shows it (its own overhead is large and hides the server's).
 5. With ``--baseline DIR`` (a checkout of an earlier version, e.g. ``git worktree add DIR REV``):
    ``/predict`` latency of this app against that one, calls alternated (bar: at most 1.1x).
+   ``--baseline-only`` runs this comparison alone.
+
+With ``--log on`` each server logs to a SQLite file of its own (a temporary folder), so that the
+logging path (the row with the model version that outcomes rely on) is measured too.
 
 The load average (1 minute) is printed with the results: on a busy machine every figure is
 slower, so compare the ratios of one run. A server that exits before it answers stops the
@@ -117,14 +122,21 @@ def predict_inputs(url: str) -> int:
     return len(info["named_endpoints"]["/predict"]["parameters"])
 
 
+# The servers' scenario log: "off", or "on" (``--log on``): a SQLite file of each server's own.
+SCENARIO_LOG = {"mode": "off"}
+
+
 def server_env() -> dict[str, str]:
-    """The environment of every server: local model, no analytics, no scenario log."""
+    """The environment of every server: local model, no analytics, the scenario log as chosen."""
     env = {
         **os.environ,
         "PREDICTOR_BACKEND": "local",
         "GRADIO_ANALYTICS_ENABLED": "False",
-        "SCENARIO_LOG": "off",
+        "SCENARIO_LOG": SCENARIO_LOG["mode"],
     }
+    if SCENARIO_LOG["mode"] == "on":
+        env["SCENARIO_LOG_PATH"] = str(Path(tempfile.mkdtemp(prefix="bench-log-")) / "log.sqlite")
+        env.pop("SCENARIO_LOG_URL", None)
     env.pop("GRADIO_SERVER_PORT", None)
     env.pop("GRADIO_SERVER_NAME", None)
     return env
@@ -344,6 +356,21 @@ def throughput(kind: str, url: str, n_clients: int, seconds: float) -> tuple[flo
     return ok / wall, ok, errors
 
 
+def throughputs(
+    kind: str, urls: dict[str, str], seconds: float, rounds: int = 5
+) -> dict[str, tuple[float, int, int]]:
+    """:func:`throughput` of each server with 16 clients, in ``rounds`` turns of
+    ``seconds / rounds`` each, alternated, so that a change in the machine's load falls on all."""
+    totals = {name: [0.0, 0, 0] for name in urls}
+    for _ in range(rounds):
+        for name, url in urls.items():
+            rate, ok, errors = throughput(kind, url, 16, seconds / rounds)
+            totals[name][0] += ok / rate if rate else seconds / rounds
+            totals[name][1] += ok
+            totals[name][2] += errors
+    return {name: (ok / wall, ok, errors) for name, (wall, ok, errors) in totals.items()}
+
+
 def load(url: str, n_clients: int, per_client: int) -> tuple[int, int, int, float]:
     """gradio_client users send plans with budgets of their own; count answers that match their
     request, errors, and answers lost or mixed up."""
@@ -385,6 +412,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline", type=Path, help="a checkout of an earlier version to compare /predict with"
     )
+    parser.add_argument(
+        "--app-root", type=Path, default=REPO, help="the checkout whose app.py is measured"
+    )
+    parser.add_argument(
+        "--baseline-only", action="store_true", help="only compare /predict with --baseline"
+    )
+    parser.add_argument(
+        "--log", choices=("off", "on"), default="off", help="the servers' scenario log"
+    )
     parser.add_argument("--serve-bare", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -405,12 +441,12 @@ class LoadAverage:
         return f"{first:.2f} at the start, {last:.2f} at the end, {max(self.samples):.2f} highest"
 
 
-def cold_starts(runs: int, model_dir: Path | None) -> dict[str, list[float]]:
+def cold_starts(runs: int, model_dir: Path | None, root: Path = REPO) -> dict[str, list[float]]:
     """Seconds from process start to the first answer, ``runs`` times per server, alternated."""
     colds: dict[str, list[float]] = {"app": [], "bare": [], "minimal": []}
     for _ in range(runs):
         for kind in ("minimal", "bare", "app"):
-            with server(kind, model_dir) as (_, seconds):
+            with server(kind, model_dir, root) as (_, seconds):
                 colds[kind].append(seconds)
     return colds
 
@@ -436,7 +472,7 @@ def app_vs_bare(
         ratio_row("cold start to first answer", cold, lambda s: f"{s:.2f} s", "<= 1.25x bare")
     ]
     with (
-        server("app", args.model_dir) as (app_url, _),
+        server("app", args.model_dir, args.app_root.resolve()) as (app_url, _),
         server("bare", None) as (bare_url, _),
         server("minimal", None) as (minimal_url, _),
     ):
@@ -448,7 +484,7 @@ def app_vs_bare(
             rows.append(ratio_row(f"/predict p50, 1 client ({route})", lat, ms, "<= 1.25x bare"))
             loadavg.sample()
         for route in ("call", "gradio_client") if args.gradio_client else ("call",):
-            tp = {name: throughput(route, url, 16, args.seconds) for name, url in urls.items()}
+            tp = throughputs(route, urls, args.seconds)
             rows.append(
                 ratio_row(
                     f"throughput, 16 clients ({route})",
@@ -506,20 +542,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    SCENARIO_LOG["mode"] = args.log
     console = Console(width=200)
     loadavg = LoadAverage()
+    rows: list[Row] = []
     try:
-        colds = cold_starts(args.cold_runs, args.model_dir)
-        loadavg.sample()
-        cold = {k: statistics.median(v) for k, v in colds.items()}
-        console.print("cold starts (s): " + "; ".join(f"{k} {v}" for k, v in colds.items()))
-        rows = app_vs_bare(args, cold, loadavg)
+        if not args.baseline_only:
+            colds = cold_starts(args.cold_runs, args.model_dir, args.app_root.resolve())
+            loadavg.sample()
+            cold = {k: statistics.median(v) for k, v in colds.items()}
+            console.print("cold starts (s): " + "; ".join(f"{k} {v}" for k, v in colds.items()))
+            rows += app_vs_bare(args, cold, loadavg)
         if args.baseline:
             rows += app_vs_baseline(args)
     except ServerExited as exc:
         print(f"bench_app: a server did not start: {exc}", file=sys.stderr)
         return 1
-    table = Table(title=f"App vs bare Gradio apps ({os.cpu_count()} CPUs)")
+    table = Table(title=f"App ({args.app_root}) vs bare Gradio apps ({os.cpu_count()} CPUs)")
     for column in COLUMNS:
         table.add_column(column)
     for row in rows:

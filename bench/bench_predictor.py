@@ -7,6 +7,8 @@
 2. A what-if curve of 100 plans: the number of model calls it makes (target: exactly 1).
 3. The remote path against a loopback ``mlflow models serve`` vs calling that server directly with
    ``requests`` in a loop (target: at most 1.2x).
+4. One plan, each bundle: CPU time of ``Predictor.predict`` (checks, range guard, interval and
+   all) against the model's own ``predict`` on the same one-row table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import requests
 
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
 from predictor.serving.bundle import load_bundle
+from predictor.serving.model_choice import available_models
 from predictor.serving.settings import PredictorConfig, load_config
 from tests.support.common import MODEL_DIR, TOKEN
 from tests.support.predictor import mlflow_server, rows_in_range
@@ -138,6 +141,36 @@ def bench_remote(predictor: Predictor, calls: int) -> None:
     print(f"    answers from the server: {served}, local fallbacks: {fallbacks}")
 
 
+def cpu_per_call(fn: Callable[[], object], calls: int = 500) -> float:
+    """CPU seconds of this thread per call of ``fn``, best of three runs of ``calls``."""
+    fn()
+    runs = []
+    for _ in range(3):
+        start = time.thread_time()
+        for _ in range(calls):
+            fn()
+        runs.append((time.thread_time() - start) / calls)
+    return min(runs)
+
+
+def bench_one_plan() -> None:
+    plan = CampaignPlan(
+        duration_days=60, total_budget=50_000, start_month=5, num_unique_interests=3, total_ads=4
+    )
+    print("[4] one plan, CPU per call")
+    frame = pd.DataFrame([plan.to_features()], columns=FEATURE_COLUMNS)
+    for name, folder in available_models(MODEL_DIR).items():
+        predictor = Predictor(PredictorConfig(backend="local"), model_dir=folder)
+        predictor.load()
+        model = predictor.local_estimator()
+        own = cpu_per_call(lambda m=model: m.predict(frame))
+        ours = cpu_per_call(lambda p=predictor: p.predict(plan))
+        print(
+            f"    {name:9s}: Predictor.predict {ours * 1000:6.2f} ms, the model's own predict "
+            f"{own * 1000:6.2f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -149,6 +182,7 @@ def main() -> None:
     bench_what_if(predictor)
     if not args.skip_remote:
         bench_remote(predictor, args.remote_calls)
+    bench_one_plan()
 
 
 if __name__ == "__main__":

@@ -79,3 +79,15 @@ def test_steps_that_disagree_with_the_model_are_not_used(
     with caplog.at_level(logging.WARNING):
         assert fast_points(predict, low, high) is predict
     assert "disagrees" in caplog.text
+
+
+def test_a_long_table_is_computed_in_blocks_with_the_same_numbers(
+    bundle: LoadedBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bounds = _bounds(bundle)
+    fast = fast_points(bundle.predict_points, bounds.low, bounds.high)
+    frame = pd.DataFrame(sample_rows(bounds.low, bounds.high * 2, 1_000), columns=FEATURE_COLUMNS)
+    whole = fast(frame)
+    monkeypatch.setattr(fast_module, "CHUNK_ROWS", 64)
+    np.testing.assert_array_equal(fast(frame), whole)
+    np.testing.assert_allclose(whole, bundle.predict_points(frame), rtol=1e-9, atol=1e-9)

@@ -20,6 +20,8 @@ from typing import IO, Any
 
 import pandas as pd
 
+from predictor.contract.csv_bytes import csv_chunks
+
 FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 # Text a spreadsheet reads as a number, never as a formula: it keeps its sign.
 PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -88,12 +90,41 @@ def write_csv(
     """Write ``frame`` as spreadsheet-safe CSV, in chunks that report ``progress`` (rows).
 
     A path is written atomically (see :func:`atomic_file`); an open file is written as it is.
+    Without ``to_csv`` options the bytes are built by columns (:mod:`csv_bytes`, the same bytes
+    as pandas writes, about 3x faster); otherwise pandas writes them.
     """
+    safe = spreadsheet_safe(frame)
+    pieces = None if to_csv else csv_chunks(safe)
     if not isinstance(target, str | Path):
-        _write_chunks(spreadsheet_safe(frame), target, progress, to_csv)
+        _write(safe, pieces, target, progress, to_csv)
         return
     with atomic_file(target, newline="", encoding="utf-8") as out:
-        _write_chunks(spreadsheet_safe(frame), out, progress, to_csv)
+        _write(safe, pieces, out, progress, to_csv)
+
+
+def _write(
+    safe: pd.DataFrame,
+    pieces: list[tuple[int, Callable[[], bytes]]] | None,
+    out: IO[str],
+    progress: Callable[[int], None] | None,
+    to_csv: dict[str, Any],
+) -> None:
+    if pieces is None:
+        _write_chunks(safe, out, progress, to_csv)
+        return
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()  # anything written as text goes first
+    for rows, make in pieces:
+        data = make()
+        if binary is not None:
+            binary.write(data)
+        else:
+            out.write(data.decode("utf-8"))
+        if progress and rows:
+            progress(rows)
+    if binary is not None:
+        binary.flush()
 
 
 def _write_chunks(

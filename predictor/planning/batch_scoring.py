@@ -169,18 +169,6 @@ def feature_values(plans: pd.DataFrame) -> np.ndarray:
     return values
 
 
-def _by_key(keys: np.ndarray, make: Callable[[int], str]) -> np.ndarray:
-    """``make(key)`` for each row's whole-number key, computed once per distinct key."""
-    unique, inverse = np.unique(keys, return_inverse=True)
-    texts = np.array([make(int(k)) for k in unique] + [""], dtype=object)
-    return texts[inverse.reshape(-1)]
-
-
-def _join(acc: np.ndarray, part: np.ndarray) -> np.ndarray:
-    both = (acc != "") & (part != "")
-    return np.where(both, acc + " " + part, np.where(acc == "", part, acc))
-
-
 _ADS_BITS = 21  # MAX_COUNT < 2**21
 
 
@@ -191,23 +179,44 @@ def _extrapolates(key: int) -> str:
     return f"Outside the training data's range: {', '.join(labels)}; the prediction extrapolates."
 
 
-def row_warnings(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
-    """Each row's warnings as one text: mixes that do not add up, inputs outside training."""
-    out = np.full(len(values), "", dtype=object)
-    if not len(values):
-        return out
+def _warning_keys(values: np.ndarray, bounds: TrainingBounds) -> list[np.ndarray]:
+    """Per row, one whole-number key per warning source: each mix's (count, total ads), then
+    the inputs outside the training range as bits."""
     ads = values[:, FEATURE_COLUMNS.index("num_ads")].astype(np.int64)
-    for name, mix in MIXES.items():
+    keys = []
+    for mix in MIXES.values():
         positions = [FEATURE_COLUMNS.index(c) for c, f in COLUMN_FIELDS.items() if f in mix]
-        total = values[:, positions].sum(axis=1).astype(np.int64)
-
-        def make(key: int, name: str = name) -> str:
-            return mix_warning(name, key >> _ADS_BITS, key & (2**_ADS_BITS - 1)) or ""
-
-        out = _join(out, _by_key(total << _ADS_BITS | ads, make))
+        keys.append(values[:, positions].sum(axis=1).astype(np.int64) << _ADS_BITS | ads)
     outside = (values < bounds.low) | (values > bounds.high)
-    keys = outside.astype(np.int64) @ (1 << np.arange(len(FEATURE_COLUMNS), dtype=np.int64))
-    return _join(out, _by_key(keys, _extrapolates))
+    keys.append(outside.astype(np.int64) @ (1 << np.arange(len(FEATURE_COLUMNS), dtype=np.int64)))
+    return keys
+
+
+def _warning_text(keys: tuple[int, ...]) -> str:
+    """The warnings of a row with ``keys`` (see :func:`_warning_keys`), joined by spaces."""
+    *mixes, outside = keys
+    parts = [
+        mix_warning(name, key >> _ADS_BITS, key & (2**_ADS_BITS - 1)) or ""
+        for name, key in zip(MIXES, mixes, strict=True)
+    ]
+    return " ".join(p for p in [*parts, _extrapolates(outside)] if p)
+
+
+def row_warnings(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
+    """Each row's warnings as one text: mixes that do not add up, inputs outside training.
+
+    Rows share few combinations of warnings: each combination's text is written once.
+    """
+    if not len(values):
+        return np.full(0, "", dtype=object)
+    keys = _warning_keys(values, bounds)
+    combined = np.zeros(len(values), dtype=np.int64)
+    for key in keys:
+        codes, uniques = pd.factorize(key)
+        combined = pd.factorize(combined * len(uniques) + codes)[0]
+    first = np.unique(combined, return_index=True)[1]
+    texts = [_warning_text(tuple(int(k[i]) for k in keys)) for i in first]
+    return np.array(texts, dtype=object)[combined]
 
 
 def score_plans(

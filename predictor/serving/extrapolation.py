@@ -209,9 +209,12 @@ def score_with_edges(
     if not outside.any():
         return score(rows)
     n = len(rows)
-    edges = pd.DataFrame(edge_rows(rows.to_numpy(dtype=float)[outside], bounds))
-    edges.columns = FEATURE_COLUMNS
-    both = score(pd.concat([rows, edges], ignore_index=True))
+    values = rows.to_numpy(dtype=float)
+    both = score(
+        pd.DataFrame(
+            np.concatenate([values, edge_rows(values[outside], bounds)]), columns=FEATURE_COLUMNS
+        )
+    )
     edge = (both.raw[n:], both.lower[n:], both.upper[n:])
     lower, upper = widen_bounds(both.raw[:n], both.lower[:n], both.upper[:n], outside, edge)
     return replace(both.head(n), lower=lower, upper=upper)

@@ -26,6 +26,8 @@ Steps = Callable[[np.ndarray], np.ndarray]
 # Relative and absolute tolerance of the comparison with the model's own predict.
 TOLERANCE = 1e-9
 SAMPLE_ROWS = 64
+# Rows computed at a time: every step works row by row, and blocks this size stay in the cache.
+CHUNK_ROWS = 8192
 
 
 def _identity(X: np.ndarray) -> np.ndarray:
@@ -193,9 +195,14 @@ class FastPoints:
         self.columns = pd.Index(columns)
 
     def __call__(self, frame: Any) -> np.ndarray:
-        if isinstance(frame, pd.DataFrame) and frame.columns.equals(self.columns):
-            return self.steps(frame.to_numpy(dtype=float))
-        return self.predict(frame)
+        if not (isinstance(frame, pd.DataFrame) and frame.columns.equals(self.columns)):
+            return self.predict(frame)
+        values = frame.to_numpy(dtype=float)
+        if len(values) <= CHUNK_ROWS:
+            return self.steps(values)
+        return np.concatenate(
+            [self.steps(values[i : i + CHUNK_ROWS]) for i in range(0, len(values), CHUNK_ROWS)]
+        )
 
 
 def fast_points(
