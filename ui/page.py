@@ -16,6 +16,7 @@ from ui.dashboard import build_dashboard_view, wire_dashboard
 from ui.economics import build_economics_view, roas
 from ui.explain import build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
+from ui.optimize import build_optimize_view, wire_optimizer
 from ui.plan_form import build_plan_form
 from ui.prediction import build_prediction_view, predict_handler
 from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
@@ -98,6 +99,7 @@ def build_demo(
                 why = build_explain_view()
                 econ = build_economics_view()
                 target = build_target_view()
+        optimizer = build_optimize_view()
         whatif = build_whatif_view()
         scenarios = build_scenario_view()
         batch = build_batch_view()
@@ -236,4 +238,7 @@ def build_demo(
         _api_example(target.max_cost, 0)
         _api_example(batch.upload, handle_file(str(SAMPLE_PLANS)))
         wire_dashboard(dashboard, services)
+        wire_optimizer(
+            optimizer, services, form.plan_inputs, form.level, form.model, econ.order_value
+        )
     return blocks

@@ -102,3 +102,19 @@ def gain_text(
 
 def _signed(x: float) -> str:
     return f"+{x:,.0f}" if x > 0 else f"−{abs(x):,.0f}" if x < 0 else "±0"
+
+
+def plan_lines(plan: CampaignPlan) -> tuple[str, ...]:
+    """The plan in full, one line per group: ``"Total budget 80,000"``, ``"Platform: Facebook
+    0, Instagram 6 ads"``."""
+    lines = [
+        f"Total budget {fmt_money(plan.total_budget)}",
+        f"Duration {fmt_count(plan.duration_days)} days, {month_name(plan.start_month)} to "
+        f"{month_name(plan.end_month)}",
+        f"Total ads {fmt_count(plan.total_ads)}, unique interests "
+        f"{fmt_count(plan.num_unique_interests)}",
+    ]
+    for mix, fields in MIXES.items():
+        counts = ", ".join(f"{_short(f)} {getattr(plan, f)}" for f in fields)
+        lines.append(f"{mix}: {counts} ads")
+    return tuple(lines)
