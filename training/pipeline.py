@@ -10,6 +10,7 @@ import pandas as pd
 
 from predictor.serving.bundle import DEFAULT_MODEL_DIR, load_bundle
 from predictor.serving.model_choice import model_dir
+from predictor.serving.model_code.interval import Ranges
 from training import config
 
 # Fewer campaigns cannot fill 5 cross-validation folds and calibrate a 95% interval.
@@ -82,7 +83,7 @@ def evaluate_bundle(model_dir: Path, seed: int, campaigns: int) -> dict:
     from training.evaluate import evaluate
 
     bundle = load_bundle(model_dir)
-    return evaluate(bundle.predict_points, bundle.metadata.interval, seed, campaigns)
+    return evaluate(bundle.predict_points, bundle.ranges, seed, campaigns)
 
 
 def _campaign_data(options: TrainOptions, console) -> tuple[Path, pd.DataFrame | None]:
@@ -158,10 +159,17 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
             n_eval = config.EVAL_CAMPAIGNS // (3 if options.quick else 1)
             fresh, oracle = fresh_campaigns(config.EVAL_SEED, n_eval)
             evaluation, alt_evaluation = (
-                evaluate_on(fresh, oracle, model.predict, calibration, config.EVAL_SEED)
-                for model, calibration in (
-                    (result.model, result.calibration),
-                    (alternative.model, alternative.calibration),
+                evaluate_on(
+                    fresh,
+                    oracle,
+                    model.predict,
+                    Ranges(calibration, result.points),
+                    config.EVAL_SEED,
+                    by_size,
+                )
+                for model, calibration, by_size in (
+                    (result.model, result.calibration, result.by_size),
+                    (alternative.model, alternative.calibration, alternative.by_size),
                 )
             )
     metadata = build_metadata(result, options.seed, evaluation)
@@ -178,6 +186,7 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
         metadata,
         options.model_dir,
         model_card(result, metadata, evaluation, options.command, synthetic, comparison),
+        points=result.points,
     )
     alt_path = save_bundle(
         alternative.model,
@@ -186,6 +195,7 @@ def run_training(options: TrainOptions, console=None) -> TrainOutcome:
         model_dir(alt_metadata.name, options.model_dir),
         model_card(result, alt_metadata, alt_evaluation, options.command, synthetic, comparison),
         trusted_types=TREE_TRUSTED_TYPES,
+        points=result.points,
     )
     run_id = result.metrics["mlflow_run_id"]
     console.log(f"bundles written to {path}/ and {alt_path}/ (MLflow run {run_id})")

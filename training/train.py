@@ -21,10 +21,12 @@ from sklearn.model_selection import (
 )
 
 from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.serving.model_code.interval import TrainingPoints
 from training import config
-from training.calibration import calibrate
+from training.calibration import NEIGHBOURS, PlanDifficulty, calibrate
 from training.models import (
     ALTERNATIVE_CANDIDATES,
+    LOG_COLUMNS,
     SERVED_NAME,
     candidates,
     memoized_mutual_info,
@@ -44,6 +46,7 @@ class Alternative:
     model: object
     calibration: dict
     metrics: dict[str, float]
+    by_size: dict | None = None  # the earlier, by-size calibration, for comparison
 
 
 @dataclass
@@ -58,6 +61,8 @@ class TrainResult:
     fingerprint: str
     training_range: dict[str, list[float]]
     alternative: Alternative | None = None
+    points: TrainingPoints | None = None  # the campaigns the plan-aware range measures against
+    by_size: dict | None = None  # the earlier, by-size calibration, for comparison
 
 
 def fingerprint(table: pd.DataFrame) -> str:
@@ -217,7 +222,9 @@ def train(
         )
 
         # Interval: out-of-fold residuals of the served configuration over all campaigns.
-        calibration = calibrate(y, out_of_fold(tuned, X, y, seed, repeats))
+        points, difficulty = training_points(X)
+        oof = out_of_fold(tuned, X, y, seed, repeats)
+        calibration = calibrate(y, oof, difficulty=difficulty)
         # Exported models use scikit-learn's own mutual-information scorer (same scores).
         plain = served_model(k=best["k"], alpha=best["alpha"], seed=seed)
         final = clone(plain).fit(X, y)
@@ -226,11 +233,13 @@ def train(
         alt_name = ranked[ranked["model"].isin(ALTERNATIVE_CANDIDATES)].iloc[0]["model"]
         if progress:
             progress.update(task, description=f"calibrating the alternative: {alt_name}")
+        alt_oof = out_of_fold(models[alt_name], X, y, seed, repeats)
         alternative = Alternative(
             candidate=alt_name,
             model=candidates(seed, plain, quick=quick)[alt_name].fit(X, y),
-            calibration=calibrate(y, out_of_fold(models[alt_name], X, y, seed, repeats)),
+            calibration=calibrate(y, alt_oof, difficulty=difficulty),
             metrics=_row_metrics(comparison, alt_name),
+            by_size=calibrate(y, alt_oof),
         )
         metrics = {
             "served": _row_metrics(comparison, SERVED_NAME),
@@ -268,7 +277,17 @@ def train(
         fingerprint=fingerprint(table),
         training_range=training_range,
         alternative=alternative,
+        points=points,
+        by_size=calibrate(y, oof),
     )
+
+
+def training_points(X: pd.DataFrame) -> tuple[TrainingPoints, PlanDifficulty]:
+    """The training campaigns' inputs, as the plan-aware range measures distances to them, and
+    each campaign's own difficulty (its distance to the others: it is not its own neighbour)."""
+    points = TrainingPoints(FEATURE_COLUMNS, LOG_COLUMNS, X[FEATURE_COLUMNS].to_numpy(dtype=float))
+    distance = points.distance(X, NEIGHBOURS, skip_self=True)
+    return points, PlanDifficulty(distance, X["num_ads"].to_numpy(dtype=float))
 
 
 def out_of_fold(model, X: pd.DataFrame, y: np.ndarray, seed: int, repeats: int) -> np.ndarray:

@@ -20,9 +20,9 @@ import pandas as pd
 from predictor.planning.optimize_goals import Goal, Objective
 from predictor.planning.optimize_space import GROUPS, INDEX, MIX_GROUPS, SCALARS, Space, features_of
 
-RANDOM_FIRST = 2500  # random plans in the first round
-RANDOM_LATER = 300  # and in each later round, to keep looking elsewhere
-TOP = 8  # plans whose neighbours each later round scores
+RANDOM_FIRST = 1500  # random plans in the first round
+RANDOM_LATER = 200  # and in each later round, to keep looking elsewhere
+TOP = 6  # plans whose neighbours each later round scores
 FULL_SPLITS = 2  # of them, the ones whose mixes are split every allowed way
 MAX_COMBOS = 64  # ways to add or remove one ad across the mixes, at most
 
@@ -147,7 +147,8 @@ class Moves:
             out.append(_with(row, INDEX[name], self._scalar(name, row[INDEX[name]])))
         n = int(row[INDEX["total_ads"]])
         for other in space.ads.astype(int):
-            if other != n:
+            # Every number of ads for the best plans, the nearest ones for the others.
+            if other != n and (full or abs(other - n) <= 2):
                 out.append(self._ads_rows(row, int(other), 2 if abs(other - n) == 1 else 1))
         for group in MIX_GROUPS:
             if space.free(group):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from predictor.contract.features import FEATURE_COLUMNS
+from predictor.serving.model_code.interval import Ranges, is_plan_aware, load_points
 
 # The served (default) bundle, relative to the working directory.
 DEFAULT_MODEL_DIR = Path("model")
@@ -179,6 +180,7 @@ class BundleMetadata:
             or not isinstance(scale, Mapping)
             or not {"offset", "power"} <= scale.keys()
             or not all(_finite(v) for v in (*quantiles.values(), *scale.values()))
+            or (is_plan_aware(interval) and not _valid_difficulty(interval["difficulty"]))
         ):
             raise BundleError("the bundle's MLmodel metadata has no valid interval calibration")
 
@@ -199,6 +201,29 @@ class BundleMetadata:
 
 def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _valid_difficulty(terms: Mapping[str, Any]) -> bool:
+    """The plan-aware part of a calibration: finite terms, a plain file name, a known column."""
+    pairs = [terms.get("distance_terms"), terms.get("distance_clip")]
+    return (
+        all(isinstance(p, list | tuple) and len(p) == 2 and all(map(_finite, p)) for p in pairs)
+        and _finite(terms.get("ads_power"))
+        and isinstance(terms.get("neighbours"), int)
+        and terms["neighbours"] >= 1
+        and terms.get("ads_column") in FEATURE_COLUMNS
+        and isinstance(terms.get("file"), str)
+        and PurePosixPath(terms["file"]).name == terms["file"]
+    )
+
+
+def bundle_ranges(model_dir: str | Path, metadata: BundleMetadata) -> Ranges:
+    """The bundle's calibrated range, with its training points when plan-aware (read as JSON;
+    call after the manifest verified)."""
+    try:
+        return Ranges(metadata.interval, load_points(model_dir, metadata.interval))
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"the training points of {model_dir} cannot be read ({exc})") from None
 
 
 def verify_bundle(model_dir: str | Path) -> BundleMetadata:
@@ -222,13 +247,15 @@ class LoadedBundle:
     """A verified, loaded bundle: its metadata, its MLflow pyfunc, and a point-prediction function.
 
     ``predict_points`` skips pyfunc's per-call conversion when the bundle holds a scikit-learn
-    model: it is the pipeline's own ``predict`` (a 1-D array of expected purchases).
+    model: it is the pipeline's own ``predict`` (a 1-D array of expected purchases). ``ranges``
+    turns predictions into the bundle's calibrated ranges.
     """
 
     path: Path
     metadata: BundleMetadata
     pyfunc: Any
     predict_points: Callable[[Any], np.ndarray]
+    ranges: Ranges
 
 
 def load_bundle(model_dir: str | Path = DEFAULT_MODEL_DIR) -> LoadedBundle:
@@ -242,6 +269,7 @@ def load_bundle(model_dir: str | Path = DEFAULT_MODEL_DIR) -> LoadedBundle:
 
     model_dir = Path(model_dir)
     metadata = verify_bundle(model_dir)
+    ranges = bundle_ranges(model_dir, metadata)
     with _LOAD_LOCK:
         previous = os.environ.get(_PICKLE_FLAG)
         os.environ[_PICKLE_FLAG] = "true"
@@ -261,7 +289,7 @@ def load_bundle(model_dir: str | Path = DEFAULT_MODEL_DIR) -> LoadedBundle:
         predict_points = model.get_raw_model().predict
     except (NotImplementedError, AttributeError):
         predict_points = _points_of(model.predict)
-    return LoadedBundle(model_dir, metadata, model, predict_points)
+    return LoadedBundle(model_dir, metadata, model, predict_points, ranges)
 
 
 def _points_of(predict: Callable[[Any], Any]) -> Callable[[Any], np.ndarray]:

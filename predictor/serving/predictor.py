@@ -29,6 +29,7 @@ from predictor.serving.bundle import (
     DEFAULT_MODEL_DIR,
     BundleError,
     BundleMetadata,
+    bundle_ranges,
     load_bundle,
     verify_bundle,
 )
@@ -47,7 +48,7 @@ from predictor.serving.extrapolation import (
 from predictor.serving.model_code.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
-    interval_bounds,
+    Ranges,
     level_key,
     quantile_for,
 )
@@ -126,6 +127,7 @@ class Predictor:
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
         self._metadata: BundleMetadata | None = None
+        self._ranges: Ranges | None = None
         self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
@@ -163,8 +165,23 @@ class Predictor:
                 if self._model is None:
                     bundle = load_bundle(self.model_dir)
                     self._metadata = bundle.metadata
+                    self._ranges = bundle.ranges
                     self._model = bundle.predict_points
         return self._model
+
+    def _ensure_ranges(self) -> Ranges:
+        """The bundle's calibrated range (with its training points), read once."""
+        if self._ranges is None:
+            metadata = self._ensure_metadata()
+            with self._lock:
+                if self._ranges is None:
+                    self._ranges = bundle_ranges(self.model_dir, metadata)
+        return self._ranges
+
+    @property
+    def ranges(self) -> Ranges:
+        """The bundle's calibrated range: predictions and plans in, whole-number bounds out."""
+        return self._ensure_ranges()
 
     def load(self) -> None:
         """Verify and load the bundle now instead of on first use (e.g. to warm up in background)."""
@@ -207,7 +224,7 @@ class Predictor:
             raise BundleError(
                 "the local model returned a wrong number of or non-finite predictions"
             )
-        lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+        lower, upper = self._ensure_ranges().bounds(raw, frame, level)
         return Scored(raw, lower, upper, "local")
 
     def _remote(self, frame: pd.DataFrame, level: float) -> Scored:
@@ -216,7 +233,7 @@ class Predictor:
         self._count("databricks")
         raw, bounds = endpoint_answer(self._client.predict(frame), len(frame), level)
         if bounds is None:
-            lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+            lower, upper = self._ensure_ranges().bounds(raw, frame, level)
             return Scored(raw, lower, upper, "databricks", (notice_local_range(level),))
         return Scored(raw, *bounds, "databricks")
 
