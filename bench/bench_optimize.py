@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -193,6 +194,8 @@ def run_case(
             **compare(objective, answer, rows, frame),
             "predicted_gain": answer.best.purchases - answer.current.purchases,
             "true_gain": float(truth[1] - truth[0]),
+            "true_kept": float(truth[1] / truth[0]) if truth[0] > 0 else 1.0,
+            "budget_saved": plan.total_budget - answer.best.plan.total_budget,
             "lower": answer.best.lower,
             "plan": answer.best.plan,
         }
@@ -220,6 +223,12 @@ def summarize(model: str, results: list[dict[str, Any]]) -> dict[str, Any]:
             "mean_predicted_gain": statistics.fmean(r["predicted_gain"] for r in rows),
             "mean_true_gain": statistics.fmean(r["true_gain"] for r in rows),
         }
+    least = [r[str(Goal.LEAST_BUDGET)] for r in results]
+    summary["least_budget_true_kept_mean"] = statistics.fmean(r["true_kept"] for r in least)
+    summary["least_budget_true_kept_p10"] = float(
+        np.percentile([r["true_kept"] for r in least], 10)
+    )
+    summary["least_budget_saved_mean"] = statistics.fmean(r["budget_saved"] for r in least)
     expected = [r[str(Goal.MOST_PURCHASES)] for r in results]
     careful = [r[str(Goal.CAREFUL)] for r in results]
     differs = [c["plan"] != e["plan"] for c, e in zip(careful, expected, strict=True)]
@@ -249,6 +258,11 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"| {g['mean_true_gain']:.1f} | {ratio:.2f} |"
         )
     print(
+        f"least budget: {summary['least_budget_saved_mean']:,.0f} saved on average; the cheaper "
+        f"plan truly brings {summary['least_budget_true_kept_mean']:.1%} of the start plan's true "
+        f"purchases on average (10th percentile {summary['least_budget_true_kept_p10']:.1%})"
+    )
+    print(
         f"careful plan differs from the expected one in {summary['careful_differs']} of "
         f"{summary['cases']} cases; its lower end is higher by {summary['careful_lower_lift_mean']:.1f} "
         f"on average (median {summary['careful_lower_lift_median']:.1f}) when it differs"
@@ -264,6 +278,7 @@ def main() -> None:
     parser.add_argument("--models", default="ridge,boosting")
     parser.add_argument("--out", type=Path, default=Path("bench/results/optimize.json"))
     args = parser.parse_args()
+    print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     folders = available_models(MODEL_DIR)
     summaries = []
     for model in args.models.split(","):
@@ -285,6 +300,7 @@ def main() -> None:
         print_summary(summary)
         print(f"({refused} drawn cases were refused as contradictory and redrawn)")
         summaries.append(summary)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summaries, indent=2, default=str))
     print(f"\nwritten to {args.out}")

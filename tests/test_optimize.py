@@ -271,6 +271,7 @@ def test_a_plan_with_no_ads_needs_the_ads_to_change(predictor: Predictor) -> Non
         optimize(predictor, empty, "most_purchases", ["budget"])
     answer = optimize(predictor, empty, "most_purchases", ["ads", *MIX_CHANGES])
     assert answer.best.plan.total_ads >= 1 and answer.current.purchases == 0
+    assert answer.method == "exact"
 
 
 def test_to_dict_is_plain_json(predictor: Predictor) -> None:
@@ -279,3 +280,19 @@ def test_to_dict_is_plain_json(predictor: Predictor) -> None:
     data = optimize(predictor, PLAN, "careful", MIX_CHANGES).to_dict()
     assert json.loads(json.dumps(data))["best"]["plan"]["total_ads"] == 4
     assert data["goal"] == "careful" and isinstance(pd.Series(data["changes"]), pd.Series)
+
+
+def test_the_optimized_plan_is_a_plan_like_any_other(predictor: Predictor) -> None:
+    from predictor.planning.explain import explain
+    from predictor.planning.scenario_compare import answer_record
+    from predictor.planning.whatif import what_if_curves
+
+    answer = optimize(predictor, PLAN, "careful", EVERYTHING, {"total_budget": {"max": 80_000}})
+    best = answer.best.plan
+    prediction = predictor.predict(best)
+    assert (prediction.lower, prediction.upper) == (answer.best.lower, answer.best.upper)
+    why = explain(predictor, best)
+    assert why.prediction == pytest.approx(answer.best.purchases)
+    curves = what_if_curves(predictor, best, 0.9)
+    assert best.total_budget in set(curves.budget["x"]) and len(curves.ads) > 2
+    assert answer_record(prediction, best, "ridge")["plan"]["total_ads"] == best.total_ads

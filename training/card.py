@@ -169,6 +169,29 @@ def _measured_section(ev: dict, ridge: bool, metadata: BundleMetadata) -> list[s
     return lines
 
 
+def _limitations(result, synthetic: bool) -> list[str]:
+    """The card's closing list of what the model cannot do."""
+    return [
+        "## Limitations",
+        "",
+        (
+            "- Trained on synthetic data of one fictional company, in the schema of the public\n"
+            '  "Social Media Advertisement Performance" dataset; real campaigns differ.'
+            if synthetic
+            else f"- Trained on the {result.metrics['n_campaigns']} campaigns of one data set; other"
+            " companies' campaigns may differ."
+        ),
+        "- The model sees neither product, price nor creative quality; creative quality moves",
+        "  purchases a lot, and it is part of the noise here.",
+        "- Associations, not causes: the model describes the data, not what a change would cause.",
+        "- No seasonality shocks, competitors or platform changes beyond the start-month pattern.",
+        "- Limited size: a few hundred campaigns. Best for campaigns similar to the training data;",
+        "  the app warns when a plan is outside the training range.",
+        "- An educational planning tool, not a forecast to commit budget on.",
+        "",
+    ]
+
+
 def _pcts(values: list[float]) -> str:
     return ", ".join(f"{c:.1%}" for c in values)
 
@@ -263,22 +286,6 @@ def model_card(
         "plans outside the training range, and it does not account for changes the data never saw.",
         "",
         *(comparison or []),
-        "## Limitations",
-        "",
-        (
-            "- Trained on synthetic data of one fictional company, in the schema of the public\n"
-            '  "Social Media Advertisement Performance" dataset; real campaigns differ.'
-            if synthetic
-            else f"- Trained on the {result.metrics['n_campaigns']} campaigns of one data set; other"
-            " companies' campaigns may differ."
-        ),
-        "- The model sees neither product, price nor creative quality; creative quality moves",
-        "  purchases a lot, and it is part of the noise here.",
-        "- Associations, not causes: the model describes the data, not what a change would cause.",
-        "- No seasonality shocks, competitors or platform changes beyond the start-month pattern.",
-        "- Limited size: a few hundred campaigns. Best for campaigns similar to the training data;",
-        "  the app warns when a plan is outside the training range.",
-        "- An educational planning tool, not a forecast to commit budget on.",
-        "",
+        *_limitations(result, synthetic),
     ]
     return "\n".join(lines)

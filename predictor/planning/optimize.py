@@ -185,11 +185,13 @@ def _exact(
     disagrees with the local Ridge model (an endpoint serving another model)."""
     model = Terms(terms, features_of(space.start).to_numpy()[0])
     local_current = float(np.expm1(model.score(features_of(space.start))[0]))
+    local_current = max(local_current, 0.0) if space.plan.total_ads else 0.0
     objective = make(local_current)
     answer = exact_optimum(space, terms, objective)
     rows = np.vstack([space.start, answer.row])
     frame = score_rows(score, rows)
-    local = np.expm1(model.score(features_of(rows)))
+    # A plan with no ads is 0 without the model, as predict_frame answers it.
+    local = np.where(rows[:, INDEX["total_ads"]] > 0, np.expm1(model.score(features_of(rows))), 0)
     if not np.allclose(frame["prediction"].to_numpy(), np.maximum(local, 0.0), rtol=1e-6):
         return None
     return Scored(rows, frame, 1), 1, objective
