@@ -135,3 +135,13 @@ def test_table_parsing_and_use_plan() -> None:
     with pytest.raises(Exception, match="Find a plan first"):
         use_plan(None)
     assert use_plan({"best": {"plan": PLAN}}) == list(PLAN.values())
+
+
+def test_the_api_page_example_works_as_copied(client: Client, app_url: str) -> None:
+    info = requests.get(f"{app_url}gradio_api/info", timeout=30).json()
+    params = info["named_endpoints"]["/optimize"]["parameters"]
+    example = {p["parameter_name"]: p["example_input"] for p in params}
+    assert example["bounds"] == {"total_budget": {"max": 80_000}}
+    assert example["change"] == ["platform", "format"]
+    _, data = client.predict(**example, api_name="/optimize")
+    assert data["status"] in ("found", "already_best")
