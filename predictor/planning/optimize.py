@@ -40,7 +40,7 @@ from predictor.planning.optimize_limits import (
     limit_sentence,
     relaxed_rows,
 )
-from predictor.planning.optimize_search import Scored, score_rows, search
+from predictor.planning.optimize_search import FULL, LIGHT, Scored, score_rows, search
 from predictor.planning.optimize_space import (
     INDEX,
     Space,
@@ -274,9 +274,10 @@ def optimize(
         seeds = None
         if terms is not None:
             seeds = exact_optimum(space, terms, Objective(Goal.MOST_PURCHASES)).row[None, :]
-        scored, best, objective = search(
-            score, space, make, MAX_CALLS - score.calls - 1, seeds, np.random.default_rng(seed)
-        )
+        effort = LIGHT if seeds is not None else FULL
+        rng = np.random.default_rng(seed)
+        rounds = MAX_CALLS - score.calls - 1
+        scored, best, objective = search(score, space, make, rounds, seeds, rng, effort)
     else:
         scored, best, objective = found
     limits = _limits_of(space, scored, best, objective, score, score.calls)
