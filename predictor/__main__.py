@@ -1,9 +1,11 @@
-"""Command line: ``python -m predictor score plans.csv --out scored.csv [--level 0.9]``, and
+"""Command line: ``python -m predictor score plans.csv --out scored.csv [--level 0.9]``,
+``python -m predictor optimize --plan plan.json --goal careful --change platform,budget``, and
 ``python -m predictor outcomes add results.csv [--replace]`` / ``outcomes report``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--model-dir", type=Path, default=Path("model"), help="the model bundle")
     score.add_argument("--quiet", action="store_true", help="no progress bars")
     _outcome_commands(commands)
+    _optimize_parser(commands)
     return parser
 
 
@@ -97,6 +100,94 @@ def _outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _optimize_parser(commands: argparse._SubParsersAction) -> None:
+    from predictor.planning.optimize_goals import Goal
+    from predictor.planning.optimize_space import GROUPS
+
+    opt = commands.add_parser(
+        "optimize",
+        help="find the best plan for a goal",
+        description=(
+            "Find the best plan for a goal, starting from a plan, changing only the groups named "
+            "in --change, within the bounds of --bounds. The same answer as the app's Find the "
+            "best plan and its /optimize API."
+        ),
+    )
+    opt.add_argument("--plan", type=Path, required=True, help="the start plan: a JSON object")
+    opt.add_argument(
+        "--goal", default=str(Goal.MOST_PURCHASES), choices=[str(g) for g in Goal], help="goal"
+    )
+    opt.add_argument(
+        "--change", default="", help=f"what may change, comma-separated: {', '.join(GROUPS)}"
+    )
+    opt.add_argument(
+        "--bounds",
+        help='bounds: a JSON file or text, e.g. {"instagram_ads": {"max_share": 60}}',
+    )
+    opt.add_argument("--target", type=float, help="purchases to reach (least_budget)")
+    opt.add_argument("--max-cpa", type=float, help="maximum cost per purchase (within_cost)")
+    opt.add_argument(
+        "--min-roas", type=float, help="minimum ROAS (within_cost, with an order value)"
+    )
+    opt.add_argument("--order-value", type=float, help="average order value (for --min-roas)")
+    opt.add_argument(
+        "--level", type=float, default=DEFAULT_LEVEL, help="range level: 0.8, 0.9 or 0.95"
+    )
+    opt.add_argument("--model-dir", type=Path, default=Path("model"), help="the model bundle")
+    opt.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+
+def _json_arg(text: str, what: str) -> object:
+    """A JSON object from a file path or from the text itself."""
+    source = text if text.lstrip().startswith("{") else Path(text).read_text(encoding="utf-8")
+    try:
+        return json.loads(source)
+    except ValueError as exc:
+        raise ValueError(f"{what} is not valid JSON ({exc})") from None
+
+
+def optimize_text(args: argparse.Namespace) -> str:
+    """Run ``optimize`` for the parsed arguments; return the answer as text or JSON."""
+    from predictor.contract.plan import CampaignPlan, PlanError
+    from predictor.planning.optimize import optimize
+    from predictor.planning.optimize_text import plan_lines
+    from predictor.serving.predictor import Predictor
+
+    values = _json_arg(str(args.plan), "--plan")
+    if not isinstance(values, dict):
+        raise PlanError("plan", "--plan must hold a JSON object of the plan's fields")
+    plan = CampaignPlan(**values)
+    bounds = _json_arg(args.bounds, "--bounds") if args.bounds else None
+    answer = optimize(
+        Predictor.from_env(model_dir=args.model_dir),
+        plan,
+        args.goal,
+        args.change,
+        bounds,
+        args.level,
+        target_purchases=args.target,
+        max_cost_per_purchase=args.max_cpa,
+        min_roas=args.min_roas,
+        average_order_value=args.order_value,
+    )
+    if args.json:
+        return json.dumps(answer.to_dict(), indent=2)
+    sections = [
+        ("Changes", answer.changes or ("none",)),
+        (
+            "Plan" if answer.status != "out_of_reach" else "Closest plan",
+            plan_lines(answer.best.plan),
+        ),
+        ("What decides it", answer.limits),
+        ("Notes", answer.notices),
+    ]
+    lines = [answer.message, answer.gain]
+    for title, items in sections:
+        if items:
+            lines += [f"{title}:", *(f"  - {item}" for item in items)]
+    return "\n".join(lines)
+
+
 def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = False) -> str:
     """Score ``plans`` into ``out``; return a one-line summary. Errors propagate.
 
@@ -144,9 +235,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "outcomes":
             return _outcomes(args)
-        print(score(args.plans, args.out, args.level, args.model_dir, args.quiet))
+        if args.command == "optimize":
+            print(optimize_text(args))
+        else:
+            print(score(args.plans, args.out, args.level, args.model_dir, args.quiet))
     except FileNotFoundError as exc:
         print(f"error: {exc.filename}: no such file", file=sys.stderr)
+        return 2
+    except TypeError as exc:  # a plan file with a field CampaignPlan does not have
+        print(f"error: --plan: {exc}", file=sys.stderr)
         return 2
     except (
         BatchError,

@@ -16,7 +16,6 @@ from predictor.serving.extrapolation import (
     refuse_absurd,
     widen_bounds,
 )
-from predictor.serving.model_code.interval import interval_bounds
 from tests.support.predictor import APP_PLAN
 
 # The app's default plan, with which the issue saw a budget of 1e12 answered 805,425 ± 3%.
@@ -33,11 +32,12 @@ def _row(**values: float) -> np.ndarray:
 def test_a_trillion_budget_was_answered_with_a_narrow_range_and_is_now_refused(predictor):
     plan = DEFAULT.replace(total_budget=1e12)
     frame = pd.DataFrame([plan.to_features()], columns=FEATURE_COLUMNS)
-    # What the model alone says, with the plain conformal interval: the issue's ±3%.
+    # What the model alone says. Its range by size alone was the issue's ±3%; the plan-aware
+    # range sees how far this plan is from every training campaign and is much wider.
     raw = predictor.local_estimator().predict(frame)
-    low, high = interval_bounds(raw, predictor.metadata.interval, 0.9)
+    low, high = predictor.ranges.bounds(raw, frame, 0.9)
     assert round(raw[0]) == 805_425
-    assert (high[0] - low[0]) / 2 / raw[0] < 0.03
+    assert (high[0] - low[0]) / 2 / raw[0] > 0.1
     with pytest.raises(PlanError) as info:
         predictor.predict(plan)
     message = str(info.value)
@@ -62,14 +62,17 @@ def test_beyond_the_range_the_range_widens_relative_to_the_edge(predictor):
     far_relative = (far.upper - far.lower) / (far.raw + 1)
     # Whole-number bounds may each lose under 1 purchase.
     assert far_relative >= edge_relative - 2 / (far.raw + 1)
-    plain_low, plain_high = interval_bounds(np.array([far.raw]), predictor.metadata.interval, 0.9)
-    assert far.upper - far.lower > plain_high[0] - plain_low[0]
+    far_frame = pd.DataFrame([far.features], columns=FEATURE_COLUMNS)
+    plain_low, plain_high = predictor.ranges.bounds(np.array([far.raw]), far_frame, 0.9)
+    # The plan-aware range already widens with the distance; the edge's never narrows it.
+    assert far.upper - far.lower >= plain_high[0] - plain_low[0]
     assert far.lower <= far.purchases <= far.upper
 
 
 def test_inside_the_range_nothing_changes(predictor):
     answer = predictor.predict(DEFAULT)
-    low, high = interval_bounds(np.array([answer.raw]), predictor.metadata.interval, 0.9)
+    frame = pd.DataFrame([answer.features], columns=FEATURE_COLUMNS)
+    low, high = predictor.ranges.bounds(np.array([answer.raw]), frame, 0.9)
     assert (answer.lower, answer.upper) == (low[0], high[0])
     assert not answer.extrapolated and not answer.unreliable
 

@@ -26,7 +26,6 @@ from predictor.serving.model_choice import (
     model_dir,
     warm_up_in_order,
 )
-from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.model_code.pyfunc import interval_frame
 from predictor.serving.settings import PredictorConfig
 from tests.support.common import MODEL_DIR
@@ -92,7 +91,8 @@ def test_from_env_serves_either_bundle():
     pipeline = load_bundle(BOOSTING_DIR).pyfunc.get_raw_model()
     expected = float(pipeline.predict(pd.DataFrame([PLAN.to_features()]))[0])
     assert answer.raw == pytest.approx(expected, abs=1e-9)
-    lower, upper = interval_bounds(np.array([expected]), boosting.metadata.interval, 0.9)
+    frame = pd.DataFrame([PLAN.to_features()], columns=FEATURE_COLUMNS)
+    lower, upper = boosting.ranges.bounds(np.array([expected]), frame, 0.9)
     assert (answer.lower, answer.upper) == (int(lower[0]), int(upper[0]))
     assert boosting.levels == ridge.levels == (0.8, 0.9, 0.95)
 
@@ -117,7 +117,9 @@ def test_mlflow_serves_the_alternative_with_its_ranges():
         response = requests.post(url, json=body, timeout=30)
     assert response.status_code == 200
     served = pd.DataFrame.from_records(response.json()["predictions"])
-    expected = interval_frame(bundle.predict_points(frame), bundle.metadata.interval)
+    expected = interval_frame(
+        bundle.predict_points(frame), bundle.metadata.interval, frame, bundle.ranges.points
+    )
     assert list(served.columns) == list(expected.columns)
     np.testing.assert_allclose(served["prediction"], expected["prediction"], rtol=0, atol=1e-9)
     bounds = [c for c in expected.columns if c != "prediction"]
@@ -131,9 +133,7 @@ def test_both_bundles_meet_the_bars_on_the_same_held_out_campaigns():
     table, oracle = fresh_campaigns(config.EVAL_SEED, config.EVAL_CAMPAIGNS)
     for folder in (MODEL_DIR, BOOSTING_DIR):
         bundle = load_bundle(folder)
-        ev = evaluate_on(
-            table, oracle, bundle.predict_points, bundle.metadata.interval, config.EVAL_SEED
-        )
+        ev = evaluate_on(table, oracle, bundle.predict_points, bundle.ranges, config.EVAL_SEED)
         assert all(bars_met(ev).values()), (folder, bars_met(ev))
         # The card and the record report what this measures.
         recorded = bundle.metadata.metrics["evaluation"]

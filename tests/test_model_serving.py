@@ -81,7 +81,9 @@ def test_the_served_bundle_answers_points_and_ranges(served_bundle, bundle):
     assert len(records) == 25
     assert all(set(r) == {"prediction", *BOUNDS} for r in records)
     answer = pd.DataFrame.from_records(records)
-    expected = interval_frame(bundle.predict_points(frame), bundle.metadata.interval)
+    expected = interval_frame(
+        bundle.predict_points(frame), bundle.metadata.interval, frame, bundle.ranges.points
+    )
     np.testing.assert_allclose(answer["prediction"], expected["prediction"], rtol=0, atol=1e-9)
     assert (answer[BOUNDS].to_numpy() == expected[BOUNDS].to_numpy()).all()
     assert all(float(v).is_integer() for r in records for k, v in r.items() if k != "prediction")

@@ -18,7 +18,6 @@ from predictor import (
     Predictor,
 )
 from predictor.serving.bundle import BundleMetadata, load_bundle
-from predictor.serving.model_code.interval import interval_bounds
 from predictor.serving.settings import PredictorConfig
 from tests.support.common import MODEL_DIR
 from tests.support.predictor import APP_PLAN
@@ -59,7 +58,7 @@ def test_predict_matches_the_pipeline_and_its_interval(predictor, pipeline):
     expected = float(pipeline.predict(frame)[0])
     assert prediction.raw == pytest.approx(expected, abs=1e-9)
     assert prediction.purchases == round(max(expected, 0.0))
-    lower, upper = interval_bounds(np.array([expected]), predictor.metadata.interval, 0.9)
+    lower, upper = predictor.ranges.bounds(np.array([expected]), frame, 0.9)
     assert (prediction.lower, prediction.upper) == (int(lower[0]), int(upper[0]))
     assert 0 <= prediction.lower <= prediction.purchases <= prediction.upper
     assert all(type(v) is int for v in (prediction.purchases, prediction.lower, prediction.upper))

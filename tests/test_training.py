@@ -196,7 +196,7 @@ def test_quick_run_interval_covers_fresh_campaigns(quick_run):
 
     workdir, _ = quick_run
     bundle = load_bundle(workdir / "model", trust_unpinned=True)
-    ev = evaluate(bundle.predict_points, bundle.metadata.interval, seed=999, n_campaigns=1500)
+    ev = evaluate(bundle.predict_points, bundle.ranges, seed=999, n_campaigns=1500)
     # A quick model is trained on few campaigns; its interval must still keep its promise.
     assert 0.85 <= ev["coverage"]["0.9"] <= 0.95, ev["coverage"]
     assert ev["coverage"]["0.8"] < ev["coverage"]["0.9"] < ev["coverage"]["0.95"]
@@ -306,7 +306,7 @@ def test_every_command_is_named_and_shares_its_options():
         None,
     )
     evaluate = parser.parse_args(["evaluate"])
-    assert (evaluate.seed, evaluate.campaigns, evaluate.model_dir) == (2026, 3000, Path("model"))
+    assert (evaluate.seed, evaluate.campaigns, evaluate.model_dir) == (2026, 10_000, Path("model"))
     generate = parser.parse_args(["generate"])
     assert (generate.seed, generate.campaigns) == (42, 1000)
     assert parser.parse_args(["pin", "--model-dir", "m"]).model_dir == Path("m")
@@ -367,7 +367,9 @@ def _reexport(tmp_path: Path, source: Path, **kwargs) -> Path:
     bundle = load_bundle(source, trust_unpinned=True)
     X = pd.read_json(source / "input_example.json", orient="split").astype(float)
     target = tmp_path / "model"
-    save_bundle(bundle.pyfunc.get_raw_model(), X, bundle.metadata, target, "card", **kwargs)
+    model = bundle.pyfunc.get_raw_model()
+    points = bundle.ranges.points
+    save_bundle(model, X, bundle.metadata, target, "card", points=points, **kwargs)
     return target
 
 

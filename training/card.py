@@ -75,6 +75,7 @@ def comparison_section(entries: list[tuple[BundleMetadata, dict]]) -> list[str]:
         f"| {meta.display_name} | `{model_dir(meta.name).as_posix()}/` | {ev['rmse']:.2f} | "
         f"{ev['rmse_ratio']:.3f} | {ev['coverage']['0.9']:.1%} | "
         + ", ".join(f"{c:.1%}" for c in ev["coverage_90_by_third"])
+        + f" | {_pcts(ev.get('coverage_90_by_distance_fifth', [])) or '–'}"
         + f" | {ev['mean_width_90']:.1f} |"
         for meta, ev in entries
     ]
@@ -86,8 +87,9 @@ def comparison_section(entries: list[tuple[BundleMetadata, dict]]) -> list[str]:
         "`python -m training evaluate --model-dir BUNDLE`.",
         "",
         "| model | bundle | RMSE | RMSE ÷ oracle (≤ 1.15) | 90% coverage (88–92%) | "
-        "by third of predicted size (each 85–95%) | mean 90% width |",
-        "|---|---|---|---|---|---|---|",
+        "by third of predicted size (each 85–95%) | by fifth of distance to the training "
+        "campaigns (each 88–92%) | mean 90% width |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
@@ -140,23 +142,48 @@ def _metrics_section(result, metadata: BundleMetadata) -> list[str]:
 
 
 def _interval_section(cal: dict) -> list[str]:
-    """How the prediction interval is calibrated, and its quantiles."""
+    """How the range is built, with the calibrated numbers."""
+    levels = ", ".join(f"{float(k):.0%} (q = {v:.3f})" for k, v in cal["quantiles"].items())
+    fitted = (
+        f"calibrated on the out-of-fold residuals of {cal['n_calibration']} campaigns "
+        f"({cal['oof_repeats']} repeats of {config.CV_SPLITS}-fold), with the finite-sample "
+        f"correction. Levels: {levels}. Bounds are whole numbers and never below 0."
+    )
+    scale = cal["scale"]
+    if "difficulty" not in cal:
+        return [
+            "## Prediction interval",
+            "",
+            "Normalized split-conformal: the spread of residuals at a predicted count p is "
+            f"modelled as `(p + {scale['offset']:g}) ^ {scale['power']:.3f}` (the power that covers "
+            f"small and large campaigns alike), and the quantiles of the scaled residuals are {fitted}",
+            "",
+        ]
+    terms = cal["difficulty"]
+    c1, c2 = terms["distance_terms"]
+    low, high = terms["distance_clip"]
     return [
         "## Prediction interval",
         "",
-        "Normalized split-conformal: the spread of residuals at a predicted count p is modelled as",
-        f"`(p + {cal['scale']['offset']:g}) ^ {cal['scale']['power']:.3f}` (the power that covers small and large campaigns alike), and the quantiles of",
-        f"the scaled residuals are calibrated on the out-of-fold residuals of {cal['n_calibration']} campaigns",
-        f"({cal['oof_repeats']} repeats of {config.CV_SPLITS}-fold), with the finite-sample correction. Levels: "
-        + ", ".join(f"{float(k):.0%} (q = {v:.3f})" for k, v in cal["quantiles"].items())
-        + ". Bounds are whole numbers and never below 0.",
+        "Plan-aware normalized split-conformal: the range of a plan x is `p ± q · s(x)` with",
+        f"`s(x) = (p + 1) ^ {scale['power']:.3f} · (ads + 1) ^ {terms['ads_power']:.3f} · "
+        f"exp({c1:.3f} · u + {c2:.3f} · u²)`, where p is the prediction and u the log of the",
+        f"plan's mean distance to its {terms['neighbours']} nearest training campaigns (inputs as",
+        "the model sees them: budget, duration, ads and interests in log1p, then standardized),",
+        f"held within [{low:.3f}, {high:.3f}] so that a more unusual plan never gets a narrower",
+        "range. The scale is a linear quantile regression (the 90% quantile of",
+        "log(|residual| + 0.5)) on those terms; each calibration campaign's distance is to the",
+        "other training campaigns. A plan with few ads (whose creative quality does not average",
+        "out) or far from the training campaigns gets a wider range than its size alone says.",
+        f"The quantiles of the scaled residuals are {fitted} The training campaigns' inputs",
+        "travel with the bundle in `difficulty.json` (plain JSON: plan inputs, no purchases).",
         "",
     ]
 
 
 def _evaluation_section(ev: dict, metadata: BundleMetadata, ridge: bool) -> list[str]:
-    """The bars measured on new campaigns: accuracy against the oracle, coverage, width."""
-    return [
+    """The bars measured on new campaigns, and the by-size range of the same model beside."""
+    lines = [
         f"### Measured on {ev['n_campaigns']} new campaigns (seed {ev['seed']}, not used in training)",
         "",
         "Measured by `python -m training evaluate"
@@ -173,8 +200,21 @@ def _evaluation_section(ev: dict, metadata: BundleMetadata, ridge: bool) -> list
             for k, v in ev["coverage"].items()
         ],
         "| 90% coverage by third of predicted size (small, middle, large) | "
-        + ", ".join(f"{c:.1%}" for c in ev["coverage_90_by_third"])
+        + _pcts(ev["coverage_90_by_third"])
         + " | each 85–95% |",
+    ]
+    if "coverage_90_by_distance_fifth" in ev:
+        lines += [
+            "| 90% coverage by fifth of distance to the training campaigns (most common to most "
+            "unusual) | " + _pcts(ev["coverage_90_by_distance_fifth"]) + " | each 88–92% |",
+            "| mean distance by fifth | "
+            + ", ".join(f"{d:.2f}" for d in ev["mean_distance_by_fifth"])
+            + " | |",
+            "| mean 90% width by fifth of distance | "
+            + ", ".join(f"{w:.1f}" for w in ev["mean_width_90_by_distance_fifth"])
+            + " | |",
+        ]
+    lines += [
         "| mean 90% width by third | "
         + ", ".join(f"{w:.1f}" for w in ev["mean_width_90_by_third"])
         + " | grows with size |",
@@ -183,6 +223,27 @@ def _evaluation_section(ev: dict, metadata: BundleMetadata, ridge: bool) -> list
         f"| width ratio | {ev['width_ratio']:.3f} | ≤ 1.3 |",
         "",
     ]
+    if "by_size" in ev and "coverage_90_by_distance_fifth" in ev:
+        size = ev["by_size"]
+        lines += [
+            "The same model with the earlier range by size alone (`(p + 1) ^ g`, calibrated on",
+            "the same residuals), on the same campaigns:",
+            "",
+            "| range | 90% coverage | by third of size | by fifth of distance | mean 90% width |",
+            "|---|---|---|---|---|",
+            f"| plan-aware (served) | {ev['coverage']['0.9']:.1%} | "
+            f"{_pcts(ev['coverage_90_by_third'])} | "
+            f"{_pcts(ev['coverage_90_by_distance_fifth'])} | {ev['mean_width_90_all']:.1f} |",
+            f"| by size (earlier) | {size['coverage_90']:.1%} | "
+            f"{_pcts(size['coverage_90_by_third'])} | "
+            f"{_pcts(size['coverage_90_by_distance_fifth'])} | {size['mean_width_90_all']:.1f} |",
+            "",
+        ]
+    return lines
+
+
+def _pcts(values: list[float]) -> str:
+    return ", ".join(f"{c:.1%}" for c in values)
 
 
 def _limitations(result, synthetic: bool) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import re
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ from predictor.serving.bundle import (
     write_manifest,
 )
 from predictor.serving.model_code import pyfunc
+from predictor.serving.model_code.interval import POINTS_FILE, TrainingPoints, is_plan_aware
 from predictor.serving.model_code.pyfunc import interval_frame
 from training import config
 from training.models import DISPLAY_NAMES, SERVED_NAME
@@ -119,14 +121,18 @@ def save_bundle(
     model_dir: str | Path = DEFAULT_MODEL_DIR,
     card: str | None = None,
     trusted_types: list[str] = SKOPS_TRUSTED_TYPES,
+    points: TrainingPoints | None = None,
 ) -> Path:
     """Save ``model`` as an MLflow sklearn/pyfunc bundle in ``model_dir`` (replaced atomically).
 
-    ``metadata`` is stored in MLmodel; ``card`` becomes README.md. A SHA-256 manifest is written
-    last, so a bundle with a manifest is complete. Other bundles kept in the folder's
-    ``alternatives/`` stay. ``trusted_types`` must list every type skops does not trust itself
-    (MLflow refuses to save the model otherwise).
+    ``metadata`` is stored in MLmodel; ``card`` becomes README.md; a plan-aware calibration's
+    training ``points`` become ``difficulty.json``. A SHA-256 manifest is written last, so a
+    bundle with a manifest is complete. Other bundles kept in the folder's ``alternatives/``
+    stay. ``trusted_types`` must list every type skops does not trust itself (MLflow refuses to
+    save the model otherwise).
     """
+    if is_plan_aware(metadata.interval) and points is None:
+        raise ValueError("a plan-aware calibration needs its training points in the bundle")
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
@@ -136,7 +142,8 @@ def save_bundle(
         shutil.rmtree(staging)
     X = X[FEATURE_COLUMNS].astype(float)
     example = X.head(3)
-    answer = interval_frame(np.asarray(model.predict(example), dtype=float), metadata.interval)
+    pred = np.asarray(model.predict(example), dtype=float)
+    answer = interval_frame(pred, metadata.interval, example, points)
     with warnings.catch_warnings():
         # The bounds are whole numbers and never missing: integer columns are what they are.
         warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer", UserWarning)
@@ -156,6 +163,9 @@ def save_bundle(
             )
         use_serving_pyfunc(staging)
         normalize_skops(staging / "model.skops")
+        if points is not None and is_plan_aware(metadata.interval):
+            text = json.dumps(points.record(), separators=(",", ":"))
+            (staging / POINTS_FILE).write_text(text + "\n", encoding="utf-8")
         if card is not None:
             (staging / "README.md").write_text(card, encoding="utf-8")
         write_manifest(staging)

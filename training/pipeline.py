@@ -12,6 +12,7 @@ import pandas as pd
 
 from predictor.serving.bundle import DEFAULT_MODEL_DIR, load_bundle
 from predictor.serving.model_choice import model_dir
+from predictor.serving.model_code.interval import Ranges
 from training import config
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def evaluate_bundle(
     from training.evaluate import evaluate
 
     bundle = load_bundle(model_dir, trust_unpinned)
-    return evaluate(bundle.predict_points, bundle.metadata.interval, seed, campaigns)
+    return evaluate(bundle.predict_points, bundle.ranges, seed, campaigns)
 
 
 def _campaign_data(options: TrainOptions, console) -> tuple[Path, pd.DataFrame | None]:
@@ -186,10 +187,21 @@ def _measure_bars(
         n_eval = config.EVAL_CAMPAIGNS // (3 if options.quick else 1)
         fresh, oracle = fresh_campaigns(config.EVAL_SEED, n_eval)
         evaluation, alt_evaluation = (
-            evaluate_on(fresh, oracle, model.predict, calibration, config.EVAL_SEED)
-            for model, calibration in (
-                (result.model, result.calibration),
-                (result.alternative.model, result.alternative.calibration),
+            evaluate_on(
+                fresh,
+                oracle,
+                model.predict,
+                Ranges(calibration, result.points),
+                config.EVAL_SEED,
+                by_size,
+            )
+            for model, calibration, by_size in (
+                (result.model, result.calibration, result.by_size),
+                (
+                    result.alternative.model,
+                    result.alternative.calibration,
+                    result.alternative.by_size,
+                ),
             )
         )
     return evaluation, alt_evaluation
@@ -227,6 +239,7 @@ def _save_bundles(
         metadata,
         options.model_dir,
         model_card(result, metadata, evaluation, options.command, synthetic, comparison),
+        points=result.points,
     )
     alt_path = save_bundle(
         alternative.model,
@@ -235,6 +248,7 @@ def _save_bundles(
         model_dir(alt_metadata.name, options.model_dir),
         model_card(result, alt_metadata, alt_evaluation, options.command, synthetic, comparison),
         trusted_types=TREE_TRUSTED_TYPES,
+        points=result.points,
     )
     if is_shipped_folder(options.model_dir):
         pin_bundles(options.model_dir)

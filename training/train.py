@@ -21,10 +21,12 @@ from sklearn.model_selection import (
 )
 
 from predictor.contract.features import FEATURE_COLUMNS, TARGET_COLUMN
+from predictor.serving.model_code.interval import TrainingPoints
 from training import config
-from training.calibration import calibrate
+from training.calibration import NEIGHBOURS, PlanDifficulty, calibrate
 from training.models import (
     ALTERNATIVE_CANDIDATES,
+    LOG_COLUMNS,
     SERVED_NAME,
     candidates,
     memoized_mutual_info,
@@ -44,6 +46,7 @@ class Alternative:
     model: object
     calibration: dict
     metrics: dict[str, float]
+    by_size: dict | None = None  # the earlier, by-size calibration, for comparison
 
 
 @dataclass
@@ -58,6 +61,8 @@ class TrainResult:
     fingerprint: str
     training_range: dict[str, list[float]]
     alternative: Alternative | None = None
+    points: TrainingPoints | None = None  # the campaigns the plan-aware range measures against
+    by_size: dict | None = None  # the earlier, by-size calibration, for comparison
 
 
 def fingerprint(table: pd.DataFrame) -> str:
@@ -239,9 +244,11 @@ def _ranked(comparison: pd.DataFrame) -> pd.DataFrame:
     return comparison[~comparison["model"].isin(["mean_baseline", "oracle"])]
 
 
-def _calibrate(model, data: _Split, seed: int) -> dict:
-    """Interval calibration on the out-of-fold residuals of ``model`` over all campaigns."""
-    return calibrate(data.y, out_of_fold(model, data.X, data.y, seed, data.repeats))
+def _calibrate(model, data: _Split, seed: int, difficulty: PlanDifficulty) -> tuple[dict, dict]:
+    """Interval calibrations on the out-of-fold residuals of ``model`` over all campaigns: the
+    plan-aware one (served) and the earlier by-size one (for comparison)."""
+    oof = out_of_fold(model, data.X, data.y, seed, data.repeats)
+    return calibrate(data.y, oof, difficulty=difficulty), calibrate(data.y, oof)
 
 
 def _pick_alternative(
@@ -251,6 +258,7 @@ def _pick_alternative(
     data: _Split,
     seed: int,
     quick: bool,
+    difficulty: PlanDifficulty,
     progress,
     task,
 ) -> Alternative:
@@ -259,11 +267,13 @@ def _pick_alternative(
     alt_name = ranked[ranked["model"].isin(ALTERNATIVE_CANDIDATES)].iloc[0]["model"]
     if progress:
         progress.update(task, description=f"calibrating the alternative: {alt_name}")
+    calibration, by_size = _calibrate(models[alt_name], data, seed, difficulty)
     return Alternative(
         candidate=alt_name,
         model=candidates(seed, plain, quick=quick)[alt_name].fit(data.X, data.y),
-        calibration=_calibrate(models[alt_name], data, seed),
+        calibration=calibration,
         metrics=_row_metrics(comparison, alt_name),
+        by_size=by_size,
     )
 
 
@@ -338,12 +348,13 @@ def train(
         )
         comparison, test_preds = _compare(models, data, ground_truth, progress, task)
         # Interval: out-of-fold residuals of the served configuration over all campaigns.
-        calibration = _calibrate(tuned, data, seed)
+        points, difficulty = training_points(data.X)
+        calibration, by_size = _calibrate(tuned, data, seed, difficulty)
         # Exported models use scikit-learn's own mutual-information scorer (same scores).
         plain = served_model(k=best["k"], alpha=best["alpha"], seed=seed)
         final = clone(plain).fit(data.X, data.y)
         alternative = _pick_alternative(
-            comparison, models, plain, data, seed, quick, progress, task
+            comparison, models, plain, data, seed, quick, difficulty, progress, task
         )
         metrics = _summary_metrics(comparison, len(table))
         mlflow.log_metrics({f"served_{k}": v for k, v in metrics["served"].items()})
@@ -361,7 +372,17 @@ def train(
         comparison=comparison,
         metrics=metrics,
         alternative=alternative,
+        points=points,
+        by_size=by_size,
     )
+
+
+def training_points(X: pd.DataFrame) -> tuple[TrainingPoints, PlanDifficulty]:
+    """The training campaigns' inputs, as the plan-aware range measures distances to them, and
+    each campaign's own difficulty (its distance to the others: it is not its own neighbour)."""
+    points = TrainingPoints(FEATURE_COLUMNS, LOG_COLUMNS, X[FEATURE_COLUMNS].to_numpy(dtype=float))
+    distance = points.distance(X, NEIGHBOURS, skip_self=True)
+    return points, PlanDifficulty(distance, X["num_ads"].to_numpy(dtype=float))
 
 
 def out_of_fold(model, X: pd.DataFrame, y: np.ndarray, seed: int, repeats: int) -> np.ndarray:

@@ -10,7 +10,9 @@ NOTES = """
 **What the range means.** The range comes from how far the model's predictions fell from the
 real outcomes of campaigns it had not seen (conformal calibration). For campaigns like those in
 the training data, about 90% of outcomes land inside a 90% range, counted over many campaigns.
-It grows with the prediction, because bigger campaigns vary more. It does **not** promise that
+It grows with the prediction, because bigger campaigns vary more, and it is wider for plans with
+few ads and for plans unlike the campaigns the model learned from, which it predicts less
+surely. It does **not** promise that
 *your* campaign lands inside it: about one campaign in ten falls outside a 90% range, and the
 promise only holds for campaigns drawn from the same world as the training data. It does not
 cover changes that data never saw, and outside the training data's range (a warning tells you)

@@ -19,6 +19,7 @@ from ui.dashboard import DashboardView, build_dashboard_view, wire_dashboard
 from ui.economics import EconomicsView, build_economics_view, roas
 from ui.explain import ExplainView, build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
+from ui.optimize import OptimizeView, build_optimize_view, wire_optimizer
 from ui.plan_form import PlanForm, build_plan_form
 from ui.prediction import PredictionView, build_prediction_view, predict_handler
 from ui.results import (
@@ -95,6 +96,7 @@ class _Page:
     why: ExplainView
     econ: EconomicsView
     target: TargetView
+    optimizer: OptimizeView
     whatif: WhatIfView
     scenarios: ScenarioView
     batch: BatchView
@@ -131,6 +133,7 @@ def _layout(services: Services) -> _Page:
             why = build_explain_view()
             econ = build_economics_view()
             target = build_target_view()
+    optimizer = build_optimize_view()
     whatif = build_whatif_view()
     scenarios = build_scenario_view()
     batch = build_batch_view()
@@ -146,6 +149,7 @@ def _layout(services: Services) -> _Page:
         why=why,
         econ=econ,
         target=target,
+        optimizer=optimizer,
         whatif=whatif,
         scenarios=scenarios,
         batch=batch,
@@ -315,6 +319,14 @@ def build_demo(
         _api_examples(page)
         wire_dashboard(page.dashboard, services)
         _wire_results(page)
+        wire_optimizer(
+            page.optimizer,
+            services,
+            page.form.plan_inputs,
+            page.form.level,
+            page.form.model,
+            page.econ.order_value,
+        )
     return blocks
 
 

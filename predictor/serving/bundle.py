@@ -12,6 +12,7 @@ purpose), and only from its skops file with the types fixed in
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
@@ -25,6 +26,12 @@ import yaml
 
 from predictor.contract.features import FEATURE_COLUMNS
 from predictor.serving.bundle_trust import TRUST_SETTING, TRUSTED_TYPES, pinned_manifests
+from predictor.serving.model_code.interval import (
+    POINTS_FILE,
+    Ranges,
+    TrainingPoints,
+    is_plan_aware,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +242,7 @@ class BundleMetadata:
             or not isinstance(scale, Mapping)
             or not {"offset", "power"} <= scale.keys()
             or not all(_finite(v) for v in (*quantiles.values(), *scale.values()))
+            or (is_plan_aware(interval) and not _valid_difficulty(interval.get("difficulty")))
         ):
             raise BundleError("the bundle's MLmodel metadata has no valid interval calibration")
 
@@ -298,6 +306,44 @@ def _verified_record(
     return entries, BundleMetadata.from_dict(metadata)
 
 
+def _valid_difficulty(terms: object) -> bool:
+    """The plan-aware part of a calibration: finite terms, a plain file name, a known column."""
+    if not isinstance(terms, Mapping):
+        return False
+    pairs = [terms.get("distance_terms"), terms.get("distance_clip")]
+    return (
+        all(isinstance(p, list | tuple) and len(p) == 2 and all(map(_finite, p)) for p in pairs)
+        and _finite(terms.get("ads_power"))
+        and isinstance(terms.get("neighbours"), int)
+        and terms["neighbours"] >= 1
+        and terms.get("ads_column") in FEATURE_COLUMNS
+        and isinstance(terms.get("file", POINTS_FILE), str)
+        and PurePosixPath(terms.get("file", POINTS_FILE)).name == terms.get("file", POINTS_FILE)
+    )
+
+
+def _ranges(model_dir: Path, metadata: BundleMetadata, entries: Mapping[str, str]) -> Ranges:
+    """The bundle's calibrated range; a plan-aware one with its training points, read from the
+    verified bytes as JSON."""
+    if not is_plan_aware(metadata.interval):
+        return Ranges(metadata.interval)
+    name = metadata.interval["difficulty"].get("file", POINTS_FILE)
+    try:
+        record = json.loads(_read_verified(model_dir, name, entries).decode("utf-8"))
+        return Ranges(metadata.interval, TrainingPoints.from_record(record))
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise BundleError(
+            f"the training points of {model_dir} ({name}) cannot be read ({exc}); {_RETRAIN}"
+        ) from None
+
+
+def bundle_ranges(model_dir: str | Path, trust_unpinned: bool = False) -> Ranges:
+    """The verified bundle's calibrated range, without loading its model."""
+    model_dir = Path(model_dir)
+    entries, metadata = _verified_record(model_dir, trust_unpinned)
+    return _ranges(model_dir, metadata, entries)
+
+
 def verify_bundle(model_dir: str | Path, trust_unpinned: bool = False) -> BundleMetadata:
     """Check the bundle's manifest, its pin and its format, then read its metadata record.
 
@@ -314,13 +360,14 @@ class LoadedBundle:
     ``pyfunc`` is the project's own :class:`~predictor.serving.model_code.pyfunc.IntervalModel`
     (the class a model server runs) around the pipeline: ``predict`` answers points and ranges,
     ``get_raw_model()`` the pipeline. ``predict_points`` is the pipeline's own ``predict`` (a 1-D
-    array of expected purchases).
+    array of expected purchases). ``ranges`` turns predictions into the calibrated ranges.
     """
 
     path: Path
     metadata: BundleMetadata
     pyfunc: Any
     predict_points: Callable[[Any], np.ndarray]
+    ranges: Ranges
 
 
 def load_bundle(
@@ -356,5 +403,6 @@ def load_bundle(
         ) from None
     if not callable(getattr(pipeline, "predict", None)):
         raise BundleError(f"the model in {model_dir} has no predict method; {_RETRAIN}")
-    model = IntervalModel(pipeline, metadata.interval)
-    return LoadedBundle(model_dir, metadata, model, pipeline.predict)
+    ranges = _ranges(model_dir, metadata, entries)
+    model = IntervalModel(pipeline, metadata.interval, ranges.points)
+    return LoadedBundle(model_dir, metadata, model, pipeline.predict, ranges)

@@ -6,6 +6,6 @@ tests/test_bundle_trust.py checks it against model/. Not edited by hand.
 """
 
 PINNED_MANIFESTS: dict[str, str] = {
-    "boosting": "6f05897fed0670ca2bbce818b249579b9f0ac06d904932bb88fa233aa1d61afd",
-    "ridge": "4c4724320461679b4380d283fcf08c66c03a7c139c9997944f4c2341658e30af",
+    "boosting": "84b8d449e3692974805d6e0261960602637c622ebdd1f7d0ab350ac695ff05c6",
+    "ridge": "797d0f7fd5d1d29ffd18dba25138f3906300b4653bb0b65e59d4c06ec41d8e77",
 }

@@ -29,6 +29,7 @@ from predictor.serving.bundle import (
     DEFAULT_MODEL_DIR,
     BundleError,
     BundleMetadata,
+    bundle_ranges,
     load_bundle,
     verify_bundle,
 )
@@ -53,7 +54,7 @@ from predictor.serving.fast_points import fast_points
 from predictor.serving.model_code.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
-    interval_bounds,
+    Ranges,
     level_key,
     quantile_for,
 )
@@ -161,6 +162,7 @@ class Predictor:
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
         self._metadata: BundleMetadata | None = None
+        self._ranges: Ranges | None = None
         self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
@@ -209,9 +211,23 @@ class Predictor:
                 if self._model is None:
                     bundle = load_bundle(self.model_dir, self.config.trust_bundle)
                     self._metadata = bundle.metadata
+                    self._ranges = bundle.ranges
                     bounds = TrainingBounds.from_metadata(bundle.metadata.training_range)
                     self._model = fast_points(bundle.predict_points, bounds.low, bounds.high)
         return self._model
+
+    def _ensure_ranges(self) -> Ranges:
+        """The bundle's calibrated range (with its training points), read once."""
+        if self._ranges is None:
+            with self._lock:
+                if self._ranges is None:
+                    self._ranges = bundle_ranges(self.model_dir, self.config.trust_bundle)
+        return self._ranges
+
+    @property
+    def ranges(self) -> Ranges:
+        """The bundle's calibrated range: predictions and plans in, whole-number bounds out."""
+        return self._ensure_ranges()
 
     def load(self) -> None:
         """Verify and load the bundle, and set up the endpoint's credentials, now instead of on
@@ -262,7 +278,7 @@ class Predictor:
         self._ensure_model()
         self._count("local")
         raw = self._local_points(frame)
-        lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+        lower, upper = self._ensure_ranges().bounds(raw, frame, level)
         return Scored(raw, lower, upper, "local")
 
     def _plausible_band(self, frame: pd.DataFrame) -> PlausibleBand:
@@ -270,7 +286,7 @@ class Predictor:
         points = self._local_points(frame)
         interval = self._ensure_metadata().interval
         widest = max(float(k) for k in interval["quantiles"])
-        return plausible_band(points, *interval_bounds(points, interval, widest))
+        return plausible_band(points, *self._ensure_ranges().bounds(points, frame, widest))
 
     def _remote(self, frame: pd.DataFrame, level: float) -> Scored:
         """The endpoint's answer, checked to be plausible; its own range when it sends one,
@@ -280,7 +296,7 @@ class Predictor:
         raw, bounds = endpoint_answer(self._client.predict(frame), len(frame), level)
         check_plausible(raw, bounds, self._plausible_band(frame))
         if bounds is None:
-            lower, upper = interval_bounds(raw, self._ensure_metadata().interval, level)
+            lower, upper = self._ensure_ranges().bounds(raw, frame, level)
             return Scored(raw, lower, upper, "databricks", (notice_local_range(level),))
         return Scored(raw, *bounds, "databricks")
 

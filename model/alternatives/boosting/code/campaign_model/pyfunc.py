@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .interval import interval_bounds
+from .interval import Ranges, TrainingPoints, load_points
 
 PREDICTION_COLUMN = "prediction"
 
@@ -26,26 +26,35 @@ def bound_columns(level: float) -> tuple[str, str]:
     return f"lower_{percent}", f"upper_{percent}"
 
 
-def interval_frame(pred: np.ndarray, calibration: dict[str, Any]) -> pd.DataFrame:
-    """``prediction`` and the bounds at every level of ``calibration``, one row per prediction."""
-    points = np.asarray(pred, dtype=float).reshape(-1)
-    columns: dict[str, np.ndarray] = {PREDICTION_COLUMN: points}
-    for key in sorted(calibration["quantiles"], key=float):
-        lower, upper = bound_columns(float(key))
-        columns[lower], columns[upper] = interval_bounds(points, calibration, float(key))
+def interval_frame(
+    pred: np.ndarray,
+    calibration: dict[str, Any],
+    features: Any = None,
+    points: TrainingPoints | None = None,
+) -> pd.DataFrame:
+    """``prediction`` and the bounds at every level of ``calibration``, one row per prediction;
+    a plan-aware calibration needs the plans' ``features`` and the training ``points``."""
+    values = np.asarray(pred, dtype=float).reshape(-1)
+    columns: dict[str, np.ndarray] = {PREDICTION_COLUMN: values}
+    for key, (lower, upper) in Ranges(calibration, points).all_bounds(values, features).items():
+        low_name, high_name = bound_columns(float(key))
+        columns[low_name], columns[high_name] = lower, upper
     return pd.DataFrame(columns)
 
 
 class IntervalModel:
     """A fitted scikit-learn regressor and its calibration, answering :func:`interval_frame`."""
 
-    def __init__(self, pipeline: Any, calibration: dict[str, Any]) -> None:
+    def __init__(
+        self, pipeline: Any, calibration: dict[str, Any], points: TrainingPoints | None = None
+    ) -> None:
         self.pipeline = pipeline
         self.calibration = calibration
+        self.points = points
 
     def predict(self, data: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Predictions with bounds for the rows of ``data``."""
-        return interval_frame(self.pipeline.predict(data), self.calibration)
+        return interval_frame(self.pipeline.predict(data), self.calibration, data, self.points)
 
     def get_raw_model(self) -> Any:
         """The scikit-learn pipeline itself (point predictions only)."""
@@ -59,4 +68,5 @@ def _load_pyfunc(path: str) -> IntervalModel:
 
     model_dir = Path(path) if Path(path).is_dir() else Path(path).parent
     calibration = Model.load(str(model_dir / "MLmodel")).metadata["interval"]
-    return IntervalModel(mlflow.sklearn.load_model(str(model_dir)), calibration)
+    points = load_points(model_dir, calibration)
+    return IntervalModel(mlflow.sklearn.load_model(str(model_dir)), calibration, points)
