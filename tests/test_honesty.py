@@ -7,16 +7,17 @@ import pandas as pd
 import pytest
 
 from predictor import FEATURE_COLUMNS, PlanError
+from predictor.contract.plan import extrapolation_warnings
 from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
+    distance_beyond,
     mix_over_total,
     outside_rows,
     refuse_absurd,
     widen_bounds,
 )
 from predictor.serving.model_code.interval import interval_bounds
-from predictor.contract.plan import extrapolation_warnings
 from tests.support.predictor import APP_PLAN
 
 # The app's default plan, with which the issue saw a budget of 1e12 answered 805,425 ± 3%.
@@ -62,9 +63,7 @@ def test_beyond_the_range_the_range_widens_relative_to_the_edge(predictor):
     far_relative = (far.upper - far.lower) / (far.raw + 1)
     # Whole-number bounds may each lose under 1 purchase.
     assert far_relative >= edge_relative - 2 / (far.raw + 1)
-    plain_low, plain_high = interval_bounds(
-        np.array([far.raw]), predictor.metadata.interval, 0.9
-    )
+    plain_low, plain_high = interval_bounds(np.array([far.raw]), predictor.metadata.interval, 0.9)
     assert far.upper - far.lower > plain_high[0] - plain_low[0]
     assert far.lower <= far.purchases <= far.upper
 
@@ -126,6 +125,53 @@ def test_bounds_from_metadata_leave_unknown_columns_open():
     assert list(absurd_rows(values, bounds)) == [False, False, True]
 
 
+def relative_width(prediction) -> float:
+    """The range's width against the number, as a planner reads it."""
+    return (prediction.upper - prediction.lower) / prediction.purchases
+
+
+@pytest.mark.parametrize(
+    ("column", "field"), [("total_budget", "total_budget"), ("num_ads", "total_ads")]
+)
+def test_the_range_grows_against_the_number_with_the_distance_from_the_data(
+    predictor, column: str, field: str
+):
+    top = predictor.metadata.training_range[column][1]
+    scale = float if field == "total_budget" else int
+    edge = predictor.predict(DEFAULT.replace(**{field: scale(top)}))
+    assert not edge.extrapolated
+    widths = []
+    for times in (2, 10, 50):
+        far = predictor.predict(DEFAULT.replace(**{field: scale(times * top)}))
+        assert far.extrapolated and far.purchases > 0
+        widths.append(relative_width(far))
+    assert relative_width(edge) < widths[0] < widths[1] < widths[2], (relative_width(edge), widths)
+
+
+def test_distance_beyond_is_the_largest_log_ratio_past_the_range():
+    bounds = TrainingBounds.from_metadata({"num_ads": [1, 9], "total_budget": [1000, 99_999]})
+    values = np.vstack(
+        [
+            _row(num_ads=5, total_budget=5000),
+            _row(num_ads=99, total_budget=5000),
+            _row(num_ads=5, total_budget=999_999),
+            _row(num_ads=0, total_budget=5000),
+        ]
+    )
+    assert distance_beyond(values, bounds) == pytest.approx(
+        [0.0, np.log(10), np.log(10), np.log(2)]
+    )
+
+
+def test_the_widening_grows_with_the_distance():
+    pred, outside = np.array([100.0, 100.0]), np.array([True, True])
+    lower, upper = np.array([90, 90]), np.array([110, 110])
+    edge = (np.array([3.0, 3.0]), np.array([1, 1]), np.array([5, 5]))
+    low, high = widen_bounds(pred, lower, upper, outside, edge, np.array([0.0, np.log(10)]))
+    assert (low[0], high[0]) == (50, 150)
+    assert high[1] - low[1] > 2.5 * (high[0] - low[0])
+
+
 def test_a_column_always_zero_in_training_is_never_absurd():
     bounds = TrainingBounds.from_metadata({"ad_type_Video": [0, 0], "num_ads": [0, 2]})
     assert not absurd_rows(_row(ad_type_Video=5, num_ads=200), bounds).any()
@@ -170,8 +216,8 @@ def test_extrapolation_warnings_use_plain_numbers():
 
 
 def test_mix_columns_are_read_as_whole_mixes():
-    from predictor.serving.extrapolation import _MIX_SLICES
     from predictor.contract.plan import COLUMN_FIELDS, MIXES
+    from predictor.serving.extrapolation import _MIX_SLICES
 
     for columns, fields in zip(_MIX_SLICES, MIXES.values(), strict=True):
         assert {COLUMN_FIELDS[c] for c in FEATURE_COLUMNS[columns]} == set(fields)
