@@ -14,9 +14,9 @@ from gradio_client.exceptions import AppError
 
 import app
 from predictor import FEATURE_COLUMNS, CampaignPlan, Predictor
-from predictor.planning.economics import campaign_economics
 from predictor.contract.formatting import signed
 from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
+from predictor.planning.economics import campaign_economics
 from tests.support.common import APP_MODEL_DIR, REPO
 from ui.common import DEFAULT_PLAN
 from ui.whatif import SERIES_COLORS
@@ -280,7 +280,7 @@ def test_margin_as_fraction_or_percent_gives_the_same_profit(
         PLAN["total_budget"], record["purchases"], record["lower"], record["upper"], 80.0, 0.4
     )
     assert econ["profit"]["value"] == pytest.approx(expected.profit.value)
-    assert f"read as {read_as}" in econ["margin_note"] and "40.00%" in econ["margin_note"]
+    assert f"read as {read_as}: 40% of each order" in econ["margin_note"]
     assert econ["margin_note"] in html_out
 
 
@@ -333,13 +333,14 @@ def test_roas_rejects_something_that_is_not_a_prediction(client: Client) -> None
 # -- scenarios ---------------------------------------------------------------------------------
 
 
-def test_scenarios_save_compare_export_remove(server: str) -> None:
-    client = Client(server, verbose=False, analytics_enabled=False)  # a session of its own
-    table, dropdown, name_box = client.predict("", **PLAN, api_name="/save_scenario")
+def test_scenarios_save_compare_export_remove(client: Client) -> None:
+    table, dropdown, name_box, saved = client.predict("", **PLAN, api_name="/save_scenario")
     assert table["headers"] == ["Setting", "A"]
-    assert name_box == ""
+    assert name_box == "" and [s["name"] for s in saved] == ["A"]
     bigger = {**PLAN, "total_budget": 2 * PLAN["total_budget"]}
-    table, dropdown, _ = client.predict("Double budget", **bigger, api_name="/save_scenario")
+    table, dropdown, _, saved = client.predict(
+        "Double budget", **bigger, scenarios=saved, api_name="/save_scenario"
+    )
     assert table["headers"] == ["Setting", "A", "Double budget"]
     assert [c[0] for c in dropdown["choices"]] == ["A", "Double budget"]
     rows = {row[0]: row[1:] for row in table["data"]}
@@ -347,37 +348,46 @@ def test_scenarios_save_compare_export_remove(server: str) -> None:
     assert rows["Total budget"] == [budget_a, f"{2 * PLAN['total_budget']:,} (+{budget_a})"]
     first = call_predict(client)[2]["purchases"]
     second = call_predict(client, total_budget=2 * PLAN["total_budget"])[2]["purchases"]
-    assert rows["Predicted purchases"] == [f"{first:,}", f"{second:,}"]
-    assert rows["Purchases vs first"][0] == "—"
-    assert rows["Purchases vs first"][1].startswith(signed(second - first))
+    assert rows["Predicted purchases"][0] == f"{first:,}"
+    assert rows["Predicted purchases"][1].startswith(f"{second:,} ({signed(second - first)}")
 
-    path = client.predict(api_name="/export_scenarios")
+    path = client.predict(saved, api_name="/export_scenarios")
     csv = pd.read_csv(path)
     assert list(csv["scenario"]) == ["A", "Double budget"]
     assert list(csv["predicted_purchases"]) == [first, second]
     assert list(csv["total_budget"]) == [PLAN["total_budget"], 2 * PLAN["total_budget"]]
-    assert csv.loc[1, "purchases_vs_first"] == second - first
-    assert {"lower", "upper", "level", "backend", *PLAN_FIELDS} <= set(csv.columns)
+    assert csv.loc[1, "purchases_vs_baseline"] == second - first
+    assert {"lower", "upper", "level", "answered_by", *PLAN_FIELDS} <= set(csv.columns)
+    against = pd.read_csv(client.predict(saved, "Double budget", api_name="/export_scenarios"))
+    assert csv.loc[1, "purchases_vs_baseline"] == -against.loc[0, "purchases_vs_baseline"]
 
     with pytest.raises(AppError, match="exists"):
-        client.predict("A", **PLAN, api_name="/save_scenario")
-    with pytest.raises(AppError, match="Z is not in the list of choices"):
-        client.predict("Z", api_name="/remove_scenario")
-    (
-        table,
-        dropdown,
-    ) = client.predict("A", api_name="/remove_scenario")[:2]
+        client.predict("A", **PLAN, scenarios=saved, api_name="/save_scenario")
+    with pytest.raises(AppError, match="No scenario is named 'Z'"):
+        client.predict("Z", saved, api_name="/remove_scenario")
+    table, dropdown, saved = client.predict("A", saved, api_name="/remove_scenario")
     assert table["headers"] == ["Setting", "Double budget"]
-    table, _, _ = client.predict("", **PLAN, api_name="/save_scenario")
+    table = client.predict("", **PLAN, scenarios=saved, api_name="/save_scenario")[0]
     assert table["headers"] == ["Setting", "Double budget", "A"]
 
 
-def test_scenarios_are_per_session(server: str) -> None:
-    one = Client(server, verbose=False, analytics_enabled=False)
-    two = Client(server, verbose=False, analytics_enabled=False)
-    one.predict("Mine", **PLAN, api_name="/save_scenario")
-    table, _, _ = two.predict("", **PLAN, api_name="/save_scenario")
+def test_scenarios_are_the_callers_own(client: Client) -> None:
+    mine = client.predict("Mine", **PLAN, api_name="/save_scenario")[3]
+    table = client.predict("", **PLAN, api_name="/save_scenario")[0]
     assert table["headers"] == ["Setting", "A"]
+    assert [s["name"] for s in mine] == ["Mine"]
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "words"),
+    [
+        ("nonsense", "list of saved scenarios"),
+        ([{"name": "A", "plan": {"total_budget": "lots"}}], "Saved scenario 1 cannot be read"),
+    ],
+)
+def test_scenarios_sent_back_are_checked(client: Client, scenarios: Any, words: str) -> None:
+    with pytest.raises(AppError, match=words):
+        client.predict("", **PLAN, scenarios=scenarios, api_name="/save_scenario")
 
 
 def test_saving_an_invalid_plan_is_refused(client: Client) -> None:
@@ -434,6 +444,6 @@ def test_roas_rejects_an_unknown_level(client: Client) -> None:
 
 def test_exported_names_cannot_run_as_spreadsheet_formulas(server: str) -> None:
     client = Client(server, verbose=False, analytics_enabled=False)
-    client.predict("=1+2", **PLAN, api_name="/save_scenario")
-    csv = pd.read_csv(client.predict(api_name="/export_scenarios"))
+    saved = client.predict("=1+2", **PLAN, api_name="/save_scenario")[3]
+    csv = pd.read_csv(client.predict(saved, api_name="/export_scenarios"))
     assert list(csv["scenario"]) == ["'=1+2"]

@@ -37,7 +37,11 @@ def test_target_out_of_reach_says_so(client: Client) -> None:
 
 def test_cost_per_purchase_budget_from_the_order_value(client: Client) -> None:
     text, data = client.predict(
-        **PLAN, average_order_value=900, margin=0.5, api_name="/target_budget"
+        **PLAN,
+        target_purchases=None,
+        average_order_value=900,
+        margin=0.5,
+        api_name="/target_budget",
     )
     cpa = data["cost_per_purchase"]
     assert cpa["max_cost_per_purchase"] == pytest.approx(450)
@@ -46,7 +50,7 @@ def test_cost_per_purchase_budget_from_the_order_value(client: Client) -> None:
 
 def test_target_needs_a_goal(client: Client) -> None:
     with pytest.raises(AppError, match="Enter the purchases you want"):
-        client.predict(**PLAN, api_name="/target_budget")
+        client.predict(**PLAN, target_purchases=0, api_name="/target_budget")
 
 
 def test_explain_gives_exact_factors(client: Client, app_predictor: Predictor) -> None:
@@ -107,22 +111,24 @@ def test_score_csv_needs_a_file(client: Client) -> None:
         client.predict(None, 0.9, "ridge", api_name="/score_csv")
 
 
-def test_scenarios_carry_economics_once_an_order_value_is_set(app_url: str) -> None:
-    client = Client(app_url, verbose=False, analytics_enabled=False)
-    table = client.predict("", **PLAN, api_name="/save_scenario")[0]
+def test_scenarios_keep_the_economics_they_were_saved_with(client: Client) -> None:
+    table, _, _, saved = client.predict("", **PLAN, api_name="/save_scenario")
     assert "ROAS" not in {row[0] for row in table["data"]}
-    table = client.predict(
+    table, _, _, saved = client.predict(
         "Big",
         **{**PLAN, "total_budget": 90_000},
+        scenarios=saved,
         average_order_value=80,
         margin=40,
         api_name="/save_scenario",
-    )[0]
+    )
     rows = {row[0]: row[1:] for row in table["data"]}
     assert {"ROAS", "Cost per purchase", "Profit"} <= set(rows)
-    assert all("(" in cell for cell in rows["ROAS"])
-    csv = pd.read_csv(client.predict(80, 40, api_name="/export_scenarios"))
+    assert rows["ROAS"][0] == "needs an order value" and "×" in rows["ROAS"][1]
+    assert [s["average_order_value"] for s in saved] == [None, 80]
+    csv = pd.read_csv(client.predict(saved, api_name="/export_scenarios"))
     assert {"roas", "roas_low", "roas_high", "profit", "cost_per_purchase"} <= set(csv.columns)
+    assert list(csv["margin"].fillna(0)) == [0, 40]
     budget_a = PLAN["total_budget"]
     assert csv.loc[0, "cost_per_purchase"] == pytest.approx(
         budget_a / csv.loc[0, "predicted_purchases"]

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
+from gradio_client import handle_file
 
 from predictor.planning.batch_scoring import BatchError, read_plans, score_plans
 from ui.common import (
     Services,
+    api_example,
     input_error,
     parse_level,
     user_errors,
@@ -73,6 +76,26 @@ def batch_handler(services: Services, files: CsvFiles) -> Callable[..., tuple[st
         return summary, path
 
     return score_csv
+
+
+def sample_plans_example(blocks: gr.Blocks) -> dict[str, Any]:
+    """The sample plans file as the "Use via API" snippets pass it: the Space's copy on a Hugging
+    Face Space or behind a share link (the server fetches public addresses only), else the
+    file in this folder, which a client on the same machine uploads itself."""
+    if blocks.space_id:
+        url = f"https://huggingface.co/spaces/{blocks.space_id}/resolve/main/ui/{SAMPLE_PLANS.name}"
+    elif blocks.share_url:
+        url = f"{blocks.share_url.rstrip('/')}/gradio_api/file={SAMPLE_PLANS}"
+    else:
+        url = str(SAMPLE_PLANS)
+    return {**handle_file(SAMPLE_PLANS), "url": url}
+
+
+def show_sample_in_api(upload: gr.File, blocks: gr.Blocks) -> None:
+    """Make the "Use via API" snippets upload the sample plans file, so that they work as
+    copied. The address is read when the snippets are first drawn, once the app runs."""
+    gr.set_static_paths([SAMPLE_PLANS])
+    api_example(upload, lambda: sample_plans_example(blocks))
 
 
 def build_batch_view() -> BatchView:

@@ -224,6 +224,23 @@ def markdown_escape(text: str) -> str:
     return html.escape(text, quote=False).replace("*", r"\*").replace("_", r"\_")
 
 
+def api_example(component: gr.components.Component, value: Any) -> None:
+    """Show ``value`` for ``component`` in the "Use via API" snippets (Gradio's defaults, such as
+    ``3`` for a budget or ``{"foo": "bar"}`` for a prediction, would fail or mislead). A callable
+    ``value`` is called when the snippets are drawn."""
+    component.example_payload = value if callable(value) else lambda: value  # type: ignore[method-assign]
+
+
+def api_type(component: gr.components.Component, schema: dict[str, Any], words: str) -> None:
+    """Describe ``component``'s value to API clients as the JSON ``schema``, in ``words``.
+
+    A dropdown or radio of numbers is otherwise documented as a choice of strings ("5"), which
+    the snippets then quote and the component refuses.
+    """
+    described = {**schema, "additional_description": words}
+    component.api_info_as_input = lambda: described  # type: ignore[method-assign]
+
+
 def optional_number(label: str, info: str, elem_id: str, min_width: int = 150) -> gr.Number:
     """An empty number box for an optional input (empty or 0 means "not given")."""
     return gr.Number(

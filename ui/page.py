@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import gradio as gr
-from gradio_client import handle_file
 
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
-from ui.batch import SAMPLE_PLANS, batch_handler, build_batch_view
+from ui.batch import batch_handler, build_batch_view, show_sample_in_api
 from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
 from ui.dashboard import build_dashboard_view, wire_dashboard
-from ui.economics import build_economics_view, roas
+from ui.economics import build_economics_view, economics_api, economics_on_page
 from ui.explain import build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
-from ui.prediction import build_prediction_view, predict_handler
+from ui.prediction import build_prediction_view, predict_handler, refusal_handler
 from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
 from ui.target import build_target_view, target_handler
 from ui.whatif import build_whatif_view, curves_handler
@@ -27,6 +26,7 @@ PAGE_CSS = """
 .cpp-plan-changed .cpp-stale-note { display: block !important; margin-top: 0.6rem; font-weight: 600;
   color: var(--color-accent); }
 .cpp-plan-changed #result .cpp-number, .cpp-plan-changed #result .cpp-range,
+.cpp-plan-changed #result #cpp-plan,
 .cpp-plan-changed #econ, .cpp-plan-changed #plot-budget, .cpp-plan-changed #plot-ads {
   opacity: 0.4; }
 @media (min-width: 1024px) {
@@ -107,7 +107,7 @@ def build_demo(
 
         plan_level = [*form.plan_inputs, form.level, form.model]
         econ_inputs = [answer.record, econ.order_value, econ.margin]
-        econ_outputs = [econ.summary, econ.record]
+        econ_outputs = econ.outputs
         # Any change to the plan greys the shown answer out until it is predicted again.
         gr.on(
             [c.change for c in form.plan_inputs],
@@ -125,13 +125,16 @@ def build_demo(
             show_progress="minimal",
         )
         predicted.success(fn=None, js=SHOW_ANSWER_JS, api_visibility="private", queue=False)
-        predicted.success(roas, econ_inputs, econ_outputs, api_name="roas")
+        refused = refusal_handler(services)
+        predicted.failure(refused, plan_level, answer.outputs, api_visibility="private")
+        predicted.success(economics_on_page, econ_inputs, econ_outputs, api_visibility="private")
+        economics_api(answer.record, econ)
         predicted.success(
             curves, plan_level, whatif.outputs, api_name="curves", show_progress="minimal"
         )
         gr.on(
             [econ.order_value.change, econ.margin.change],
-            fn=roas,
+            fn=economics_on_page,
             inputs=econ_inputs,
             outputs=econ_outputs,
             api_visibility="private",
@@ -147,7 +150,9 @@ def build_demo(
             api_visibility="private",
             show_progress="minimal",
         )
-        loaded.success(roas, econ_inputs, econ_outputs, api_visibility="private").success(
+        loaded.success(
+            economics_on_page, econ_inputs, econ_outputs, api_visibility="private"
+        ).success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
         repredicted = gr.on(
@@ -160,7 +165,8 @@ def build_demo(
             trigger_mode="always_last",
         )
         repredicted.success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False)
-        repredicted.success(roas, econ_inputs, econ_outputs, api_visibility="private")
+        repredicted.failure(refused, plan_level, answer.outputs, api_visibility="private")
+        repredicted.success(economics_on_page, econ_inputs, econ_outputs, api_visibility="private")
         repredicted.success(
             curves, plan_level, whatif.outputs, api_visibility="private", show_progress="minimal"
         )
@@ -215,7 +221,7 @@ def build_demo(
             api_visibility="private",
             show_progress="hidden",
         ).success(fn=None, js=CLEAR_STALE_JS, api_visibility="private", queue=False).success(
-            roas, econ_inputs, econ_outputs, api_visibility="private"
+            economics_on_page, econ_inputs, econ_outputs, api_visibility="private"
         ).success(curves, plan_level, whatif.outputs, api_visibility="private").success(
             explain_prediction,
             [answer.record, form.model],
@@ -230,10 +236,8 @@ def build_demo(
         _api_example(answer.record, SAMPLE_ANSWER)
         _api_example(econ.order_value, 60)
         _api_example(econ.margin, 40)
-        _api_example(scenarios.name, "A")
-        _api_example(scenarios.remove_choice, "A")
         _api_example(target.purchases, 120)
         _api_example(target.max_cost, 0)
-        _api_example(batch.upload, handle_file(str(SAMPLE_PLANS)))
+        show_sample_in_api(batch.upload, blocks)
         wire_dashboard(dashboard, services)
     return blocks

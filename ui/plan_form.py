@@ -13,7 +13,7 @@ from predictor.contract.features import end_month
 from predictor.contract.formatting import MONTHS, fmt_level, month_name
 from predictor.contract.plan import MIXES, PLAN_FIELDS
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
-from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS
+from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS, api_type
 
 
 @dataclass
@@ -111,6 +111,11 @@ def build_plan_form(models: Mapping[str, str]) -> PlanForm:
             min_width=140,
             elem_id="in-start-month",
         )
+        api_type(
+            inputs["start_month"],
+            {"type": "integer", "minimum": 1, "maximum": 12},
+            "The month the campaign starts: 1 (January) to 12 (December).",
+        )
         end_box = gr.Textbox(
             value=end_month_text(DEFAULT_PLAN["start_month"], DEFAULT_PLAN["duration_days"]),
             label="End month (derived)",
@@ -154,6 +159,11 @@ def build_plan_form(models: Mapping[str, str]) -> PlanForm:
         label="Range level",
         info="How sure the range should be: wider for 95%.",
         elem_id="in-level",
+    )
+    api_type(
+        level,
+        {"type": "number"},
+        "How sure the range is: " + ", ".join(f"{lv:g}" for lv in LEVELS) + ".",
     )
     model = gr.Radio(
         choices=[(label, m) for m, label in models.items()],

@@ -67,7 +67,11 @@ RESULT_CSS = """
 .cpp-empty { opacity: 0.7; }
 .cpp-flag { margin-top: 0.6rem; padding: 0.45rem 0.6rem; border-radius: 8px; font-size: 0.9rem;
   font-weight: 600; background: #fff7ed; color: #9a3412; border: 1px solid #fdba74; }
+.cpp-refused { border-color: #fca5a5; background: #fef2f2; }
+.cpp-reason { font-size: 1.15rem; font-weight: 700; color: #991b1b; margin-top: 0.3rem;
+  overflow-wrap: anywhere; }
 """
+REFUSED_HINT = "Change the plan and press Predict Purchases again."
 
 
 @dataclass
@@ -148,6 +152,35 @@ def predict_handler(
         return render_result(record), render_notes(record), record
 
     return predict
+
+
+def render_refusal(title: str, message: str) -> str:
+    """The card in place of an answer: why this plan got none, and what to do."""
+    return (
+        '<div class="cpp-card cpp-refused" role="alert" id="cpp-refused">'
+        f'<div class="cpp-label">No prediction: {html.escape(title.lower())}</div>'
+        f'<div class="cpp-reason" id="cpp-reason">{html.escape(message)}</div>'
+        f'<div class="cpp-meta">{html.escape(REFUSED_HINT)}</div>'
+        "</div>"
+    )
+
+
+def refusal_handler(services: Services) -> Callable[..., tuple[str, str, dict[str, Any] | None]]:
+    """After a failed prediction on the page: the card says why, in place of the old answer.
+
+    The public ``/predict`` raises the error for API clients; this shows it where the planner
+    looks. Should the plan answer now (a passing fault), the answer is shown.
+    """
+    predict = predict_handler(services, log=False)
+
+    @with_plan_parameters(LEVEL_PARAMETER, MODEL_PARAMETER)
+    def refusal(*args: Any) -> tuple[str, str, dict[str, Any] | None]:
+        try:
+            return predict(*args)
+        except gr.Error as exc:
+            return render_refusal(exc.title or "Check your input", exc.message), "", None
+
+    return refusal
 
 
 def build_prediction_view() -> PredictionView:

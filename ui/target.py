@@ -45,7 +45,9 @@ def target_handler(services: Services) -> Callable[..., tuple[str, dict[str, Any
     @with_plan_parameters(
         LEVEL_PARAMETER,
         MODEL_PARAMETER,
-        parameter("target_purchases", None),
+        # Not None: Gradio documents a None default as the example, and a call without a goal
+        # answers nothing; 0 means "no purchase goal" as on the page.
+        parameter("target_purchases", 0),
         parameter("max_cost_per_purchase", None),
         parameter("average_order_value", None),
         parameter("margin", None),
