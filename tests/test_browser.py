@@ -224,35 +224,6 @@ def test_mix_inputs_line_up_on_a_phone(server: str, browser: object) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_dashboard_shows_what_planners_tried(server: str, browser: object, size: str) -> None:
-    width, height = SIZES[size]
-    page = browser.new_page(viewport={"width": width, "height": height})
-    try:
-        page.goto(server, timeout=TIMEOUT_MS)
-        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
-        number_input(page, "total_budget").fill("43210")
-        page.get_by_role("button", name="Predict Purchases").click()
-        wait_for_text(page, "#cpp-plan", "budget 43,210")
-        page.get_by_role("button", name="Refresh dashboard").click()
-        wait_for_text(page, "#dashboard-summary", "logged")
-        assert re.search(r"[\d,]+ predictions? logged", page.inner_text("#dashboard-summary"))
-        # 43,210 falls in the 20k–100k budget band.
-        assert "20k" in page.inner_text("#dashboard-common")
-        # Both histograms and the time line are drawn.
-        page.wait_for_function(
-            """() => ['#dashboard-budgets', '#dashboard-purchases', '#dashboard-time']
-                .every(sel => !!document.querySelector(sel + ' svg.marks'))""",
-            timeout=TIMEOUT_MS,
-        )
-        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.locator("#dashboard-summary").scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / f"dashboard-{size}-{width}x{height}.png"))
-    finally:
-        page.close()
-
-
-@pytest.mark.parametrize("size", list(SIZES))
 def test_choose_the_model_and_compare_both(
     two_models: tuple[str, Predictor], browser: object, size: str
 ) -> None:

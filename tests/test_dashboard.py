@@ -116,6 +116,17 @@ def test_histogram_counts_every_value_once_with_the_last_edge_included():
     }
 
 
+def test_budget_bins_are_short_distinct_and_in_order():
+    frame = _log([{"total_budget": b, "purchases": 1} for b in (5_008.25, 9_000, 16_600, 119_780)])
+    table = dashboard.budget_distribution(frame, bins=4)
+    assert list(table["bin"])[0] == "5.01k–33.7k" and list(table["bin"])[-1] == "91.1k–120k"
+    assert list(table["low"]) == sorted(table["low"])
+    assert dashboard.short_amount(1_500_000) == "1.5M" and dashboard.short_amount(950) == "950"
+    # Edges that would read alike keep their long labels.
+    close = dashboard.histogram(pd.Series([10_000.0, 10_040.0]), bins=4, short=True)
+    assert list(close["bin"])[:2] == ["10,000–10,010", "10,010–10,020"]
+
+
 def test_distributions_read_budgets_and_purchases():
     frame = _log([{"total_budget": 10, "purchases": 5}, {"total_budget": 30, "purchases": 5}])
     assert list(dashboard.budget_distribution(frame, bins=2)["count"]) == [1, 1]

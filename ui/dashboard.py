@@ -33,7 +33,7 @@ class DashboardView:
     common: gr.Dataframe
     budgets: gr.BarPlot
     purchases: gr.BarPlot
-    over_time: gr.LinePlot
+    over_time: gr.BarPlot
     download: gr.DownloadButton
 
     @property
@@ -78,26 +78,38 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
         over_time = db.predictions_over_time(frame)
         over_time["period"] = over_time["period"].dt.strftime("%Y-%m-%d")
         csv = files.write_text(db.log_csv(frame)) if len(frame) else None
+        shown = bool(len(frame))
         return (
             summary,
-            common_plans_table(frame),
-            db.budget_distribution(frame),
-            db.purchases_distribution(frame),
-            over_time,
+            gr.Dataframe(value=common_plans_table(frame), visible=shown),
+            _bars(db.budget_distribution(frame), "bin", shown),
+            _bars(db.purchases_distribution(frame), "bin", shown),
+            _bars(over_time, "period", shown),
             csv,
         )
 
     return dashboard
 
 
-def _histogram_plot(title: str, x_title: str, elem_id: str) -> gr.BarPlot:
+def _bars(frame: pd.DataFrame, x: str, visible: bool) -> gr.BarPlot:
+    """A bar chart's new data, its bars in the frame's order (lowest bin, earliest day first)."""
+    return gr.BarPlot(value=frame, sort=[str(v) for v in frame[x]], visible=visible)
+
+
+def _bar_plot(x: str, y: str, title: str, x_title: str, elem_id: str) -> gr.BarPlot:
     return gr.BarPlot(
-        x="bin",
-        y="count",
+        value=pd.DataFrame({x: pd.Series(dtype=str), y: pd.Series(dtype=int)}),
+        x=x,
+        y=y,
         title=title,
         x_title=x_title,
         y_title="Predictions",
+        # Slanted labels never run into each other, however narrow the bars.
+        x_label_angle=-40,
+        # From 0: a single day's count is a bar, not a flat line at its own height.
+        y_lim=[0, None],
         sort=None,
+        visible=False,
         min_width=300,
         elem_id=elem_id,
     )
@@ -119,30 +131,38 @@ def build_dashboard_view() -> DashboardView:
         )
     summary = gr.Markdown(elem_id="dashboard-summary")
     common = gr.Dataframe(
-        label="Most common plans", interactive=False, wrap=False, elem_id="dashboard-common"
+        value=pd.DataFrame(columns=list(COMMON_PLAN_HEADERS.values())),
+        label="Most common plans",
+        interactive=False,
+        wrap=False,
+        visible=False,
+        elem_id="dashboard-common",
     )
     with gr.Row(equal_height=False):
-        budgets = _histogram_plot("Budgets planned", "Total budget", "dashboard-budgets")
-        purchases = _histogram_plot(
-            "Purchases predicted", "Predicted purchases", "dashboard-purchases"
+        budgets = _bar_plot("bin", "count", "Budgets planned", "Total budget", "dashboard-budgets")
+        purchases = _bar_plot(
+            "bin", "count", "Purchases predicted", "Predicted purchases", "dashboard-purchases"
         )
-    over_time = gr.LinePlot(
-        x="period",
-        y="predictions",
-        title="Predictions per day",
-        x_title="Day (UTC)",
-        y_title="Predictions",
-        elem_id="dashboard-time",
+    # Bars, not a line: a single day is a bar, where a line would draw nothing.
+    over_time = _bar_plot(
+        "period", "predictions", "Predictions per day", "Day (UTC)", "dashboard-time"
     )
     return DashboardView(refresh, summary, common, budgets, purchases, over_time, download)
 
 
 def wire_dashboard(view: DashboardView, services: Services) -> None:
-    """Connect the refresh button."""
+    """Fill the dashboard when the page opens, and again on the refresh button."""
+    handler = dashboard_handler(services, CsvFiles("scenario-log"))
     view.refresh.click(
-        dashboard_handler(services, CsvFiles("scenario-log")),
-        inputs=None,
-        outputs=view.outputs,
-        api_name="dashboard",
-        show_progress="minimal",
+        handler, inputs=None, outputs=view.outputs, api_name="dashboard", show_progress="minimal"
     )
+
+    def on_opening() -> tuple:
+        # A log that cannot be read says so in the summary, not in a pop-up on every visit.
+        try:
+            return handler()
+        except gr.Error as exc:
+            return (f"The dashboard cannot be drawn: {exc.message}", *[gr.skip()] * 5)
+
+    # No inputs: this runs once, on opening the page.
+    gr.on(None, on_opening, outputs=view.outputs, api_visibility="private", show_progress="hidden")
