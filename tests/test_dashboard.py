@@ -127,10 +127,16 @@ def test_budget_bins_are_short_distinct_and_in_order():
     assert list(close["bin"])[:2] == ["10,000–10,010", "10,010–10,020"]
 
 
+def test_a_single_value_is_one_bar_named_by_it():
+    table = dashboard.histogram(pd.Series([46, 46, 46]))
+    assert table.to_dict("list") == {"bin": ["46"], "low": [46.0], "high": [46.0], "count": [3]}
+    assert list(dashboard.histogram(pd.Series([50_000.0]), short=True)["bin"]) == ["50k"]
+
+
 def test_distributions_read_budgets_and_purchases():
     frame = _log([{"total_budget": 10, "purchases": 5}, {"total_budget": 30, "purchases": 5}])
     assert list(dashboard.budget_distribution(frame, bins=2)["count"]) == [1, 1]
-    assert list(dashboard.purchases_distribution(frame, bins=3)["count"]) == [0, 2, 0]
+    assert list(dashboard.purchases_distribution(frame, bins=3)["count"]) == [2]
 
 
 def test_predictions_over_time_fill_empty_periods_with_zero():

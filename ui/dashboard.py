@@ -78,22 +78,34 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
         over_time = db.predictions_over_time(frame)
         over_time["period"] = over_time["period"].dt.strftime("%Y-%m-%d")
         csv = files.write_text(db.log_csv(frame)) if len(frame) else None
-        shown = bool(len(frame))
         return (
             summary,
-            gr.Dataframe(value=common_plans_table(frame), visible=shown),
-            _bars(db.budget_distribution(frame), "bin", shown),
-            _bars(db.purchases_distribution(frame), "bin", shown),
-            _bars(over_time, "period", shown),
+            common_plans_table(frame),
+            db.budget_distribution(frame),
+            db.purchases_distribution(frame),
+            over_time,
             csv,
         )
 
     return dashboard
 
 
-def _bars(frame: pd.DataFrame, x: str, visible: bool) -> gr.BarPlot:
-    """A bar chart's new data, its bars in the frame's order (lowest bin, earliest day first)."""
-    return gr.BarPlot(value=frame, sort=[str(v) for v in frame[x]], visible=visible)
+def _arrange(budgets: Any, purchases: Any, over_time: Any, csv: Any) -> tuple:
+    """The table and charts shown only with something logged, each chart's bars in its data's
+    order (lowest bin, earliest day first: the axis would sort them as text)."""
+
+    def bars(plot: Any, x: str) -> gr.BarPlot:
+        rows = getattr(plot, "data", None) or []
+        columns = list(getattr(plot, "columns", None) or [])
+        order = [str(row[columns.index(x)]) for row in rows] if x in columns else []
+        return gr.BarPlot(sort=order or None, visible=bool(csv))
+
+    return (
+        gr.Dataframe(visible=bool(csv)),
+        bars(budgets, "bin"),
+        bars(purchases, "bin"),
+        bars(over_time, "period"),
+    )
 
 
 def _bar_plot(x: str, y: str, title: str, x_title: str, elem_id: str) -> gr.BarPlot:
@@ -153,9 +165,18 @@ def build_dashboard_view() -> DashboardView:
 def wire_dashboard(view: DashboardView, services: Services) -> None:
     """Fill the dashboard when the page opens, and again on the refresh button."""
     handler = dashboard_handler(services, CsvFiles("scenario-log"))
+    charts = [view.budgets, view.purchases, view.over_time]
+    arrange = {
+        "fn": _arrange,
+        "inputs": [*charts, view.download],
+        "outputs": [view.common, *charts],
+        "api_visibility": "private",
+        "show_progress": "hidden",
+        "queue": False,
+    }
     view.refresh.click(
         handler, inputs=None, outputs=view.outputs, api_name="dashboard", show_progress="minimal"
-    )
+    ).success(**arrange)
 
     def on_opening() -> tuple:
         # A log that cannot be read says so in the summary, not in a pop-up on every visit.
@@ -165,4 +186,6 @@ def wire_dashboard(view: DashboardView, services: Services) -> None:
             return (f"The dashboard cannot be drawn: {exc.message}", *[gr.skip()] * 5)
 
     # No inputs: this runs once, on opening the page.
-    gr.on(None, on_opening, outputs=view.outputs, api_visibility="private", show_progress="hidden")
+    gr.on(
+        None, on_opening, outputs=view.outputs, api_visibility="private", show_progress="hidden"
+    ).success(**arrange)

@@ -124,6 +124,13 @@ def histogram(values: pd.Series, bins: int = 10, short: bool = False) -> pd.Data
     numbers = pd.to_numeric(values).dropna().to_numpy(dtype=float)
     if numbers.size == 0:
         return pd.DataFrame(columns=HISTOGRAM_COLUMNS)
+    if numbers.min() == numbers.max():
+        # One value: one bar named by it (equal-width bins around it would all read alike).
+        value = float(numbers[0])
+        label = short_amount(value) if short else f"{value:,.0f}"
+        return pd.DataFrame(
+            {"bin": [label], "low": [value], "high": [value], "count": [numbers.size]}
+        )
     counts, edges = np.histogram(numbers, bins=bins)
     labels = [f"{a:,.0f}–{b:,.0f}" for a, b in itertools.pairwise(edges)]
     if short:
