@@ -28,13 +28,39 @@ def page(app_url: str, browser: object, request: pytest.FixtureRequest):
 BOTH = pytest.mark.parametrize("page", list(SIZES), indirect=True)
 
 
+def in_view(page: object, selector: str) -> bool:
+    """Whether the top of the element at ``selector`` is on screen."""
+    box = page.locator(selector).bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"]
+
+
 @BOTH
 def test_find_the_budget_for_a_goal(page: object) -> None:
+    page.locator("#in-aov input").fill("900")
+    page.locator("#in-margin input").fill("0.5")
     page.locator("#in-target-purchases input").fill("40")
     page.get_by_role("button", name="Find budgets").click()
-    wait_for_text(page, "#target-answer", "For 40 purchases")
+    wait_for_text(page, "#target-answer", "Cost per purchase at most 450 ")
     text = page.inner_text("#target-answer")
-    assert "A budget of" in text and "With 90% confidence" in text
+    assert "For 40 purchases" in text and "A budget of" in text and "With 90% confidence" in text
+    # Each answer is its own block, its heading never part of the list before it.
+    assert page.locator("#target-answer li strong").count() == 0
+    assert page.locator("#target-answer p strong").count() == 2
+    assert ".00 " not in text.replace("\n", " ")
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#target-answer').getBoundingClientRect();"
+        " return b.top >= 0 && b.top < window.innerHeight; }",
+        timeout=TIMEOUT_MS,
+    )
+    assert in_view(page, "#target-answer")
+
+    # An empty goal: the old answer goes, and the reason takes its place.
+    page.locator("#in-target-purchases input").fill("")
+    page.locator("#in-aov input").fill("")
+    page.get_by_role("button", name="Find budgets").click()
+    wait_for_text(page, "#target-answer", "No budget found.")
+    assert "For 40 purchases" not in page.inner_text("#target-answer")
+    assert "Enter the purchases you want" in page.inner_text("#target-answer")
 
 
 @BOTH

@@ -1,4 +1,4 @@
-"""Section: score a CSV file of plans and download it back with the answers."""
+"""Section 8: score a CSV file of plans and download it back with the answers."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def show_sample_in_api(upload: gr.File, blocks: gr.Blocks) -> None:
 
 def build_batch_view() -> BatchView:
     """Draw the batch section."""
-    gr.Markdown("### Score a file of plans", elem_classes="cpp-section-title")
+    gr.Markdown("### 8 · Score a file of plans", elem_classes="cpp-section-title")
     gr.Markdown(
         "Upload a CSV with one plan a row and the plan's field names as columns "
         "(`duration_days`, `total_budget`, `start_month`, `num_unique_interests`, `total_ads`, "

@@ -1,4 +1,4 @@
-"""Section 7: what planners try, from the anonymous scenario log, with a CSV download."""
+"""Section 9: what planners try, from the anonymous scenario log, with a CSV download."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def _bar_plot(x: str, y: str, title: str, x_title: str, elem_id: str) -> gr.BarP
 
 def build_dashboard_view() -> DashboardView:
     """Draw the dashboard section."""
-    gr.Markdown("### 7 · What planners try", elem_classes="cpp-section-title")
+    gr.Markdown("### 9 · What planners try", elem_classes="cpp-section-title")
     gr.Markdown(
         "Every prediction made here is logged anonymously: the plan, the answer and its range, "
         "the model and the time. No address, browser or name is kept, except a scenario's name "

@@ -18,7 +18,7 @@ from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
 from ui.prediction import build_prediction_view, predict_handler, refusal_handler
 from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
-from ui.target import build_target_view, target_handler
+from ui.target import build_target_view, wire_target
 from ui.whatif import build_whatif_view, curves_handler
 
 PAGE_CSS = """
@@ -186,13 +186,7 @@ def build_demo(
                 api_visibility="private",
                 show_progress="hidden",
             )
-        target.button.click(
-            target_handler(services),
-            inputs=[*plan_level, target.purchases, target.max_cost, econ.order_value, econ.margin],
-            outputs=[target.answer, target.data],
-            api_name="target_budget",
-            show_progress="minimal",
-        )
+        wire_target(target, services, plan_level, [econ.order_value, econ.margin])
         batch.button.click(
             batch_handler(services, CsvFiles("scored-plans")),
             inputs=[batch.upload, form.level, form.model],

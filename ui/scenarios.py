@@ -1,4 +1,4 @@
-"""Section 6: save plans as scenarios, compare them side by side, remove, export and load them.
+"""Section 7: save plans as scenarios, compare them side by side, remove, export and load them.
 
 The saved scenarios live in the planner's browser (``gr.BrowserState``), so they survive a
 reload; API clients pass the list the previous call returned.
@@ -262,7 +262,7 @@ def show_handler(services: Services, files: CsvFiles) -> Callable[..., tuple]:
 
 def build_scenario_view() -> ScenarioView:
     """Draw the scenario section."""
-    gr.Markdown("### 6 · Compare scenarios", elem_classes="cpp-section-title")
+    gr.Markdown("### 7 · Compare scenarios", elem_classes="cpp-section-title")
     state = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_KEY)
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         name = gr.Textbox(

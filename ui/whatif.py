@@ -1,4 +1,4 @@
-"""Section 5: what-if charts of purchases against the budget and the number of ads."""
+"""Section 6: what-if charts of purchases against the budget and the number of ads."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def _line_plot(x: str, x_title: str) -> gr.LinePlot:
 
 def build_whatif_view() -> WhatIfView:
     """Draw the legend, both charts, their notes and data."""
-    gr.Markdown("### 5 · What if…", elem_classes="cpp-section-title")
+    gr.Markdown("### 6 · What if…", elem_classes="cpp-section-title")
     gr.HTML(curve_legend_html(), elem_id="curve-legend")
     with gr.Row(equal_height=False):
         budget_plot = _line_plot("total_budget", "Total budget")
