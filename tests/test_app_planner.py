@@ -91,7 +91,7 @@ def test_score_a_csv_of_plans(client: Client, app_predictor: Predictor, tmp_path
     )
     path = tmp_path / "plans.csv"
     plans.to_csv(path, index=False)
-    summary, scored_path = client.predict(
+    summary, scored_path, first_rows = client.predict(
         handle_file(str(path)), 0.9, "ridge", api_name="/score_csv"
     )
     scored = pd.read_csv(scored_path, dtype=str, keep_default_na=False)
@@ -104,6 +104,15 @@ def test_score_a_csv_of_plans(client: Client, app_predictor: Predictor, tmp_path
     assert "total_budget" in scored.loc[1, "error"] or "Total budget" in scored.loc[1, "error"]
     assert scored.loc[1, "prediction"] == "" and scored.loc[2, "error"] == ""
     assert "2 of 3 plans scored" in summary and "1 row has an error" in summary
+    # The model that answered, in the summary and in each scored row.
+    version = app_predictor.metadata.model_version
+    assert f"by {app_predictor.metadata.display_name}, version {version}." in summary
+    assert list(scored["model"]) == ["ridge", "", "ridge"]
+    assert set(scored["model_version"]) == {version, ""}
+    rows = pd.DataFrame(first_rows["data"], columns=first_rows["headers"])
+    assert list(rows["plan"]) == ["ok", "typo", "no mixes"]
+    assert rows.loc[0, "Range"] == f"{expected.lower:,} to {expected.upper:,}"
+    assert rows.loc[1, "Predicted purchases"] == "—" and "number" in rows.loc[1, "Error or warning"]
 
 
 def test_score_csv_needs_a_file(client: Client) -> None:
@@ -162,7 +171,10 @@ def test_more_ads_fewer_purchases_is_explained_on_the_chart(client: Client) -> N
 
 
 def test_sample_file_is_offered_and_scores(client: Client) -> None:
-    summary, _ = client.predict(
+    summary, path, _ = client.predict(
         handle_file(str(REPO / "ui" / "sample_plans.csv")), 0.9, "ridge", api_name="/score_csv"
     )
     assert "3 of 4 plans scored" in summary
+    # "85,000" in the sample, as a spreadsheet writes it, is read as 85000.
+    scored = pd.read_csv(path)
+    assert scored.loc[1, "error"] != scored.loc[1, "error"] and scored.loc[1, "prediction"] > 0

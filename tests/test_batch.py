@@ -12,6 +12,7 @@ import pytest
 
 from predictor import CampaignPlan, PlanError
 from predictor.__main__ import main
+from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.planning.batch_scoring import (
     PLAN_FIELDS,
     RESULT_COLUMNS,
@@ -23,7 +24,6 @@ from predictor.planning.batch_scoring import (
     score_plans,
     write_scored,
 )
-from predictor.contract.features import FEATURE_COLUMNS, end_month, end_months
 from predictor.serving.extrapolation import TrainingBounds
 from tests.support.common import MODEL_DIR, REPO
 
@@ -219,3 +219,20 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     plans.write_text("a,b\n1,2\n")
     assert main(["score", str(plans), "--out", out, *model]) == 2
     assert "lacks the column" in capsys.readouterr().err
+
+
+def test_numbers_with_thousands_separators_read_as_spreadsheets_write_them(predictor):
+    text = (
+        "duration_days,total_budget,start_month,num_unique_interests,total_ads\n"
+        '30,"50,000",5,3,4\n'
+        '30,"1,234,567.5",5,3,4\n'
+        "30,50000,5,3,4\n"
+        '30,"1,5",5,3,4\n'
+        '30,"50,00",5,3,4\n'
+    )
+    result = score_plans(predictor, read_plans(io.StringIO(text)), level=0.9)
+    assert list(result["error"])[:3] == ["", "", ""]
+    assert result.loc[0, "prediction"] == result.loc[2, "prediction"]
+    # A comma that is not a thousands separator is not guessed at.
+    assert all("must be a number" in e for e in result["error"][3:])
+    assert set(result["model"][:3]) == {predictor.metadata.name}

@@ -80,7 +80,13 @@ def test_score_a_file_of_plans(page: object) -> None:
     )
     page.get_by_role("button", name="Score the file").click()
     wait_for_text(page, "#batch-summary", "3 of 4 plans scored")
-    assert "1 row has an error" in page.inner_text("#batch-summary")
+    summary = page.inner_text("#batch-summary")
+    assert "1 row has an error" in summary and "by Ridge + SelectKBest, version" in summary
+    # The first rows on the page, the typo among them with its reason.
+    page.locator("#batch-rows").wait_for(state="visible", timeout=TIMEOUT_MS)
+    wait_for_text(page, "#batch-rows", "Summer push")
+    rows = page.inner_text("#batch-rows")
+    assert "Typo in budget" in rows and "must be a number" in rows and "85,000" in rows
     page.wait_for_function(
         "() => !document.querySelector('#batch-download').disabled", timeout=TIMEOUT_MS
     )

@@ -17,6 +17,7 @@ from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
 from predictor.planning.economics import EconomicsError
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.bundle import DEFAULT_MODEL
+from predictor.serving.model_choice import display_name
 from predictor.serving.model_code.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL
 
 log = logging.getLogger("app")
@@ -189,6 +190,18 @@ class Services:
     def model_name(self, model: Any) -> str:
         """``model``, or the default model's key when empty."""
         return model if isinstance(model, str) and model else self.default_model
+
+
+def bundle_labels(predictors: Mapping[str, Predictor]) -> dict[str, str]:
+    """Each model's label from its bundle's record (read from the file, the model not loaded),
+    so that the page never shows a model's key."""
+    labels = {}
+    for name, predictor in predictors.items():
+        folder = getattr(predictor, "model_dir", None)
+        label = display_name(folder) if folder else None
+        if label:
+            labels[name] = label
+    return labels
 
 
 def parse_plan(values: Sequence[Any]) -> CampaignPlan:

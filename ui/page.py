@@ -9,15 +9,15 @@ import gradio as gr
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
-from ui.batch import batch_handler, build_batch_view, show_sample_in_api
-from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
+from ui.batch import build_batch_view, show_sample_in_api, wire_batch
+from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services, bundle_labels
 from ui.dashboard import build_dashboard_view, wire_dashboard
 from ui.economics import build_economics_view, economics_api, economics_on_page
 from ui.explain import build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
 from ui.plan_form import build_plan_form
 from ui.prediction import build_prediction_view, predict_handler, refusal_handler
-from ui.scenarios import CsvFiles, build_scenario_view, wire_scenarios
+from ui.scenarios import build_scenario_view, wire_scenarios
 from ui.target import build_target_view, wire_target
 from ui.whatif import build_whatif_view, curves_handler
 
@@ -85,7 +85,8 @@ def build_demo(
     page. Nothing is predicted or loaded until a user opens the page.
     """
     predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
-    services = Services(dict(predictors), scenario_log or NullLog(), dict(labels or {}))
+    names = {**bundle_labels(predictors), **(labels or {})}
+    services = Services(dict(predictors), scenario_log or NullLog(), names)
     predict = predict_handler(services)
     curves = curves_handler(services)
     with gr.Blocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
@@ -187,18 +188,7 @@ def build_demo(
                 show_progress="hidden",
             )
         wire_target(target, services, plan_level, [econ.order_value, econ.margin])
-        batch.button.click(
-            batch_handler(services, CsvFiles("scored-plans")),
-            inputs=[batch.upload, form.level, form.model],
-            outputs=[batch.summary, batch.download],
-            api_name="score_csv",
-        ).success(
-            lambda: gr.DownloadButton(interactive=True),
-            None,
-            batch.download,
-            api_visibility="private",
-            queue=False,
-        )
+        wire_batch(batch, services, form.level, form.model)
         saved = wire_scenarios(
             scenarios,
             services,

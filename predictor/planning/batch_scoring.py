@@ -2,8 +2,8 @@
 
 Missing mix columns (and empty mix cells) count as 0. Every input row comes back with all its
 columns and the results ``prediction``, ``lower``, ``upper``, ``level``, ``extrapolated``,
-``unreliable``, ``warnings`` and ``error``; a bad row gets its reason in ``error`` and is never
-dropped. Checks are vectorized, and the good rows are scored in one ``predict_frame`` call.
+``unreliable``, ``warnings``, ``error``, and the ``model`` and ``model_version`` that answered; a
+bad row gets its reason in ``error`` and is never dropped. Checks are vectorized, and the good rows are scored in one ``predict_frame`` call.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "unreliable",
     "warnings",
     "error",
+    "model",
+    "model_version",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int], None]
@@ -80,6 +82,19 @@ def _cells(frame: pd.DataFrame, field: str) -> pd.Series:
     return pd.Series("", index=frame.index, dtype=str)
 
 
+# "50,000" as spreadsheets export it: groups of three digits after the first one to three. A
+# comma anywhere else ("1,5") stays unread, so a decimal comma is never misread as thousands.
+_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+
+
+def _without_thousands_commas(cells: pd.Series) -> pd.Series:
+    """``cells`` with the thousands separators of numbers like ``50,000`` taken out."""
+    grouped = cells.str.fullmatch(_THOUSANDS)
+    if not grouped.any():
+        return cells
+    return cells.where(~grouped, cells.str.replace(",", "", regex=False))
+
+
 def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """The plan fields of ``frame`` as numbers, and a mask of the rows CampaignPlan accepts.
 
@@ -100,7 +115,7 @@ def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             value = column.to_numpy(dtype=float)
         else:
-            cells = _cells(frame, field)
+            cells = _without_thousands_commas(_cells(frame, field))
             value = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
             if field in MIX_FIELDS:
                 value = np.where(cells.to_numpy(dtype=object) == "", 0.0, value)
@@ -219,7 +234,8 @@ def score_plans(
     bad = np.flatnonzero(~ok)
     error[bad] = plan_errors(frame, plans, bad)
     values = feature_values(plans.loc[ok])
-    bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
+    metadata = predictor.metadata
+    bounds = TrainingBounds.from_metadata(metadata.training_range)
     absurd = absurd_rows(values, bounds)
     ok_rows = np.flatnonzero(ok)
     for i in np.flatnonzero(absurd):
@@ -253,6 +269,10 @@ def score_plans(
             ),
             "warnings": np.where(scored_rows, column(row_warnings(values, bounds), object), ""),
             "error": error,
+            # Which model answered, so that a scored file with actual purchases added can be
+            # recorded as outcomes (python -m predictor outcomes add) with what was shown.
+            "model": np.where(scored_rows, metadata.name, ""),
+            "model_version": np.where(scored_rows, metadata.model_version, ""),
         },
         index=frame.index,
     )
