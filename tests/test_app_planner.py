@@ -178,3 +178,23 @@ def test_sample_file_is_offered_and_scores(client: Client) -> None:
     # "85,000" in the sample, as a spreadsheet writes it, is read as 85000.
     scored = pd.read_csv(path)
     assert scored.loc[1, "error"] != scored.loc[1, "error"] and scored.loc[1, "prediction"] > 0
+
+
+def test_explain_breaks_down_the_nonlinear_model_and_says_how(
+    two_models: tuple[str, Predictor],
+) -> None:
+    url, boosting = two_models
+    client = Client(url, verbose=False, analytics_enabled=False)
+    record = client.predict(**PLAN, model="boosting", api_name="/predict")[2]
+    chart, data = client.predict(record, "boosting", api_name="/explain")
+    expected = explain(boosting, CampaignPlan(**PLAN), "local")
+    assert data["method"] == "one at a time"
+    assert [e["change"] for e in data["effects"]] == pytest.approx(
+        [c.change for c in expected.contributions]
+    )
+    assert "Method: each setting set to the typical campaign" in chart
+    assert re.search(r"[+−]\d", chart)
+    ridge = client.predict(
+        client.predict(**PLAN, api_name="/predict")[2], "ridge", api_name="/explain"
+    )
+    assert ridge[1]["method"] == "exact" and "Method: exact factors" in ridge[0]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.browser import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, wait_for_text
 from tests.support.common import ARTIFACTS, REPO
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -67,10 +69,38 @@ def test_find_the_budget_for_a_goal(page: object) -> None:
 def test_see_what_drove_the_number(page: object) -> None:
     page.get_by_text("What drove this number?").click()
     wait_for_text(page, "#why-body", "vs typical")
+    assert page.inner_text("#why-method").startswith("Method: exact factors")
     rows = page.locator("#why-chart .cpp-why-row")
     assert rows.count() >= 4
     factors = [rows.nth(i).locator(".cpp-why-factor").inner_text() for i in range(rows.count())]
     assert all(f.startswith("×") for f in factors)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_nonlinear_model_is_broken_down_too(
+    two_models: tuple[str, object], browser: object, size: str
+) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(two_models[0], timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        page.locator("#in-model").get_by_text("Voting ensemble", exact=False).click()
+        wait_for_text(page, "#cpp-backend", "Voting ensemble")
+        page.get_by_text("What drove this number?").click()
+        wait_for_text(page, "#why-method", "one at a time")
+        rows = page.locator("#why-chart .cpp-why-row")
+        assert rows.count() == 9
+        figures = [rows.nth(i).locator(".cpp-why-factor").inner_text() for i in range(9)]
+        assert all(re.fullmatch(r"[+−][\d,.]+|±0", f) for f in figures), figures
+        assert "not linear" in page.inner_text("#why-method")
+        assert page.evaluate(CLIPPED_LABELS_JS) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#why-chart").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"why-ensemble-{size}-{width}x{height}.png"))
+    finally:
+        page.close()
 
 
 @BOTH
