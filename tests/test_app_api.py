@@ -168,7 +168,7 @@ def test_curves_are_one_model_call_each_and_mark_the_plan(
     assert predictor.call_counts.get("local", 0) - before == 2
     assert "held at your plan" in notes
     frame = pd.DataFrame(table["data"], columns=table["headers"])
-    budget = frame[frame["curve"] == "total_budget"]
+    budget = frame[frame["curve"] == "Total budget"]
     assert budget["x"].min() == 0
     assert budget["x"].max() == pytest.approx(2 * PLAN["total_budget"])
     assert budget["x"].is_monotonic_increasing and len(budget) >= 20
@@ -176,44 +176,60 @@ def test_curves_are_one_model_call_each_and_mark_the_plan(
     assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
     assert (at_plan["lower"], at_plan["upper"]) == (record["lower"], record["upper"])
     assert (budget["lower"] <= budget["prediction"] + 1).all()
-    ads = frame[frame["curve"] == "total_ads"]
+    ads = frame[frame["curve"] == "Number of ads"]
     assert ads["x"].min() == 0 and ads["x"].max() >= 2 * PLAN["total_ads"]
     assert ads[ads["x"] == 0]["prediction"].iloc[0] == 0
     at_plan = ads[ads["x"] == PLAN["total_ads"]].iloc[0]
     assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
 
     # The charts carry the same curves, the band's bounds and a vertical line at the plan.
-    for plot, x, curve in (
-        (budget_plot, "total_budget", budget),
-        (ads_plot, "total_ads", ads),
+    for plot, x, curve, scale in (
+        (budget_plot, "budget_thousands", budget, 1000),
+        (ads_plot, "total_ads", ads, 1),
     ):
         assert plot["mark"] == "line"
-        assert plot["columns"] == [x, "purchases", "series"]
+        assert plot["columns"] == [x, "purchases", "Line"]
         assert plot["datatypes"] == {
             x: "quantitative",
             "purchases": "quantitative",
-            "series": "nominal",
+            "Line": "nominal",
         }
         chart = pd.DataFrame(plot["data"], columns=plot["columns"])
+        predicted = chart[chart["Line"].isin(["predicted purchases", "predicted, beyond the data"])]
+        predicted = predicted.drop_duplicates(x).sort_values(x)
+        assert list(predicted[x] * scale) == pytest.approx(list(curve["x"]))
+        assert list(predicted["purchases"]) == pytest.approx(list(curve["prediction"]), abs=0.06)
         for series, column in (
-            ("predicted", "prediction"),
-            ("lower 90%", "lower"),
-            ("upper 90%", "upper"),
+            ("lower end of the 90% range", "lower"),
+            ("upper end of the 90% range", "upper"),
         ):
-            line = chart[chart["series"] == series]
-            assert list(line[x]) == list(curve["x"])
+            line = chart[chart["Line"] == series]
+            assert list(line[x] * scale) == pytest.approx(list(curve["x"]))
             assert list(line["purchases"]) == pytest.approx(list(curve[column]), abs=0.06)
-        plan_line = chart[chart["series"] == "your plan"]
-        assert set(plan_line[x]) == {PLAN[x]}
+        plan_line = chart[chart["Line"] == "your plan"]
+        field = "total_budget" if scale == 1000 else x
+        assert set(plan_line[x] * scale) == {PLAN[field]}
         assert plan_line["purchases"].min() == 0
         assert plan_line["purchases"].max() >= curve["upper"].max()
         assert plan_line["purchases"].iloc[1] == pytest.approx(max(record["raw"], 0), abs=0.05)
+    # Budgets below the smallest in the training data are drawn grey and flagged in the table.
+    assert budget["beyond_training_data"].iloc[0] and not budget["beyond_training_data"].iloc[-1]
+    grey = pd.DataFrame(budget_plot["data"], columns=budget_plot["columns"])
+    assert (grey["Line"] == "predicted, beyond the data").any()
+    # What the next purchase costs: the budget step over the purchases it adds.
+    step = budget.iloc[20:22]
+    expected_cost = (step["x"].iloc[1] - step["x"].iloc[0]) / (
+        step["prediction"].iloc[1] - step["prediction"].iloc[0]
+    )
+    assert step["next_purchase_costs"].iloc[0] == pytest.approx(expected_cost, rel=0.01)
+    assert budget["returns_flatten_here"].sum() == 1
+    assert "next purchase costs about" in notes and "Returns flatten around" in notes
 
 
 def test_curve_bounds_follow_the_level(client: Client) -> None:
     budget_plot = client.predict(**PLAN, level=0.8, api_name="/curves")[0]
     series = {row[2] for row in budget_plot["data"]}
-    assert series == {"predicted", "lower 80%", "upper 80%", "your plan"}
+    assert {"lower end of the 80% range", "upper end of the 80% range", "your plan"} <= series
     assert series <= set(SERIES_COLORS)
 
 
@@ -227,13 +243,24 @@ def test_curves_work_without_matplotlib() -> None:
         "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "
         "budget, ads, notes, table = curves(*plan, 0.9); "
         "assert len(budget) > 40 and len(ads) > 8; "
-        "print(sorted(set(budget['series'])))"
+        "print(sorted(set(budget['Line'])))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "['lower 90%', 'predicted', 'upper 90%', 'your plan']"
+    assert out.stdout.strip() == str(
+        sorted(
+            [
+                "lower end of the 90% range",
+                "predicted purchases",
+                "predicted, beyond the data",
+                "returns flatten",
+                "upper end of the 90% range",
+                "your plan",
+            ]
+        )
+    )
 
 
 def test_curves_with_no_ads_do_not_call_the_model(client: Client, predictor: Predictor) -> None:
