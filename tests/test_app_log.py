@@ -92,7 +92,8 @@ def test_two_models_answer_side_by_side(
         expected.lower,
         expected.upper,
     )
-    assert record["model"] == "boosting" and "(Voting ensemble" in card
+    assert record["model"] == "boosting"
+    assert "the model built into this app: Voting ensemble (Ridge" in card
     ridge = client.predict(**PLAN, api_name="/predict")[2]
     assert ridge["model"] == "ridge"
     assert ridge["purchases"] == app_predictor.predict(CampaignPlan(**PLAN), 0.9).purchases

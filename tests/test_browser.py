@@ -164,9 +164,12 @@ def test_answers_go_stale_on_change_and_stay_in_view(
         wait_for_text(page, "#cpp-plan", "budget 64,000")
         stale.wait_for(state="hidden", timeout=TIMEOUT_MS)
         if size == "desktop-900":
-            page.wait_for_timeout(600)  # let the scroll to the answer settle
-            box = page.locator("#cpp-purchases").bounding_box()
-            assert box["y"] >= 0 and box["y"] + box["height"] <= height
+            # The answer comes into view: waited for as a state of the page, however busy.
+            page.wait_for_function(
+                "() => { const b = document.querySelector('#cpp-purchases')"
+                ".getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight; }",
+                timeout=TIMEOUT_MS,
+            )
         # Clicking an example is a change of plan too.
         page.get_by_text(EXAMPLES[2][0], exact=True).click()
         stale.wait_for(state="visible", timeout=TIMEOUT_MS)

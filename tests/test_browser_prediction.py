@@ -52,3 +52,39 @@ def test_a_refused_plan_says_why_in_the_card(app_url: str, browser: object, size
         page.screenshot(path=str(ARTIFACTS / f"refused-{size}-{width}x{height}.png"))
     finally:
         page.close()
+
+
+CARD_IN_VIEW_JS = """() => { const b = document.querySelector('#cpp-purchases').getBoundingClientRect();
+    return b.top >= 0 && b.bottom <= window.innerHeight; }"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_card_stays_in_view_and_greys_out_whole(
+    app_url: str, browser: object, size: str
+) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(app_url, timeout=TIMEOUT_MS)
+        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
+        # Editing the lowest field of the form changes the plan: the whole answer greys out,
+        # the plan line with the number.
+        number_input(page, "all_age_ads").scroll_into_view_if_needed()
+        number_input(page, "all_age_ads").fill("2")
+        page.locator("#cpp-stale").wait_for(state="visible", timeout=TIMEOUT_MS)
+        for part in ("#cpp-purchases", "#cpp-range", "#cpp-plan"):
+            opacity = page.evaluate(f"getComputedStyle(document.querySelector('{part}')).opacity")
+            assert float(opacity) < 1, part
+        if size == "desktop":
+            # The card stays on screen beside the lowest field of the form.
+            page.wait_for_function(CARD_IN_VIEW_JS, timeout=TIMEOUT_MS)
+            field = number_input(page, "all_age_ads").bounding_box()
+            assert 0 <= field["y"] <= height
+        # The API page is a click away on every screen, a phone's too.
+        api = page.locator("footer .show-api")
+        api.scroll_into_view_if_needed()
+        assert api.is_visible() and "Use via API" in api.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"card-in-view-{size}-{width}x{height}.png"))
+    finally:
+        page.close()

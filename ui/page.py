@@ -30,8 +30,19 @@ PAGE_CSS = """
 .cpp-plan-changed #econ, .cpp-plan-changed #plot-budget, .cpp-plan-changed #plot-ads {
   opacity: 0.4; }
 @media (min-width: 1024px) {
-  #result-column { position: sticky; top: 0.75rem; align-self: flex-start; }
+  /* The card itself stays in view, not the whole column (taller than a screen): the column
+     runs the row's height and the card sticks to the top inside it. */
+  #result-column { align-self: stretch !important; }
+  #result { position: sticky; top: 0.5rem; z-index: 5; background: var(--body-background-fill); }
 }
+/* Gradio's container hides overflow, which makes it the box a sticky element sticks in;
+   clipping instead keeps its edges and lets the card stick to the window. */
+.gradio-container { overflow: clip !important; }
+/* Gradio hides "Use via API" on a phone; the API is there on every screen. */
+footer .show-api { display: flex !important; }
+footer .show-api-divider { display: block !important; }
+footer { flex-wrap: wrap; row-gap: 0.3rem; }
+footer > * { flex-shrink: 0; }
 .cpp-actions { align-items: flex-end !important; }
 .cpp-actions button { max-height: 3rem; }
 .cpp-predict-button { min-height: 3.2rem; font-size: 1.1rem !important; }

@@ -97,7 +97,8 @@ def render_result(record: Mapping[str, Any]) -> str:
     )
     backend = BACKEND_LABELS.get(record["backend"], record["backend"])
     if record.get("model_label") and record["backend"] != "guardrail":
-        backend += f" ({record['model_label']})"
+        # A colon, not brackets: a model's label may hold brackets of its own.
+        backend += f": {record['model_label']}"
     return (
         '<div class="cpp-card" role="status" aria-live="polite">'
         '<div class="cpp-label">Predicted purchases</div>'
