@@ -18,7 +18,7 @@ from tests.support.browser import (
 from tests.support.common import ARTIFACTS
 from ui.common import DEFAULT_PLAN, EXAMPLES
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 RANGE = re.compile(r"^90% range: ([\d,]+)–([\d,]+)$")
 # The plan the test types in: different from the defaults in every core setting.

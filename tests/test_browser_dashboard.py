@@ -12,7 +12,7 @@ import pytest
 from tests.support.browser import SIZES, TIMEOUT_MS, number_input, wait_for_text
 from tests.support.common import ARTIFACTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 # The axis labels' font size: a line of their text.
 LABEL_PX = 12

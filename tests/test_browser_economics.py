@@ -8,7 +8,7 @@ import pytest
 from tests.support.browser import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, wait_for_text
 from tests.support.common import ARTIFACTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 
 def card(page: object, key: str) -> dict[str, object]:

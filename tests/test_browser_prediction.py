@@ -8,7 +8,7 @@ import pytest
 from tests.support.browser import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, number_input, wait_for_text
 from tests.support.common import ARTIFACTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 # (field, typed, words of the reason the card gives)
 REFUSED = [

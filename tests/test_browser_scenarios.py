@@ -8,7 +8,7 @@ import pytest
 from tests.support.browser import CLIPPED_LABELS_JS, SIZES, TIMEOUT_MS, number_input, wait_for_text
 from tests.support.common import ARTIFACTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 
 def wait_for_headers(page: object, names: list[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tests.support.browser import SIZES, TIMEOUT_MS, wait_for_text
 from tests.support.common import ARTIFACTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 # What each chart's points say (their tooltips' fields), from Vega's labels.
 POINT_LABELS_JS = """(sel) => [...document.querySelectorAll(sel + ' svg.marks [aria-label]')]

@@ -260,6 +260,37 @@ def show_handler(services: Services, files: CsvFiles) -> Callable[..., tuple]:
     return show
 
 
+def _manage_rows() -> tuple[gr.Row, gr.Dropdown, gr.Button, gr.DownloadButton, gr.UploadButton]:
+    """The remove controls (shown once something is saved), the download and the upload."""
+    with gr.Row(equal_height=False, elem_classes="cpp-actions", visible=False) as manage:
+        remove_choice = gr.Dropdown(
+            choices=[],
+            label="Scenario to remove",
+            min_width=200,
+            allow_custom_value=True,
+            elem_id="in-remove",
+        )
+        remove_button = gr.Button(
+            "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
+        )
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
+        download = gr.DownloadButton(
+            EMPTY_DOWNLOAD,
+            value=None,
+            interactive=False,
+            min_width=160,
+            elem_id="download-scenarios",
+        )
+        upload = gr.UploadButton(
+            "Load scenarios from a CSV file",
+            file_types=[".csv"],
+            type="filepath",
+            min_width=160,
+            elem_id="upload-scenarios",
+        )
+    return manage, remove_choice, remove_button, download, upload
+
+
 def build_scenario_view() -> ScenarioView:
     """Draw the scenario section."""
     gr.Markdown("### 7 · Compare scenarios", elem_classes="cpp-section-title")
@@ -310,44 +341,8 @@ def build_scenario_view() -> ScenarioView:
         label=TABLE_LABEL.format(base="the first"),
         elem_id="scenario-table",
     )
-    with gr.Row(equal_height=False, elem_classes="cpp-actions", visible=False) as manage:
-        remove_choice = gr.Dropdown(
-            choices=[],
-            label="Scenario to remove",
-            min_width=200,
-            allow_custom_value=True,
-            elem_id="in-remove",
-        )
-        remove_button = gr.Button(
-            "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
-        )
-    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
-        download = gr.DownloadButton(
-            EMPTY_DOWNLOAD,
-            value=None,
-            interactive=False,
-            min_width=160,
-            elem_id="download-scenarios",
-        )
-        upload = gr.UploadButton(
-            "Load scenarios from a CSV file",
-            file_types=[".csv"],
-            type="filepath",
-            min_width=160,
-            elem_id="upload-scenarios",
-        )
-    api_example(name, "B")
-    api_example(remove_choice, "A")
-    api_example(state, SAMPLE_SCENARIOS)
-    api_type(name, {"type": "string"}, "The scenario's name; empty means the next letter.")
-    api_type(remove_choice, {"type": "string"}, "The name of a saved scenario.")
-    api_type(baseline, {"type": "string"}, "The scenario differences are counted from (the first).")
-    api_type(
-        state,
-        {"type": "array", "items": {"type": "object"}},
-        "The saved scenarios: the list the previous call returned.",
-    )
-    return ScenarioView(
+    manage, remove_choice, remove_button, download, upload = _manage_rows()
+    view = ScenarioView(
         state,
         name,
         save_button,
@@ -360,6 +355,26 @@ def build_scenario_view() -> ScenarioView:
         remove_button,
         download,
         upload,
+    )
+    _describe_for_api(view)
+    return view
+
+
+def _describe_for_api(view: ScenarioView) -> None:
+    """How the "Use via API" page shows the section's inputs: names as text, the scenarios as
+    the list a call returns (a sample with "A" saved)."""
+    api_example(view.name, "B")
+    api_example(view.remove_choice, "A")
+    api_example(view.state, SAMPLE_SCENARIOS)
+    api_type(view.name, {"type": "string"}, "The scenario's name; empty means the next letter.")
+    api_type(view.remove_choice, {"type": "string"}, "The name of a saved scenario.")
+    api_type(
+        view.baseline, {"type": "string"}, "The scenario differences are counted from (the first)."
+    )
+    api_type(
+        view.state,
+        {"type": "array", "items": {"type": "object"}},
+        "The saved scenarios: the list the previous call returned.",
     )
 
 
