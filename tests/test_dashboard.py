@@ -119,7 +119,7 @@ def test_histogram_counts_every_value_once_with_the_last_edge_included():
 def test_budget_bins_are_short_distinct_and_in_order():
     frame = _log([{"total_budget": b, "purchases": 1} for b in (5_008.25, 9_000, 16_600, 119_780)])
     table = dashboard.budget_distribution(frame, bins=4)
-    assert list(table["bin"])[0] == "5.01k–33.7k" and list(table["bin"])[-1] == "91.1k–120k"
+    assert table["bin"].iloc[0] == "5.01k–33.7k" and table["bin"].iloc[-1] == "91.1k–120k"
     assert list(table["low"]) == sorted(table["low"])
     assert dashboard.short_amount(1_500_000) == "1.5M" and dashboard.short_amount(950) == "950"
     # Edges that would read alike keep their long labels.
