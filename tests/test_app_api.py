@@ -170,7 +170,7 @@ def test_curves_are_one_model_call_each_and_mark_the_plan(
     assert predictor.call_counts.get("local", 0) - before == 2
     assert "held at your plan" in notes
     frame = pd.DataFrame(table["data"], columns=table["headers"])
-    budget = frame[frame["curve"] == "total_budget"]
+    budget = frame[frame["curve"] == "Total budget"]
     assert budget["x"].min() == 0
     assert budget["x"].max() == pytest.approx(2 * PLAN["total_budget"])
     assert budget["x"].is_monotonic_increasing and len(budget) >= 20
@@ -178,44 +178,60 @@ def test_curves_are_one_model_call_each_and_mark_the_plan(
     assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
     assert (at_plan["lower"], at_plan["upper"]) == (record["lower"], record["upper"])
     assert (budget["lower"] <= budget["prediction"] + 1).all()
-    ads = frame[frame["curve"] == "total_ads"]
+    ads = frame[frame["curve"] == "Number of ads"]
     assert ads["x"].min() == 0 and ads["x"].max() >= 2 * PLAN["total_ads"]
     assert ads[ads["x"] == 0]["prediction"].iloc[0] == 0
     at_plan = ads[ads["x"] == PLAN["total_ads"]].iloc[0]
     assert at_plan["prediction"] == pytest.approx(max(record["raw"], 0), abs=0.01)
 
     # The charts carry the same curves, the band's bounds and a vertical line at the plan.
-    for plot, x, curve in (
-        (budget_plot, "total_budget", budget),
-        (ads_plot, "total_ads", ads),
+    for plot, x, curve, scale in (
+        (budget_plot, "budget_thousands", budget, 1000),
+        (ads_plot, "total_ads", ads, 1),
     ):
         assert plot["mark"] == "line"
-        assert plot["columns"] == [x, "purchases", "series"]
+        assert plot["columns"] == [x, "purchases", "Line"]
         assert plot["datatypes"] == {
             x: "quantitative",
             "purchases": "quantitative",
-            "series": "nominal",
+            "Line": "nominal",
         }
         chart = pd.DataFrame(plot["data"], columns=plot["columns"])
+        predicted = chart[chart["Line"].isin(["predicted purchases", "predicted, beyond the data"])]
+        predicted = predicted.drop_duplicates(x).sort_values(x)
+        assert list(predicted[x] * scale) == pytest.approx(list(curve["x"]))
+        assert list(predicted["purchases"]) == pytest.approx(list(curve["prediction"]), abs=0.06)
         for series, column in (
-            ("predicted", "prediction"),
-            ("lower 90%", "lower"),
-            ("upper 90%", "upper"),
+            ("lower end of the 90% range", "lower"),
+            ("upper end of the 90% range", "upper"),
         ):
-            line = chart[chart["series"] == series]
-            assert list(line[x]) == list(curve["x"])
+            line = chart[chart["Line"] == series]
+            assert list(line[x] * scale) == pytest.approx(list(curve["x"]))
             assert list(line["purchases"]) == pytest.approx(list(curve[column]), abs=0.06)
-        plan_line = chart[chart["series"] == "your plan"]
-        assert set(plan_line[x]) == {PLAN[x]}
+        plan_line = chart[chart["Line"] == "your plan"]
+        field = "total_budget" if scale == 1000 else x
+        assert set(plan_line[x] * scale) == {PLAN[field]}
         assert plan_line["purchases"].min() == 0
         assert plan_line["purchases"].max() >= curve["upper"].max()
         assert plan_line["purchases"].iloc[1] == pytest.approx(max(record["raw"], 0), abs=0.05)
+    # Budgets below the smallest in the training data are drawn grey and flagged in the table.
+    assert budget["beyond_training_data"].iloc[0] and not budget["beyond_training_data"].iloc[-1]
+    grey = pd.DataFrame(budget_plot["data"], columns=budget_plot["columns"])
+    assert (grey["Line"] == "predicted, beyond the data").any()
+    # What the next purchase costs: the budget step over the purchases it adds.
+    step = budget.iloc[20:22]
+    expected_cost = (step["x"].iloc[1] - step["x"].iloc[0]) / (
+        step["prediction"].iloc[1] - step["prediction"].iloc[0]
+    )
+    assert step["next_purchase_costs"].iloc[0] == pytest.approx(expected_cost, rel=0.01)
+    assert budget["returns_flatten_here"].sum() == 1
+    assert "next purchase costs about" in notes and "Returns flatten around" in notes
 
 
 def test_curve_bounds_follow_the_level(client: Client) -> None:
     budget_plot = client.predict(**PLAN, level=0.8, api_name="/curves")[0]
     series = {row[2] for row in budget_plot["data"]}
-    assert series == {"predicted", "lower 80%", "upper 80%", "your plan"}
+    assert {"lower end of the 80% range", "upper end of the 80% range", "your plan"} <= series
     assert series <= set(SERIES_COLORS)
 
 
@@ -229,13 +245,24 @@ def test_curves_work_without_matplotlib() -> None:
         "plan = [DEFAULT_PLAN[f] for f in PLAN_FIELDS]; "
         "budget, ads, notes, table = curves(*plan, 0.9); "
         "assert len(budget) > 40 and len(ads) > 8; "
-        "print(sorted(set(budget['series'])))"
+        "print(sorted(set(budget['Line'])))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "['lower 90%', 'predicted', 'upper 90%', 'your plan']"
+    assert out.stdout.strip() == str(
+        sorted(
+            [
+                "lower end of the 90% range",
+                "predicted purchases",
+                "predicted, beyond the data",
+                "returns flatten",
+                "upper end of the 90% range",
+                "your plan",
+            ]
+        )
+    )
 
 
 def test_curves_with_no_ads_do_not_call_the_model(client: Client, predictor: Predictor) -> None:
@@ -282,7 +309,7 @@ def test_margin_as_fraction_or_percent_gives_the_same_profit(
         PLAN["total_budget"], record["purchases"], record["lower"], record["upper"], 80.0, 0.4
     )
     assert econ["profit"]["value"] == pytest.approx(expected.profit.value)
-    assert f"read as {read_as}" in econ["margin_note"] and "40.00%" in econ["margin_note"]
+    assert f"read as {read_as}: 40% of each order" in econ["margin_note"]
     assert econ["margin_note"] in html_out
 
 
@@ -335,13 +362,14 @@ def test_roas_rejects_something_that_is_not_a_prediction(client: Client) -> None
 # -- scenarios ---------------------------------------------------------------------------------
 
 
-def test_scenarios_save_compare_export_remove(server: str) -> None:
-    client = Client(server, verbose=False, analytics_enabled=False)  # a session of its own
-    table, dropdown, name_box = client.predict("", **PLAN, api_name="/save_scenario")
+def test_scenarios_save_compare_export_remove(client: Client) -> None:
+    table, dropdown, name_box, saved = client.predict("", **PLAN, api_name="/save_scenario")
     assert table["headers"] == ["Setting", "A"]
-    assert name_box == ""
+    assert name_box == "" and [s["name"] for s in saved] == ["A"]
     bigger = {**PLAN, "total_budget": 2 * PLAN["total_budget"]}
-    table, dropdown, _ = client.predict("Double budget", **bigger, api_name="/save_scenario")
+    table, dropdown, _, saved = client.predict(
+        "Double budget", **bigger, scenarios=saved, api_name="/save_scenario"
+    )
     assert table["headers"] == ["Setting", "A", "Double budget"]
     assert [c[0] for c in dropdown["choices"]] == ["A", "Double budget"]
     rows = {row[0]: row[1:] for row in table["data"]}
@@ -349,37 +377,46 @@ def test_scenarios_save_compare_export_remove(server: str) -> None:
     assert rows["Total budget"] == [budget_a, f"{2 * PLAN['total_budget']:,} (+{budget_a})"]
     first = call_predict(client)[2]["purchases"]
     second = call_predict(client, total_budget=2 * PLAN["total_budget"])[2]["purchases"]
-    assert rows["Predicted purchases"] == [f"{first:,}", f"{second:,}"]
-    assert rows["Purchases vs first"][0] == "—"
-    assert rows["Purchases vs first"][1].startswith(signed(second - first))
+    assert rows["Predicted purchases"][0] == f"{first:,}"
+    assert rows["Predicted purchases"][1].startswith(f"{second:,} ({signed(second - first)}")
 
-    path = client.predict(api_name="/export_scenarios")
+    path = client.predict(saved, api_name="/export_scenarios")
     csv = pd.read_csv(path)
     assert list(csv["scenario"]) == ["A", "Double budget"]
     assert list(csv["predicted_purchases"]) == [first, second]
     assert list(csv["total_budget"]) == [PLAN["total_budget"], 2 * PLAN["total_budget"]]
-    assert csv.loc[1, "purchases_vs_first"] == second - first
-    assert {"lower", "upper", "level", "backend", *PLAN_FIELDS} <= set(csv.columns)
+    assert csv.loc[1, "purchases_vs_baseline"] == second - first
+    assert {"lower", "upper", "level", "answered_by", *PLAN_FIELDS} <= set(csv.columns)
+    against = pd.read_csv(client.predict(saved, "Double budget", api_name="/export_scenarios"))
+    assert csv.loc[1, "purchases_vs_baseline"] == -against.loc[0, "purchases_vs_baseline"]
 
     with pytest.raises(AppError, match="exists"):
-        client.predict("A", **PLAN, api_name="/save_scenario")
-    with pytest.raises(AppError, match="name is 'Z', which is not one of the choices: 'A', 'Dou"):
-        client.predict("Z", api_name="/remove_scenario")
-    (
-        table,
-        dropdown,
-    ) = client.predict("A", api_name="/remove_scenario")[:2]
+        client.predict("A", **PLAN, scenarios=saved, api_name="/save_scenario")
+    with pytest.raises(AppError, match="No scenario is named 'Z'"):
+        client.predict("Z", saved, api_name="/remove_scenario")
+    table, dropdown, saved = client.predict("A", saved, api_name="/remove_scenario")
     assert table["headers"] == ["Setting", "Double budget"]
-    table, _, _ = client.predict("", **PLAN, api_name="/save_scenario")
+    table = client.predict("", **PLAN, scenarios=saved, api_name="/save_scenario")[0]
     assert table["headers"] == ["Setting", "Double budget", "A"]
 
 
-def test_scenarios_are_per_session(server: str) -> None:
-    one = Client(server, verbose=False, analytics_enabled=False)
-    two = Client(server, verbose=False, analytics_enabled=False)
-    one.predict("Mine", **PLAN, api_name="/save_scenario")
-    table, _, _ = two.predict("", **PLAN, api_name="/save_scenario")
+def test_scenarios_are_the_callers_own(client: Client) -> None:
+    mine = client.predict("Mine", **PLAN, api_name="/save_scenario")[3]
+    table = client.predict("", **PLAN, api_name="/save_scenario")[0]
     assert table["headers"] == ["Setting", "A"]
+    assert [s["name"] for s in mine] == ["Mine"]
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "words"),
+    [
+        ("nonsense", "list of saved scenarios"),
+        ([{"name": "A", "plan": {"total_budget": "lots"}}], "Saved scenario 1 cannot be read"),
+    ],
+)
+def test_scenarios_sent_back_are_checked(client: Client, scenarios: Any, words: str) -> None:
+    with pytest.raises(AppError, match=words):
+        client.predict("", **PLAN, scenarios=scenarios, api_name="/save_scenario")
 
 
 def test_saving_an_invalid_plan_is_refused(client: Client) -> None:
@@ -439,8 +476,8 @@ def test_roas_rejects_an_unknown_level(client: Client) -> None:
 
 def test_exported_names_cannot_run_as_spreadsheet_formulas(server: str) -> None:
     client = Client(server, verbose=False, analytics_enabled=False)
-    client.predict("=1+2", **PLAN, api_name="/save_scenario")
-    csv = pd.read_csv(client.predict(api_name="/export_scenarios"))
+    saved = client.predict("=1+2", **PLAN, api_name="/save_scenario")[3]
+    csv = pd.read_csv(client.predict(saved, api_name="/export_scenarios"))
     assert list(csv["scenario"]) == ["'=1+2"]
 
 

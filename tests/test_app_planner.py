@@ -37,7 +37,11 @@ def test_target_out_of_reach_says_so(client: Client) -> None:
 
 def test_cost_per_purchase_budget_from_the_order_value(client: Client) -> None:
     text, data = client.predict(
-        **PLAN, average_order_value=900, margin=0.5, api_name="/target_budget"
+        **PLAN,
+        target_purchases=None,
+        average_order_value=900,
+        margin=0.5,
+        api_name="/target_budget",
     )
     cpa = data["cost_per_purchase"]
     assert cpa["max_cost_per_purchase"] == pytest.approx(450)
@@ -46,7 +50,7 @@ def test_cost_per_purchase_budget_from_the_order_value(client: Client) -> None:
 
 def test_target_needs_a_goal(client: Client) -> None:
     with pytest.raises(AppError, match="Enter the purchases you want"):
-        client.predict(**PLAN, api_name="/target_budget")
+        client.predict(**PLAN, target_purchases=0, api_name="/target_budget")
 
 
 def test_explain_gives_exact_factors(client: Client, app_predictor: Predictor) -> None:
@@ -87,7 +91,7 @@ def test_score_a_csv_of_plans(client: Client, app_predictor: Predictor, tmp_path
     )
     path = tmp_path / "plans.csv"
     plans.to_csv(path, index=False)
-    summary, scored_path = client.predict(
+    summary, scored_path, first_rows = client.predict(
         handle_file(str(path)), 0.9, "ridge", api_name="/score_csv"
     )
     scored = pd.read_csv(scored_path, dtype=str, keep_default_na=False)
@@ -100,6 +104,15 @@ def test_score_a_csv_of_plans(client: Client, app_predictor: Predictor, tmp_path
     assert "total_budget" in scored.loc[1, "error"] or "Total budget" in scored.loc[1, "error"]
     assert scored.loc[1, "prediction"] == "" and scored.loc[2, "error"] == ""
     assert "2 of 3 plans scored" in summary and "1 row has an error" in summary
+    # The model that answered, in the summary and in each scored row.
+    version = app_predictor.metadata.model_version
+    assert f"by {app_predictor.metadata.display_name}, version {version}." in summary
+    assert list(scored["model"]) == ["ridge", "", "ridge"]
+    assert set(scored["model_version"]) == {version, ""}
+    rows = pd.DataFrame(first_rows["data"], columns=first_rows["headers"])
+    assert list(rows["plan"]) == ["ok", "typo", "no mixes"]
+    assert rows.loc[0, "Range"] == f"{expected.lower:,} to {expected.upper:,}"
+    assert rows.loc[1, "Predicted purchases"] == "—" and "number" in rows.loc[1, "Error or warning"]
 
 
 def test_score_csv_needs_a_file(client: Client) -> None:
@@ -107,22 +120,24 @@ def test_score_csv_needs_a_file(client: Client) -> None:
         client.predict(None, 0.9, "ridge", api_name="/score_csv")
 
 
-def test_scenarios_carry_economics_once_an_order_value_is_set(app_url: str) -> None:
-    client = Client(app_url, verbose=False, analytics_enabled=False)
-    table = client.predict("", **PLAN, api_name="/save_scenario")[0]
+def test_scenarios_keep_the_economics_they_were_saved_with(client: Client) -> None:
+    table, _, _, saved = client.predict("", **PLAN, api_name="/save_scenario")
     assert "ROAS" not in {row[0] for row in table["data"]}
-    table = client.predict(
+    table, _, _, saved = client.predict(
         "Big",
         **{**PLAN, "total_budget": 90_000},
+        scenarios=saved,
         average_order_value=80,
         margin=40,
         api_name="/save_scenario",
-    )[0]
+    )
     rows = {row[0]: row[1:] for row in table["data"]}
     assert {"ROAS", "Cost per purchase", "Profit"} <= set(rows)
-    assert all("(" in cell for cell in rows["ROAS"])
-    csv = pd.read_csv(client.predict(80, 40, api_name="/export_scenarios"))
+    assert rows["ROAS"][0] == "needs an order value" and "×" in rows["ROAS"][1]
+    assert [s["average_order_value"] for s in saved] == [None, 80]
+    csv = pd.read_csv(client.predict(saved, api_name="/export_scenarios"))
     assert {"roas", "roas_low", "roas_high", "profit", "cost_per_purchase"} <= set(csv.columns)
+    assert list(csv["margin"].fillna(0)) == [0, 40]
     budget_a = PLAN["total_budget"]
     assert csv.loc[0, "cost_per_purchase"] == pytest.approx(
         budget_a / csv.loc[0, "predicted_purchases"]
@@ -156,7 +171,30 @@ def test_more_ads_fewer_purchases_is_explained_on_the_chart(client: Client) -> N
 
 
 def test_sample_file_is_offered_and_scores(client: Client) -> None:
-    summary, _ = client.predict(
+    summary, path, _ = client.predict(
         handle_file(str(REPO / "ui" / "sample_plans.csv")), 0.9, "ridge", api_name="/score_csv"
     )
     assert "3 of 4 plans scored" in summary
+    # "85,000" in the sample, as a spreadsheet writes it, is read as 85000.
+    scored = pd.read_csv(path)
+    assert scored.loc[1, "error"] != scored.loc[1, "error"] and scored.loc[1, "prediction"] > 0
+
+
+def test_explain_breaks_down_the_nonlinear_model_and_says_how(
+    two_models: tuple[str, Predictor],
+) -> None:
+    url, boosting = two_models
+    client = Client(url, verbose=False, analytics_enabled=False)
+    record = client.predict(**PLAN, model="boosting", api_name="/predict")[2]
+    chart, data = client.predict(record, "boosting", api_name="/explain")
+    expected = explain(boosting, CampaignPlan(**PLAN), "local")
+    assert data["method"] == "one at a time"
+    assert [e["change"] for e in data["effects"]] == pytest.approx(
+        [c.change for c in expected.contributions]
+    )
+    assert "Method: each setting set to the typical campaign" in chart
+    assert re.search(r"[+−]\d", chart)
+    ridge = client.predict(
+        client.predict(**PLAN, api_name="/predict")[2], "ridge", api_name="/explain"
+    )
+    assert ridge[1]["method"] == "exact" and "Method: exact factors" in ridge[0]

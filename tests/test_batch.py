@@ -263,3 +263,20 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path):
     assert list(tmp_path.iterdir()) == [out]
     write_scored(frame, out)
     assert len(pd.read_csv(out)) == 120_000 and list(tmp_path.iterdir()) == [out]
+
+
+def test_numbers_with_thousands_separators_read_as_spreadsheets_write_them(predictor):
+    text = (
+        "duration_days,total_budget,start_month,num_unique_interests,total_ads\n"
+        '30,"50,000",5,3,4\n'
+        '30,"1,234,567.5",5,3,4\n'
+        "30,50000,5,3,4\n"
+        '30,"1,5",5,3,4\n'
+        '30,"50,00",5,3,4\n'
+    )
+    result = score_plans(predictor, read_plans(io.StringIO(text)), level=0.9)
+    assert list(result["error"])[:3] == ["", "", ""]
+    assert result.loc[0, "prediction"] == result.loc[2, "prediction"]
+    # A comma that is not a thousands separator is not guessed at.
+    assert all("must be a number" in e for e in result["error"][3:])
+    assert set(result["model"][:3]) == {predictor.metadata.name}

@@ -70,13 +70,14 @@ def test_plan_predict_plot_and_compare(
         # The what-if charts (Vega-Lite, drawn as SVG) are redrawn for the typed plan: each draws
         # its four lines, with the plan's line at the typed budget and number of ads.
         page.wait_for_function(
-            """() => [['#plot-budget', 'Total budget: 72,000;'], ['#plot-ads', 'Total ads (mix shares kept): 6;']]
+            """() => [['#plot-budget', 'Total budget (thousands): 72;'],
+                      ['#plot-ads', "Number of ads (your plan's mix): 6;"]]
                 .every(([sel, at]) => {
                     const svg = document.querySelector(sel + ' svg.marks');
-                    return !!svg && svg.querySelectorAll('.mark-line path').length === 4
+                    return !!svg && svg.querySelectorAll('.mark-line path').length >= 4
                         && [...svg.querySelectorAll('[aria-label]')].some(e => {
                             const label = e.getAttribute('aria-label');
-                            return label.startsWith(at) && label.endsWith('series: your plan');
+                            return label.startsWith(at) && label.endsWith('Line: your plan');
                         });
                 })""",
             timeout=TIMEOUT_MS,
@@ -84,7 +85,7 @@ def test_plan_predict_plot_and_compare(
         axis = page.locator("#plot-budget svg.marks [aria-label^='X-axis']").get_attribute(
             "aria-label"
         )
-        assert axis.startswith("X-axis titled 'Total budget'")
+        assert axis.startswith("X-axis titled 'Total budget (thousands)'")
         plot = page.locator("#plot-budget svg.marks").bounding_box()
         assert plot["width"] >= min(300, width - 80)
         assert plot["width"] <= width
@@ -163,9 +164,12 @@ def test_answers_go_stale_on_change_and_stay_in_view(
         wait_for_text(page, "#cpp-plan", "budget 64,000")
         stale.wait_for(state="hidden", timeout=TIMEOUT_MS)
         if size == "desktop-900":
-            page.wait_for_timeout(600)  # let the scroll to the answer settle
-            box = page.locator("#cpp-purchases").bounding_box()
-            assert box["y"] >= 0 and box["y"] + box["height"] <= height
+            # The answer comes into view: waited for as a state of the page, however busy.
+            page.wait_for_function(
+                "() => { const b = document.querySelector('#cpp-purchases')"
+                ".getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight; }",
+                timeout=TIMEOUT_MS,
+            )
         # Clicking an example is a change of plan too.
         page.get_by_text(EXAMPLES[2][0], exact=True).click()
         stale.wait_for(state="visible", timeout=TIMEOUT_MS)
@@ -224,35 +228,6 @@ def test_mix_inputs_line_up_on_a_phone(server: str, browser: object) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_dashboard_shows_what_planners_tried(server: str, browser: object, size: str) -> None:
-    width, height = SIZES[size]
-    page = browser.new_page(viewport={"width": width, "height": height})
-    try:
-        page.goto(server, timeout=TIMEOUT_MS)
-        page.wait_for_selector("#cpp-purchases", timeout=TIMEOUT_MS)
-        number_input(page, "total_budget").fill("43210")
-        page.get_by_role("button", name="Predict Purchases").click()
-        wait_for_text(page, "#cpp-plan", "budget 43,210")
-        page.get_by_role("button", name="Refresh dashboard").click()
-        wait_for_text(page, "#dashboard-summary", "logged")
-        assert re.search(r"[\d,]+ predictions? logged", page.inner_text("#dashboard-summary"))
-        # 43,210 falls in the 20k–100k budget band.
-        assert "20k" in page.inner_text("#dashboard-common")
-        # Both histograms and the time line are drawn.
-        page.wait_for_function(
-            """() => ['#dashboard-budgets', '#dashboard-purchases', '#dashboard-time']
-                .every(sel => !!document.querySelector(sel + ' svg.marks'))""",
-            timeout=TIMEOUT_MS,
-        )
-        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.locator("#dashboard-summary").scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / f"dashboard-{size}-{width}x{height}.png"))
-    finally:
-        page.close()
-
-
-@pytest.mark.parametrize("size", list(SIZES))
 def test_choose_the_model_and_compare_both(
     two_models: tuple[str, Predictor], browser: object, size: str
 ) -> None:
@@ -278,7 +253,10 @@ def test_choose_the_model_and_compare_both(
             timeout=TIMEOUT_MS,
         )
         table = page.inner_text("#scenario-table")
-        assert "ridge" in table and "boosting" in table
+        # The models by the names the page gives them, never by their keys.
+        assert "Ridge + SelectKBest" in table and "Voting ensemble" in table
+        cells = {line.strip() for line in table.splitlines()}
+        assert not cells & {"ridge", "boosting", "local"}
         assert page.evaluate(CLIPPED_LABELS_JS) == []
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"models-{size}-{width}x{height}.png"), full_page=True)

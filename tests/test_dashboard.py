@@ -116,10 +116,27 @@ def test_histogram_counts_every_value_once_with_the_last_edge_included():
     }
 
 
+def test_budget_bins_are_short_distinct_and_in_order():
+    frame = _log([{"total_budget": b, "purchases": 1} for b in (5_008.25, 9_000, 16_600, 119_780)])
+    table = dashboard.budget_distribution(frame, bins=4)
+    assert table["bin"].iloc[0] == "5.01k–33.7k" and table["bin"].iloc[-1] == "91.1k–120k"
+    assert list(table["low"]) == sorted(table["low"])
+    assert dashboard.short_amount(1_500_000) == "1.5M" and dashboard.short_amount(950) == "950"
+    # Edges that would read alike keep their long labels.
+    close = dashboard.histogram(pd.Series([10_000.0, 10_040.0]), bins=4, short=True)
+    assert list(close["bin"])[:2] == ["10,000–10,010", "10,010–10,020"]
+
+
+def test_a_single_value_is_one_bar_named_by_it():
+    table = dashboard.histogram(pd.Series([46, 46, 46]))
+    assert table.to_dict("list") == {"bin": ["46"], "low": [46.0], "high": [46.0], "count": [3]}
+    assert list(dashboard.histogram(pd.Series([50_000.0]), short=True)["bin"]) == ["50k"]
+
+
 def test_distributions_read_budgets_and_purchases():
     frame = _log([{"total_budget": 10, "purchases": 5}, {"total_budget": 30, "purchases": 5}])
     assert list(dashboard.budget_distribution(frame, bins=2)["count"]) == [1, 1]
-    assert list(dashboard.purchases_distribution(frame, bins=3)["count"]) == [0, 2, 0]
+    assert list(dashboard.purchases_distribution(frame, bins=3)["count"]) == [2]
 
 
 def test_predictions_over_time_fill_empty_periods_with_zero():

@@ -33,12 +33,13 @@ def test_margin_reads_fractions_and_percentages(typed, fraction, interpretation)
     margin = parse_margin(typed)
     assert margin.fraction == pytest.approx(fraction)
     assert margin.interpretation == interpretation
-    assert f"{fraction:.2%}" in margin.note
+    assert f": {100 * fraction:.4g}% of each order." in margin.note
 
 
 def test_margin_note_says_which_reading_was_used() -> None:
-    assert parse_margin(0.4).note == "Margin 0.4 read as a fraction: 0.4 = 40.00%."
-    assert parse_margin(40).note == "Margin 40 read as a percentage: 0.4 = 40.00%."
+    assert parse_margin(0.4).note == "Margin 0.4 read as a fraction: 40% of each order."
+    assert parse_margin(40).note == "Margin 40 read as a percentage: 40% of each order."
+    assert parse_margin(12.5).note == "Margin 12.5 read as a percentage: 12.5% of each order."
 
 
 @pytest.mark.parametrize("typed", [0, -0.4, 100.5, 1e9, math.nan, math.inf, "40", None, True])
@@ -60,7 +61,7 @@ def test_margin_outside_both_readings_is_an_error(typed) -> None:
         (12.5, "12.50"),
         (0.004, "0.00"),
         (-0.001, "0.00"),
-        (-2500.4, "-2,500"),
+        (-2500.4, "−2,500"),
         (1e20, "100,000,000,000,000,000,000"),
         (math.inf, "no upper bound"),
         (None, "—"),
@@ -97,10 +98,15 @@ def test_scenario_rows_and_columns_carry_ranges() -> None:
     econ = campaign_economics(2000.0, 40, 30, 50, average_order_value=25.0, margin=0.5)
     rows = scenario_rows(econ)
     assert rows == {
-        "ROAS": "0.50× (0.38× – 0.62×)",
-        "Cost per purchase": "50.00 (40.00 – 66.67)",
-        "Profit": "-1,500 (-1,625 – -1,375)",
+        "ROAS": "0.50× · 0.38× to 0.62×",
+        "Cost per purchase": "50.00 · 40.00 to 66.67",
+        "Profit": "−1,500 · −1,625 to −1,375",
     }
+    base = campaign_economics(1000.0, 40, 30, 50, average_order_value=25.0, margin=0.5)
+    against = scenario_rows(econ, base)
+    assert against["ROAS"].startswith("0.50× (−0.50×) · ")
+    assert against["Cost per purchase"].startswith("50.00 (+25.00) · ")
+    assert against["Profit"].startswith("−1,500 (−1,000) · ")
     columns = scenario_columns(econ)
     assert columns["roas"] == 0.5 and columns["roas_low"] == 0.375
     assert columns["cost_per_purchase_high"] == pytest.approx(2000 / 30)
@@ -109,7 +115,7 @@ def test_scenario_rows_and_columns_carry_ranges() -> None:
 
 def test_scenario_rows_leave_out_what_needs_a_missing_input() -> None:
     econ = campaign_economics(900.0, 3, 0, 9)
-    assert scenario_rows(econ) == {"Cost per purchase": "300 (100 or more)"}
+    assert scenario_rows(econ) == {"Cost per purchase": "300 · 100 or more"}
     columns = scenario_columns(econ)
     assert columns["roas"] is None and columns["profit_high"] is None
     assert columns["cost_per_purchase_high"] == math.inf

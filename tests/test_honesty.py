@@ -11,6 +11,7 @@ from predictor.contract.plan import extrapolation_warnings
 from predictor.serving.extrapolation import (
     TrainingBounds,
     absurd_rows,
+    distance_beyond,
     mix_over_total,
     outside_rows,
     refuse_absurd,
@@ -125,6 +126,53 @@ def test_bounds_from_metadata_leave_unknown_columns_open():
     values = np.vstack([_row(num_ads=3), _row(num_ads=10), _row(num_ads=901, total_budget=1e15)])
     assert list(outside_rows(values, bounds)) == [False, True, True]
     assert list(absurd_rows(values, bounds)) == [False, False, True]
+
+
+def relative_width(prediction) -> float:
+    """The range's width against the number, as a planner reads it."""
+    return (prediction.upper - prediction.lower) / prediction.purchases
+
+
+@pytest.mark.parametrize(
+    ("column", "field"), [("total_budget", "total_budget"), ("num_ads", "total_ads")]
+)
+def test_the_range_grows_against_the_number_with_the_distance_from_the_data(
+    predictor, column: str, field: str
+):
+    top = predictor.metadata.training_range[column][1]
+    scale = float if field == "total_budget" else int
+    edge = predictor.predict(DEFAULT.replace(**{field: scale(top)}))
+    assert not edge.extrapolated
+    widths = []
+    for times in (2, 10, 50):
+        far = predictor.predict(DEFAULT.replace(**{field: scale(times * top)}))
+        assert far.extrapolated and far.purchases > 0
+        widths.append(relative_width(far))
+    assert relative_width(edge) < widths[0] < widths[1] < widths[2], (relative_width(edge), widths)
+
+
+def test_distance_beyond_is_the_largest_log_ratio_past_the_range():
+    bounds = TrainingBounds.from_metadata({"num_ads": [1, 9], "total_budget": [1000, 99_999]})
+    values = np.vstack(
+        [
+            _row(num_ads=5, total_budget=5000),
+            _row(num_ads=99, total_budget=5000),
+            _row(num_ads=5, total_budget=999_999),
+            _row(num_ads=0, total_budget=5000),
+        ]
+    )
+    assert distance_beyond(values, bounds) == pytest.approx(
+        [0.0, np.log(10), np.log(10), np.log(2)]
+    )
+
+
+def test_the_widening_grows_with_the_distance():
+    pred, outside = np.array([100.0, 100.0]), np.array([True, True])
+    lower, upper = np.array([90, 90]), np.array([110, 110])
+    edge = (np.array([3.0, 3.0]), np.array([1, 1]), np.array([5, 5]))
+    low, high = widen_bounds(pred, lower, upper, outside, edge, np.array([0.0, np.log(10)]))
+    assert (low[0], high[0]) == (50, 150)
+    assert high[1] - low[1] > 2.5 * (high[0] - low[0])
 
 
 def test_a_column_always_zero_in_training_is_never_absurd():

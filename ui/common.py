@@ -8,9 +8,11 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio_client import handle_file
 
 from predictor import BundleError, CampaignPlan, ConfigError, EndpointError, PlanError, Predictor
 from predictor.contract.formatting import fmt_echo
@@ -18,6 +20,7 @@ from predictor.contract.plan import MIX_FIELDS, PLAN_FIELDS
 from predictor.planning.economics import EconomicsError
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.bundle import DEFAULT_MODEL
+from predictor.serving.model_choice import display_name
 from predictor.serving.model_code.interval import CALIBRATED_LEVELS, DEFAULT_LEVEL
 
 log = logging.getLogger("app")
@@ -200,6 +203,18 @@ class Services:
         return model if isinstance(model, str) and model else self.default_model
 
 
+def bundle_labels(predictors: Mapping[str, Predictor]) -> dict[str, str]:
+    """Each model's label from its bundle's record (read from the file, the model not loaded),
+    so that the page never shows a model's key."""
+    labels = {}
+    for name, predictor in predictors.items():
+        folder = getattr(predictor, "model_dir", None)
+        label = display_name(folder) if folder else None
+        if label:
+            labels[name] = label
+    return labels
+
+
 def parse_plan(values: Sequence[Any]) -> CampaignPlan:
     """A validated plan from form values in ``PLAN_FIELDS`` order; :class:`gr.Error` if invalid."""
     with user_errors():
@@ -233,10 +248,48 @@ def markdown_escape(text: str) -> str:
     return html.escape(text, quote=False).replace("*", r"\*").replace("_", r"\_")
 
 
-def section_intro(title: str, about: str, elem_id: str) -> None:
-    """A section's title, and the paragraph under it that says what the section does."""
-    gr.Markdown(f"### {title}", elem_classes="cpp-section-title")
+# The page's numbered sections, in page order: each one's number comes from here.
+SECTIONS: tuple[str, ...] = (
+    "Core settings",
+    "Ad mixes (number of ads)",
+    "Prediction",
+    "ROAS, CPA and profit",
+    "What budget do I need?",
+    "Find the best plan",
+    "What if…",
+    "Compare scenarios",
+    "Score a file of plans",
+    "What planners try",
+    "Record results",
+)
+
+
+def section_title(name: str) -> None:
+    """The numbered title of the section ``name`` (one of :data:`SECTIONS`)."""
+    gr.Markdown(f"### {SECTIONS.index(name) + 1} · {name}", elem_classes="cpp-section-title")
+
+
+def section_intro(name: str, about: str, elem_id: str) -> None:
+    """A section's numbered title, and the paragraph under it that says what the section does."""
+    section_title(name)
     gr.Markdown(about, elem_id=elem_id)
+
+
+def api_example(component: gr.components.Component, value: Any) -> None:
+    """Show ``value`` for ``component`` in the "Use via API" snippets (Gradio's defaults, such as
+    ``3`` for a budget or ``{"foo": "bar"}`` for a prediction, would fail or mislead). A callable
+    ``value`` is called when the snippets are drawn."""
+    component.example_payload = value if callable(value) else lambda: value  # type: ignore[method-assign]
+
+
+def api_type(component: gr.components.Component, schema: dict[str, Any], words: str) -> None:
+    """Describe ``component``'s value to API clients as the JSON ``schema``, in ``words``.
+
+    A dropdown or radio of numbers is otherwise documented as a choice of strings ("5"), which
+    the snippets then quote and the component refuses.
+    """
+    described = {**schema, "additional_description": words}
+    component.api_info_as_input = lambda: described  # type: ignore[method-assign]
 
 
 def optional_number(label: str, info: str, elem_id: str, min_width: int = 150) -> gr.Number:
@@ -249,3 +302,23 @@ def optional_number(label: str, info: str, elem_id: str, min_width: int = 150) -
         min_width=min_width,
         elem_id=elem_id,
     )
+
+
+def sample_file_example(blocks: Any, path: Path) -> dict[str, Any]:
+    """A sample file shipped in ``ui/`` as the "Use via API" snippets pass it: the Space's copy
+    on a Hugging Face Space or behind a share link (the server fetches public addresses only),
+    else the file in this folder, which a client on the same machine uploads itself."""
+    if blocks.space_id:
+        url = f"https://huggingface.co/spaces/{blocks.space_id}/resolve/main/ui/{path.name}"
+    elif blocks.share_url:
+        url = f"{blocks.share_url.rstrip('/')}/gradio_api/file={path}"
+    else:
+        url = str(path)
+    return {**handle_file(path), "url": url}
+
+
+def show_sample_in_api(upload: gr.File, blocks: gr.Blocks, path: Path) -> None:
+    """Make the "Use via API" snippets upload the sample file at ``path``, so that they work as
+    copied. The address is read when the snippets are first drawn, once the app runs."""
+    gr.set_static_paths([path])
+    api_example(upload, lambda: sample_file_example(blocks, path))

@@ -1,4 +1,4 @@
-"""Section 7: what planners try, from the anonymous scenario log, with a CSV download."""
+"""What planners try, from the anonymous scenario log, with a CSV download."""
 
 from __future__ import annotations
 
@@ -32,14 +32,6 @@ DASHBOARD_ABOUT = (
     "scenario stays private: this dashboard and its download show every visitor only "
     "whether a plan was saved as a scenario, never its name."
 )
-# What the two histograms share: bins on x, counts of predictions on y, in the bins' order.
-_HISTOGRAM: dict[str, Any] = {
-    "x": "bin",
-    "y": "count",
-    "y_title": "Predictions",
-    "sort": None,
-    "min_width": 300,
-}
 
 
 @dataclass
@@ -51,7 +43,7 @@ class DashboardView:
     common: gr.Dataframe
     budgets: gr.BarPlot
     purchases: gr.BarPlot
-    over_time: gr.LinePlot
+    over_time: gr.BarPlot
     download: gr.DownloadButton
 
     @property
@@ -136,13 +128,46 @@ def dashboard_handler(services: Services, files: CsvFiles) -> Callable[[], tuple
     return dashboard
 
 
-def _histogram_plot(title: str, x_title: str, elem_id: str) -> gr.BarPlot:
-    return gr.BarPlot(title=title, x_title=x_title, elem_id=elem_id, **_HISTOGRAM)
+def _arrange(budgets: Any, purchases: Any, over_time: Any, csv: Any) -> tuple:
+    """The table and charts shown only with something logged, each chart's bars in its data's
+    order (lowest bin, earliest day first: the axis would sort them as text)."""
+
+    def bars(plot: Any, x: str) -> gr.BarPlot:
+        rows = getattr(plot, "data", None) or []
+        columns = list(getattr(plot, "columns", None) or [])
+        order = [str(row[columns.index(x)]) for row in rows] if x in columns else []
+        return gr.BarPlot(sort=order or None, visible=bool(csv))
+
+    return (
+        gr.Dataframe(visible=bool(csv)),
+        bars(budgets, "bin"),
+        bars(purchases, "bin"),
+        bars(over_time, "period"),
+    )
+
+
+def _bar_plot(x: str, y: str, title: str, x_title: str, elem_id: str) -> gr.BarPlot:
+    return gr.BarPlot(
+        value=pd.DataFrame({x: pd.Series(dtype=str), y: pd.Series(dtype=int)}),
+        x=x,
+        y=y,
+        title=title,
+        x_title=x_title,
+        y_title="Predictions",
+        # Slanted labels never run into each other, however narrow the bars.
+        x_label_angle=-40,
+        # From 0: a single day's count is a bar, not a flat line at its own height.
+        y_lim=[0, None],
+        sort=None,
+        visible=False,
+        min_width=300,
+        elem_id=elem_id,
+    )
 
 
 def build_dashboard_view() -> DashboardView:
     """Draw the dashboard section."""
-    section_intro("7 · What planners try", DASHBOARD_ABOUT, "dashboard-about")
+    section_intro("What planners try", DASHBOARD_ABOUT, "dashboard-about")
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         refresh = gr.Button("Refresh dashboard", min_width=160, elem_id="dashboard-refresh")
         download = gr.DownloadButton(
@@ -150,30 +175,49 @@ def build_dashboard_view() -> DashboardView:
         )
     summary = gr.Markdown(elem_id="dashboard-summary")
     common = gr.Dataframe(
-        label="Most common plans", interactive=False, wrap=False, elem_id="dashboard-common"
+        value=pd.DataFrame(columns=list(COMMON_PLAN_HEADERS.values())),
+        label="Most common plans",
+        interactive=False,
+        wrap=False,
+        visible=False,
+        elem_id="dashboard-common",
     )
     with gr.Row(equal_height=False):
-        budgets = _histogram_plot("Budgets planned", "Total budget", "dashboard-budgets")
-        purchases = _histogram_plot(
-            "Purchases predicted", "Predicted purchases", "dashboard-purchases"
+        budgets = _bar_plot("bin", "count", "Budgets planned", "Total budget", "dashboard-budgets")
+        purchases = _bar_plot(
+            "bin", "count", "Purchases predicted", "Predicted purchases", "dashboard-purchases"
         )
-    over_time = gr.LinePlot(
-        x="period",
-        y="predictions",
-        title="Predictions per day",
-        x_title="Day (UTC)",
-        y_title="Predictions",
-        elem_id="dashboard-time",
+    # Bars, not a line: a single day is a bar, where a line would draw nothing.
+    over_time = _bar_plot(
+        "period", "predictions", "Predictions per day", "Day (UTC)", "dashboard-time"
     )
     return DashboardView(refresh, summary, common, budgets, purchases, over_time, download)
 
 
 def wire_dashboard(view: DashboardView, services: Services) -> None:
-    """Connect the refresh button."""
+    """Fill the dashboard when the page opens, and again on the refresh button."""
+    handler = dashboard_handler(services, CsvFiles("scenario-log"))
+    charts = [view.budgets, view.purchases, view.over_time]
+    arrange = {
+        "fn": _arrange,
+        "inputs": [*charts, view.download],
+        "outputs": [view.common, *charts],
+        "api_visibility": "private",
+        "show_progress": "hidden",
+        "queue": False,
+    }
     view.refresh.click(
-        dashboard_handler(services, CsvFiles("scenario-log")),
-        inputs=None,
-        outputs=view.outputs,
-        api_name="dashboard",
-        show_progress="minimal",
-    )
+        handler, inputs=None, outputs=view.outputs, api_name="dashboard", show_progress="minimal"
+    ).success(**arrange)
+
+    def on_opening() -> tuple:
+        # A log that cannot be read says so in the summary, not in a pop-up on every visit.
+        try:
+            return handler()
+        except gr.Error as exc:
+            return (f"The dashboard cannot be drawn: {exc.message}", *[gr.skip()] * 5)
+
+    # No inputs: this runs once, on opening the page.
+    gr.on(
+        None, on_opening, outputs=view.outputs, api_visibility="private", show_progress="hidden"
+    ).success(**arrange)

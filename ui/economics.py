@@ -1,18 +1,28 @@
-"""Section 4: revenue, ROAS, CPA and profit of the shown answer, and the ``/roas`` handler."""
+"""Section 4: revenue, ROAS, CPA and profit of the shown answer, and the ``/roas`` handler.
+
+The page shows the economics through :func:`economics_on_page`, which never leaves figures from
+an earlier input on screen: an invalid order value or margin takes its figures off the cards and
+says why under the field. API clients call :func:`roas`, which refuses invalid input.
+"""
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from predictor.contract.formatting import fmt_level, fmt_money
-from predictor.planning.economics import Metric, answer_economics
-from ui.common import optional_number, parse_level, user_errors
+from predictor.contract.formatting import fmt_level
+from predictor.planning.economics import (
+    EconomicsError,
+    Metric,
+    answer_economics,
+    metric_range_text,
+    metric_value_text,
+)
+from ui.common import field_message, optional_number, parse_level, section_title, user_errors
 
 ECON_CSS = """
 .cpp-econ { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr));
@@ -22,8 +32,13 @@ ECON_CSS = """
   background: var(--background-fill-secondary); }
 .cpp-metric .k { font-size: 0.85rem; opacity: 0.8; }
 .cpp-metric .v { font-size: 1.5rem; font-weight: 700; font-variant-numeric: tabular-nums; }
-.cpp-metric .r { font-size: 0.85rem; opacity: 0.9; }
+.cpp-metric .r { font-size: 0.8rem; opacity: 0.9; }
+.cpp-metric .r .span { white-space: nowrap; }
+.cpp-metric.cpp-off { opacity: 0.45; border-style: dashed; }
 .cpp-econ-notes { margin-top: 0.6rem; font-size: 0.9rem; }
+"""
+FIELD_NOTE_CSS = """
+.cpp-field-note { color: #b91c1c; font-size: 0.85rem; font-weight: 600; margin-top: 0.25rem; }
 """
 METRIC_TITLES: tuple[tuple[str, str], ...] = (
     ("revenue", "Revenue"),
@@ -31,57 +46,80 @@ METRIC_TITLES: tuple[tuple[str, str], ...] = (
     ("cpa", "CPA"),
     ("profit", "Profit"),
 )
+# Which input each figure needs besides the prediction.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "revenue": ("average_order_value",),
+    "roas": ("average_order_value",),
+    "profit": ("average_order_value", "margin"),
+}
+FIELD_WORDS = {"average_order_value": "order value", "margin": "margin"}
+# A prediction of nothing: its economics check an order value or a margin on their own.
+NOTHING = {"purchases": 0, "lower": 0, "upper": 0, "plan": {"total_budget": 0}}
 
 
 @dataclass
 class EconomicsView:
-    """The economics inputs and outputs."""
+    """The economics inputs, the notes under them, and the outputs."""
 
     order_value: gr.Number
     margin: gr.Number
+    order_value_note: gr.HTML
+    margin_note: gr.HTML
     summary: gr.HTML
     record: gr.JSON
 
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        """What :func:`economics_on_page` fills: the cards, the data and the field notes."""
+        return [self.summary, self.record, self.order_value_note, self.margin_note]
+
 
 def metric_text(metric: Metric) -> tuple[str, str]:
-    """Expected value and range of a metric, formatted."""
-
-    def one(x: float | None) -> str:
-        if metric.name == "ROAS":
-            return "—" if x is None else "∞" if math.isinf(x) else f"{x:.2f}×"
-        return fmt_money(x)
-
-    value = "undefined" if metric.value is None else one(metric.value)
-    if metric.low is None and metric.high is None:
-        return value, "no range"
-    if metric.high is not None and math.isinf(metric.high):
-        return value, f"{one(metric.low)} or more"
-    return value, f"{one(metric.low)} – {one(metric.high)}"
+    """Expected value and range of a metric, formatted as the page shows them."""
+    return metric_value_text(metric), metric_range_text(metric)
 
 
-def render_economics(record: Mapping[str, Any] | None) -> str:
-    """Metric cards for revenue, ROAS, CPA and profit, with what is missing explained."""
+def _card(key: str, title: str, value: str, line: str, span: str = "", off: bool = False) -> str:
+    """One metric card; ``span`` (a range) never breaks across lines."""
+    classes = "cpp-metric cpp-off" if off else "cpp-metric"
+    span_html = f' <span class="span">{html.escape(span)}</span>' if span else ""
+    return (
+        f'<div class="{classes}" id="cpp-{key}"><div class="k">{title}</div>'
+        f'<div class="v">{html.escape(value)}</div>'
+        f'<div class="r">{html.escape(line)}{span_html}</div></div>'
+    )
+
+
+def render_economics(
+    record: Mapping[str, Any] | None, invalid: Mapping[str, str] | None = None
+) -> str:
+    """Metric cards for revenue, ROAS, CPA and profit, with what is missing explained; a figure
+    that needs an ``invalid`` input is shown greyed out, without a number."""
     if record is None:
         return '<div class="cpp-empty">Predict purchases to see the economics.</div>'
+    invalid = invalid or {}
     level = fmt_level(record["level"])
     cards, notes = [], []
     for key, title in METRIC_TITLES:
+        blocked = [f for f in NEEDS.get(key, ()) if f in invalid]
+        if blocked:
+            words = " and ".join(FIELD_WORDS[f] for f in blocked)
+            cards.append(_card(key, title, "—", f"Fix the {words} above.", off=True))
+            continue
         if key not in record:
             continue
         data = record[key]
         metric = Metric(title, data["value"], data["low"], data["high"], data["note"])
         value, spread = metric_text(metric)
-        cards.append(
-            f'<div class="cpp-metric" id="cpp-{key}"><div class="k">{title}</div>'
-            f'<div class="v">{html.escape(value)}</div>'
-            f'<div class="r">{level}: {html.escape(spread)}</div></div>'
-        )
+        cards.append(_card(key, title, value, f"{level}:", spread))
         if metric.note:
             notes.append(metric.note)
     notes.extend(n for n in (record.get("margin_note"), record.get("roas_note")) if n)
-    if "revenue" not in record:
+    if "average_order_value" in invalid:
+        notes.append("Revenue, ROAS and profit need a valid order value.")
+    elif "revenue" not in record:
         notes.append("Enter an average order value to see revenue, ROAS and profit.")
-    elif "profit" not in record:
+    elif "profit" not in record and "margin" not in invalid:
         notes.append("Enter a margin to see profit.")
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     return f'<div class="cpp-econ">{"".join(cards)}</div>' + (
@@ -103,16 +141,90 @@ def roas(
     return render_economics(record), record
 
 
+def field_note(message: str | None) -> str:
+    """What the page says under an economics field: why its value cannot be used, or nothing."""
+    if not message:
+        return ""
+    return f'<div class="cpp-field-note" role="alert">⚠ {html.escape(message)}</div>'
+
+
+def _invalid_inputs(average_order_value: Any, margin: Any) -> dict[str, str]:
+    """The economics inputs that cannot be used, each with the sentence saying what to enter."""
+    invalid = {}
+    for field, value in (("average_order_value", average_order_value), ("margin", margin)):
+        others = {"average_order_value": None, "margin": None, field: value}
+        try:
+            # A prediction of nothing checks the input alone.
+            answer_economics(NOTHING, **others)
+        except EconomicsError as exc:
+            text = field_message(exc.field, str(exc))
+            invalid[field] = text[:1].upper() + text[1:] + "."
+        except (TypeError, ValueError):
+            invalid[field] = "Enter a number."
+    return invalid
+
+
+def economics_on_page(
+    prediction: dict[str, Any] | None,
+    average_order_value: Any = None,
+    margin: Any = None,
+) -> tuple[str, dict[str, Any] | None, str, str]:
+    """The economics as the page shows them: the cards and the data for the valid inputs, and
+    under each invalid field why it cannot be used (its figures leave the cards)."""
+    invalid = _invalid_inputs(average_order_value, margin)
+    notes = (
+        field_note(invalid.get("average_order_value")),
+        field_note(invalid.get("margin")),
+    )
+    if prediction is None or prediction == {} or prediction == "":
+        return render_economics(None), None, *notes
+    usable = {
+        "average_order_value": None if "average_order_value" in invalid else average_order_value,
+        "margin": None if "margin" in invalid else margin,
+    }
+    try:
+        summary, record = roas(prediction, **usable)
+    except gr.Error:
+        return render_economics(None), None, *notes
+    if record is not None and invalid:
+        summary = render_economics(record, invalid)
+    return summary, record, *notes
+
+
+def economics_api(prediction: gr.components.Component, view: EconomicsView) -> None:
+    """Register ``/roas`` for API clients only (the page draws with :func:`economics_on_page`)."""
+    gr.on(
+        [],
+        roas,
+        inputs=[prediction, view.order_value, view.margin],
+        outputs=[view.summary, view.record],
+        api_name="roas",
+    )
+
+
+def _economics_input(label: str, info: str, elem_id: str) -> tuple[gr.Number, gr.HTML]:
+    with gr.Column(min_width=150):
+        number = optional_number(label, info, elem_id)
+        note = gr.HTML(
+            "",
+            css_template=FIELD_NOTE_CSS,
+            js_on_load=None,
+            padding=False,
+            elem_id=f"{elem_id}-note",
+        )
+    return number, note
+
+
 def build_economics_view() -> EconomicsView:
     """Draw the order value and margin inputs and the metric cards in the current column."""
-    gr.Markdown("### 4 · ROAS, CPA and profit", elem_classes="cpp-section-title")
-    with gr.Row():
-        order_value = optional_number(
+    section_title("ROAS, CPA and profit")
+    with gr.Row(equal_height=False):
+        order_value, order_value_note = _economics_input(
             "Average order value (optional)",
             "Leave at 0 to skip revenue, ROAS and profit.",
             "in-aov",
         )
-        margin = optional_number(
+        margin, margin_note = _economics_input(
             "Margin (optional)",
             "Share of the order value kept after costs: 0.4 or 40 both mean 40%.",
             "in-margin",
@@ -125,4 +237,11 @@ def build_economics_view() -> EconomicsView:
         elem_id="econ",
     )
     record = gr.JSON(label="Economics", visible=False)
-    return EconomicsView(order_value=order_value, margin=margin, summary=summary, record=record)
+    return EconomicsView(
+        order_value=order_value,
+        margin=margin,
+        order_value_note=order_value_note,
+        margin_note=margin_note,
+        summary=summary,
+        record=record,
+    )

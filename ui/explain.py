@@ -11,7 +11,15 @@ from typing import Any
 import gradio as gr
 
 from predictor import CampaignPlan
-from predictor.planning.explain import ExplainError, Explanation, explain, factor_text
+from predictor.planning.explain import (
+    METHOD_EXACT,
+    METHOD_WORDS,
+    ExplainError,
+    Explanation,
+    change_text,
+    explain,
+    factor_text,
+)
 from ui.common import Services, input_error, user_errors
 
 EXPLAIN_CSS = """
@@ -23,6 +31,7 @@ EXPLAIN_CSS = """
 .cpp-why-up { background: #4338ca; }
 .cpp-why-down { background: #ea580c; }
 .cpp-why-factor { font-variant-numeric: tabular-nums; font-weight: 700; text-align: right; }
+.cpp-why-method { font-size: 0.85rem; opacity: 0.85; margin-bottom: 0.4rem; }
 """
 
 
@@ -35,20 +44,28 @@ class ExplainView:
 
 
 def render_explanation(explanation: Explanation) -> str:
-    """Sorted bars, one per effect: longer for a larger effect, blue up and orange down."""
-    largest = max((abs(math.log(c.factor)) for c in explanation.contributions), default=0) or 1
+    """Sorted bars, one per effect: longer for a larger effect, blue up and orange down; the
+    method that answered above them."""
+    exact = explanation.method == METHOD_EXACT
+    sizes = [abs(math.log(c.factor)) if exact else abs(c.change) for c in explanation.contributions]
+    largest = max(sizes, default=0) or 1
     rows = []
-    for c in explanation.contributions:
-        width = max(2, round(100 * abs(math.log(c.factor)) / largest))
-        side = "up" if c.factor >= 1 else "down"
+    for c, size in zip(explanation.contributions, sizes, strict=True):
+        width = max(2, round(100 * size / largest))
+        up = c.factor >= 1 if exact else c.change >= 0
+        figure = factor_text(c.factor) if exact else change_text(c.change)
         rows.append(
             '<div class="cpp-why-row">'
             f'<div class="cpp-why-label">{html.escape(c.label)}'
-            f'<div class="cpp-why-bar cpp-why-{side}" style="width:{width}%"></div></div>'
-            f'<div class="cpp-why-factor">{html.escape(factor_text(c.factor))}</div></div>'
+            f'<div class="cpp-why-bar cpp-why-{"up" if up else "down"}" style="width:{width}%">'
+            f'</div></div><div class="cpp-why-factor">{html.escape(figure)}</div></div>'
         )
+    method = f"Method: {METHOD_WORDS[explanation.method]}."
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in explanation.notes)
-    return f'<div class="cpp-why" id="why-chart">{"".join(rows)}</div>{notes}'
+    return (
+        f'<p class="cpp-why-method" id="why-method">{html.escape(method)}</p>'
+        f'<div class="cpp-why" id="why-chart">{"".join(rows)}</div>{notes}'
+    )
 
 
 def explain_handler(services: Services) -> Callable[..., tuple[str, dict[str, Any]]]:
@@ -57,9 +74,10 @@ def explain_handler(services: Services) -> Callable[..., tuple[str, dict[str, An
     def explain_prediction(
         prediction: dict[str, Any] | None, model: str | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """What drove a prediction from ``/predict`` (its third output): one factor per effect
-        (mixes grouped) against a typical training campaign, sorted by size. A model without
-        exact factors (not linear) says so instead."""
+        """What drove a prediction from ``/predict`` (its third output), against a typical
+        training campaign, one effect per setting (mixes grouped), largest first: exact factors
+        for the linear model; for another, the purchases each setting adds over the typical
+        campaign's value. ``method`` in the data says which."""
         if not isinstance(prediction, dict) or not isinstance(prediction.get("plan"), dict):
             raise input_error(
                 "prediction must be the prediction object returned by /predict (its third output)."
@@ -75,11 +93,12 @@ def explain_handler(services: Services) -> Callable[..., tuple[str, dict[str, An
                 explanation = explain(predictor, plan, prediction.get("backend"))
             except ExplainError:
                 message = (
-                    f"The {services.label(model)} model is not linear, so its answer cannot be "
-                    "split into exact factors; choose the Ridge model to see what drove it."
+                    f"The {services.label(model)} model holds no typical campaign to compare "
+                    "the plan with, so its answer cannot be broken down."
                 )
                 return f"<p>{html.escape(message)}</p>", {"error": message}
         data = {
+            "method": explanation.method,
             "baseline": explanation.baseline,
             "prediction": explanation.prediction,
             "effects": explanation.frame().to_dict(orient="records"),

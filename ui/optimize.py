@@ -28,6 +28,7 @@ from ui.common import (
     optional_number,
     parameter,
     plan_and_level,
+    section_title,
     user_errors,
     with_plan_parameters,
 )
@@ -222,7 +223,7 @@ def use_plan(data: Any) -> list[Any]:
 
 def build_optimize_view() -> OptimizeView:
     """Draw the section (full width, between the budget question and the what-if curves)."""
-    gr.Markdown("### Find the best plan", elem_classes="cpp-section-title")
+    section_title("Find the best plan")
     goal = gr.Radio(
         choices=[(label, str(g)) for g, label in GOAL_LABELS.items()],
         value=str(Goal.MOST_PURCHASES),

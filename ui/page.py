@@ -7,21 +7,27 @@ from dataclasses import dataclass
 
 import gradio as gr
 from gradio.events import Dependency
-from gradio_client import handle_file
 
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
 from ui.api_guard import GuardedBlocks
-from ui.batch import SAMPLE_PLANS, BatchView, batch_handler, build_batch_view
-from ui.common import DEFAULT_MODEL, DEFAULT_PLAN, Services
+from ui.batch import SAMPLE_PLANS, BatchView, build_batch_view, wire_batch
+from ui.common import (
+    DEFAULT_MODEL,
+    DEFAULT_PLAN,
+    Services,
+    api_example,
+    bundle_labels,
+    show_sample_in_api,
+)
 from ui.dashboard import DashboardView, build_dashboard_view, wire_dashboard
-from ui.economics import EconomicsView, build_economics_view, roas
+from ui.economics import EconomicsView, build_economics_view, economics_api, economics_on_page
 from ui.explain import ExplainView, build_explain_view, explain_handler
 from ui.notes import INTRO, NOTES
 from ui.optimize import OptimizeView, build_optimize_view, wire_optimizer
 from ui.plan_form import PlanForm, build_plan_form
-from ui.prediction import PredictionView, build_prediction_view, predict_handler
+from ui.prediction import PredictionView, build_prediction_view, predict_handler, refusal_handler
 from ui.results import (
     SAMPLE_RESULTS,
     ResultsView,
@@ -30,8 +36,8 @@ from ui.results import (
     build_track_record_view,
     wire_results,
 )
-from ui.scenarios import CsvFiles, ScenarioView, build_scenario_view, wire_scenarios
-from ui.target import TargetView, build_target_view, target_handler
+from ui.scenarios import ScenarioView, build_scenario_view, wire_scenarios
+from ui.target import TargetView, build_target_view, wire_target
 from ui.whatif import WhatIfView, build_whatif_view, curves_handler
 
 PAGE_CSS = """
@@ -39,11 +45,23 @@ PAGE_CSS = """
 .cpp-plan-changed .cpp-stale-note { display: block !important; margin-top: 0.6rem; font-weight: 600;
   color: var(--color-accent); }
 .cpp-plan-changed #result .cpp-number, .cpp-plan-changed #result .cpp-range,
+.cpp-plan-changed #result #cpp-plan,
 .cpp-plan-changed #econ, .cpp-plan-changed #plot-budget, .cpp-plan-changed #plot-ads {
   opacity: 0.4; }
 @media (min-width: 1024px) {
-  #result-column { position: sticky; top: 0.75rem; align-self: flex-start; }
+  /* The card itself stays in view, not the whole column (taller than a screen): the column
+     runs the row's height and the card sticks to the top inside it. */
+  #result-column { align-self: stretch !important; }
+  #result { position: sticky; top: 0.5rem; z-index: 5; background: var(--body-background-fill); }
 }
+/* Gradio's container hides overflow, which makes it the box a sticky element sticks in;
+   clipping instead keeps its edges and lets the card stick to the window. */
+.gradio-container { overflow: clip !important; }
+/* Gradio hides "Use via API" on a phone; the API is there on every screen. */
+footer .show-api { display: flex !important; }
+footer .show-api-divider { display: block !important; }
+footer { flex-wrap: wrap; row-gap: 0.3rem; }
+footer > * { flex-shrink: 0; }
 .cpp-actions { align-items: flex-end !important; }
 .cpp-actions button { max-height: 3rem; }
 .cpp-predict-button { min-height: 3.2rem; font-size: 1.1rem !important; }
@@ -80,12 +98,6 @@ SAMPLE_ANSWER = {
 }
 
 
-def _api_example(component: gr.components.Component, value: object) -> None:
-    """Show ``value`` for ``component`` in the generated API snippets (Gradio's defaults, such as
-    ``3`` for a budget or ``{"foo": "bar"}`` for a prediction, would fail or mislead)."""
-    component.example_payload = lambda: value  # type: ignore[method-assign]
-
-
 @dataclass
 class _Page:
     """The page's sections, and the handlers that more than one event runs."""
@@ -119,7 +131,7 @@ class _Page:
     @property
     def econ_outputs(self) -> list[gr.components.Component]:
         """The economics as shown and as data."""
-        return [self.econ.summary, self.econ.record]
+        return self.econ.outputs
 
 
 def _layout(services: Services) -> _Page:
@@ -173,7 +185,7 @@ def _after_answer(
 
     if js:
         shown.success(fn=None, js=js, api_visibility="private", queue=False)
-    shown.success(roas, page.econ_inputs, page.econ_outputs, **api("roas"))
+    shown.success(economics_on_page, page.econ_inputs, page.econ_outputs, api_visibility="private")
     shown.success(
         page.curves, page.plan_level, page.whatif.outputs, show_progress="minimal", **api("curves")
     )
@@ -208,9 +220,12 @@ def _wire_answers(blocks: gr.Blocks, page: _Page) -> None:
         show_progress="minimal",
     )
     _after_answer(page, predicted, js=SHOW_ANSWER_JS, public=True)
+    refused = refusal_handler(page.services)
+    predicted.failure(refused, page.plan_level, answer.outputs, api_visibility="private")
+    economics_api(answer.record, econ)
     gr.on(
         [econ.order_value.change, econ.margin.change],
-        fn=roas,
+        fn=economics_on_page,
         inputs=page.econ_inputs,
         outputs=page.econ_outputs,
         api_visibility="private",
@@ -228,35 +243,14 @@ def _wire_answers(blocks: gr.Blocks, page: _Page) -> None:
     _after_answer(page, blocks.load(predict_handler(page.services, log=False), **private))
     changes = [form.level.change, form.model.change]
     repredicted = gr.on(changes, fn=predict, trigger_mode="always_last", **private)
+    repredicted.failure(refused, page.plan_level, answer.outputs, api_visibility="private")
     _after_answer(page, repredicted, js=CLEAR_STALE_JS)
 
 
 def _wire_target(page: _Page) -> None:
     """The budget needed for a target number of purchases (``/target_budget``)."""
-    target, econ = page.target, page.econ
-    target.button.click(
-        target_handler(page.services),
-        inputs=[*page.plan_level, target.purchases, target.max_cost, econ.order_value, econ.margin],
-        outputs=[target.answer, target.data],
-        api_name="target_budget",
-        show_progress="minimal",
-    )
-
-
-def _wire_batch(page: _Page) -> None:
-    """Score an uploaded CSV of plans (``/score_csv``); its download opens once it is ready."""
-    batch, form = page.batch, page.form
-    batch.button.click(
-        batch_handler(page.services, CsvFiles("scored-plans")),
-        inputs=[batch.upload, form.level, form.model],
-        outputs=[batch.summary, batch.download],
-        api_name="score_csv",
-    ).success(
-        lambda: gr.DownloadButton(interactive=True),
-        None,
-        batch.download,
-        api_visibility="private",
-        queue=False,
+    wire_target(
+        page.target, page.services, page.plan_level, [page.econ.order_value, page.econ.margin]
     )
 
 
@@ -282,20 +276,18 @@ def _wire_saved_scenarios(page: _Page) -> None:
     _after_answer(page, shown, js=CLEAR_STALE_JS)
 
 
-def _api_examples(page: _Page) -> None:
+def _api_examples(page: _Page, blocks: gr.Blocks) -> None:
     """The values the "Use via API" page shows for each input."""
     for field, component in page.form.inputs.items():
-        _api_example(component, DEFAULT_PLAN[field])
-    _api_example(page.form.level, DEFAULT_LEVEL)
-    _api_example(page.form.model, page.services.default_model)
-    _api_example(page.answer.record, SAMPLE_ANSWER)
-    _api_example(page.econ.order_value, 60)
-    _api_example(page.econ.margin, 40)
-    _api_example(page.scenarios.name, "A")
-    _api_example(page.scenarios.remove_choice, "A")
-    _api_example(page.target.purchases, 120)
-    _api_example(page.target.max_cost, 0)
-    _api_example(page.batch.upload, handle_file(str(SAMPLE_PLANS)))
+        api_example(component, DEFAULT_PLAN[field])
+    api_example(page.form.level, DEFAULT_LEVEL)
+    api_example(page.form.model, page.services.default_model)
+    api_example(page.answer.record, SAMPLE_ANSWER)
+    api_example(page.econ.order_value, 60)
+    api_example(page.econ.margin, 40)
+    api_example(page.target.purchases, 120)
+    api_example(page.target.max_cost, 0)
+    show_sample_in_api(page.batch.upload, blocks, SAMPLE_PLANS)
 
 
 def build_demo(
@@ -309,16 +301,17 @@ def build_demo(
     page. Nothing is predicted or loaded until a user opens the page.
     """
     predictors = predictor if isinstance(predictor, Mapping) else {DEFAULT_MODEL: predictor}
-    services = Services(dict(predictors), scenario_log or NullLog(), dict(labels or {}))
+    names = {**bundle_labels(predictors), **(labels or {})}
+    services = Services(dict(predictors), scenario_log or NullLog(), names)
     with GuardedBlocks(title="Campaign Purchase Predictor", fill_width=False) as blocks:
         page = _layout(services)
         _wire_answers(blocks, page)
         _wire_target(page)
-        _wire_batch(page)
+        wire_batch(page.batch, services, page.form.level, page.form.model)
         _wire_saved_scenarios(page)
-        _api_examples(page)
+        _api_examples(page, blocks)
         wire_dashboard(page.dashboard, services)
-        _wire_results(page)
+        _wire_results(page, blocks)
         wire_optimizer(
             page.optimizer,
             services,
@@ -330,7 +323,7 @@ def build_demo(
     return blocks
 
 
-def _wire_results(page: _Page) -> None:
+def _wire_results(page: _Page, blocks: gr.Blocks) -> None:
     """Recording what plans brought, and the track record beside the dashboard."""
     results = page.results
     wire_results(
@@ -342,7 +335,7 @@ def _wire_results(page: _Page) -> None:
         level=page.form.level,
         dashboard_refresh=page.dashboard.refresh,
     )
-    _api_example(results.actual, "120")
-    _api_example(results.spend, "48000")
-    _api_example(results.scenario, "")
-    _api_example(results.upload, handle_file(str(SAMPLE_RESULTS)))
+    api_example(results.actual, "120")
+    api_example(results.spend, "48000")
+    api_example(results.scenario, "")
+    show_sample_in_api(results.upload, blocks, SAMPLE_RESULTS)

@@ -13,7 +13,7 @@ from predictor.contract.features import end_month
 from predictor.contract.formatting import MONTHS, fmt_level, month_name
 from predictor.contract.plan import MIXES, PLAN_FIELDS
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
-from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS
+from ui.common import DEFAULT_PLAN, EXAMPLES, FIELD_LABELS, LEVELS, api_type, section_title
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _live(triggers: list, fn: Callable, inputs: list, output: gr.components.Comp
 def _core_settings(inputs: dict[str, gr.components.Component]) -> gr.Textbox:
     """Section 1: duration, start month, budget, ads and interests, added to ``inputs``; returns
     the derived end month's box."""
-    gr.Markdown("### 1 · Core settings", elem_classes="cpp-section-title")
+    section_title("Core settings")
     with gr.Row():
         inputs["duration_days"] = _count_input("duration_days", min_width=140)
         inputs["start_month"] = gr.Dropdown(
@@ -106,6 +106,11 @@ def _core_settings(inputs: dict[str, gr.components.Component]) -> gr.Textbox:
             label="Start month",
             min_width=140,
             elem_id="in-start-month",
+        )
+        api_type(
+            inputs["start_month"],
+            {"type": "integer", "minimum": 1, "maximum": 12},
+            "The month the campaign starts: 1 (January) to 12 (December).",
         )
         end_box = gr.Textbox(
             value=end_month_text(DEFAULT_PLAN["start_month"], DEFAULT_PLAN["duration_days"]),
@@ -136,7 +141,7 @@ def _core_settings(inputs: dict[str, gr.components.Component]) -> gr.Textbox:
 
 def _ad_mixes(inputs: dict[str, gr.components.Component]) -> dict[str, gr.Markdown]:
     """Section 2: the counts of each mix, added to ``inputs``; returns each mix's running total."""
-    gr.Markdown("### 2 · Ad mixes (number of ads)", elem_classes="cpp-section-title")
+    section_title("Ad mixes (number of ads)")
     mix_totals: dict[str, gr.Markdown] = {}
     for mix, fields in MIXES.items():
         with gr.Group():
@@ -160,6 +165,11 @@ def _level_and_model(models: Mapping[str, str]) -> tuple[gr.Radio, gr.Radio]:
         label="Range level",
         info="How sure the range should be: wider for 95%.",
         elem_id="in-level",
+    )
+    api_type(
+        level,
+        {"type": "number"},
+        "How sure the range is: " + ", ".join(f"{lv:g}" for lv in LEVELS) + ".",
     )
     model = gr.Radio(
         choices=[(label, m) for m, label in models.items()],

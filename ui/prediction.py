@@ -19,6 +19,7 @@ from ui.common import (
     markdown_escape,
     model_arg,
     plan_and_level,
+    section_title,
     user_errors,
     with_plan_parameters,
 )
@@ -72,7 +73,11 @@ RESULT_CSS = """
 .cpp-empty { opacity: 0.7; }
 .cpp-flag { margin-top: 0.6rem; padding: 0.45rem 0.6rem; border-radius: 8px; font-size: 0.9rem;
   font-weight: 600; background: #fff7ed; color: #9a3412; border: 1px solid #fdba74; }
+.cpp-refused { border-color: #fca5a5; background: #fef2f2; }
+.cpp-reason { font-size: 1.15rem; font-weight: 700; color: #991b1b; margin-top: 0.3rem;
+  overflow-wrap: anywhere; }
 """
+REFUSED_HINT = "Change the plan and press Predict Purchases again."
 
 
 @dataclass
@@ -98,7 +103,8 @@ def render_result(record: Mapping[str, Any]) -> str:
     )
     backend = BACKEND_LABELS.get(record["backend"], record["backend"])
     if record.get("model_label") and record["backend"] != "guardrail":
-        backend += f" ({record['model_label']})"
+        # A colon, not brackets: a model's label may hold brackets of its own.
+        backend += f": {record['model_label']}"
     return (
         '<div class="cpp-card" role="status" aria-live="polite">'
         '<div class="cpp-label">Predicted purchases</div>'
@@ -155,9 +161,38 @@ def predict_handler(
     return predict
 
 
+def render_refusal(title: str, message: str) -> str:
+    """The card in place of an answer: why this plan got none, and what to do."""
+    return (
+        '<div class="cpp-card cpp-refused" role="alert" id="cpp-refused">'
+        f'<div class="cpp-label">No prediction: {html.escape(title.lower())}</div>'
+        f'<div class="cpp-reason" id="cpp-reason">{html.escape(message)}</div>'
+        f'<div class="cpp-meta">{html.escape(REFUSED_HINT)}</div>'
+        "</div>"
+    )
+
+
+def refusal_handler(services: Services) -> Callable[..., tuple[str, str, dict[str, Any] | None]]:
+    """After a failed prediction on the page: the card says why, in place of the old answer.
+
+    The public ``/predict`` raises the error for API clients; this shows it where the planner
+    looks. Should the plan answer now (a passing fault), the answer is shown.
+    """
+    predict = predict_handler(services, log=False)
+
+    @with_plan_parameters(LEVEL_PARAMETER, MODEL_PARAMETER)
+    def refusal(*args: Any) -> tuple[str, str, dict[str, Any] | None]:
+        try:
+            return predict(*args)
+        except gr.Error as exc:
+            return render_refusal(exc.title or "Check your input", exc.message), "", None
+
+    return refusal
+
+
 def build_prediction_view() -> PredictionView:
     """Draw the result card, the notes and the answer's details in the current column."""
-    gr.Markdown("### 3 · Prediction", elem_classes="cpp-section-title")
+    section_title("Prediction")
     card = gr.HTML(
         '<div class="cpp-card cpp-empty">Predicting…</div>',
         css_template=RESULT_CSS,

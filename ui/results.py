@@ -15,7 +15,7 @@ from predictor.record.outcomes import OutcomeStore, OutcomeStoreError, Receipt
 from predictor.record.outcomes_chart import scatter_svg
 from predictor.record.outcomes_file import Models, OutcomeFileError, record_file
 from predictor.record.outcomes_report import points, track_record
-from ui.common import Services, input_error, markdown_escape, parse_level
+from ui.common import Services, input_error, markdown_escape, parse_level, section_title
 
 SAMPLE_RESULTS = Path(__file__).resolve().parent / "sample_results.csv"
 ON_SCREEN = ("The plan on screen", "")
@@ -170,7 +170,7 @@ def build_track_record_view() -> TrackRecordView:
 
 def build_results_view() -> ResultsView:
     """Draw the section that records results."""
-    gr.Markdown("### 8 · Record results", elem_classes="cpp-section-title")
+    section_title("Record results")
     gr.Markdown(
         "When a campaign has run, record the purchases it brought. The result keeps the "
         "prediction, range and model version shown for the plan then, and feeds the track "

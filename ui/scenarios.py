@@ -1,4 +1,8 @@
-"""Section 6: save plans as scenarios, compare them side by side, remove and export them."""
+"""Section 7: save plans as scenarios, compare them side by side, remove, export and load them.
+
+The saved scenarios live in the planner's browser (``gr.BrowserState``), so they survive a
+reload; API clients pass the list the previous call returned.
+"""
 
 from __future__ import annotations
 
@@ -15,33 +19,69 @@ import pandas as pd
 
 from predictor.contract.csv_export import csv_text
 from predictor.planning import scenario_compare as sc
-from predictor.planning.economics import economics_inputs
 from ui.common import (
+    DEFAULT_PLAN,
     LEVEL_PARAMETER,
     MODEL_PARAMETER,
     Services,
+    api_example,
+    api_type,
+    input_error,
     parameter,
     plan_and_level,
+    section_title,
     user_errors,
     with_plan_parameters,
 )
 
+# Where the browser keeps the scenarios. Gradio scrambles the stored copy with ``secret``; the
+# page hands that key to every browser, so it hides nothing from the planner, and it is fixed so
+# that saved scenarios outlive a restart of the app.
+STORAGE_KEY = "campaign-purchase-predictor-scenarios-v1"
+
+EMPTY_DOWNLOAD = "Download CSV (no scenarios saved yet)"
+TABLE_LABEL = "Saved scenarios (differences from {base} in brackets)"
+SCROLL_CUE = "Swipe the table sideways to see every scenario →"
+# Only a phone's screen is too narrow for the table: only there does the cue show.
+SCROLL_CUE_CSS = """
+.cpp-scroll-cue { display: none; }
+@media (max-width: 640px) {
+  .cpp-scroll-cue { display: block; font-size: 0.9rem; font-weight: 600; }
+}
+"""
+# What the "Use via API" page shows as saved scenarios: one plan, saved as "A".
+SAMPLE_SCENARIOS: list[dict[str, Any]] = [
+    {
+        "name": "A",
+        "model": None,
+        "purchases": 94,
+        "lower": 55,
+        "upper": 132,
+        "level": 0.9,
+        "backend": "local",
+        "plan": dict(DEFAULT_PLAN),
+        "average_order_value": 60,
+        "margin": 40,
+    }
+]
+
 
 @dataclass
 class ScenarioView:
-    """The scenario section's components and the session's list of scenarios."""
+    """The scenario section's components and the scenarios kept in the browser."""
 
-    state: gr.State
+    state: gr.BrowserState
     name: gr.Textbox
     save_button: gr.Button
     hint: gr.Markdown
+    baseline: gr.Dropdown
+    scroll_cue: gr.HTML
     table: gr.Dataframe
+    manage: gr.Row
     remove_choice: gr.Dropdown
     remove_button: gr.Button
     download: gr.DownloadButton
-
-
-EMPTY_DOWNLOAD = "Download CSV (no scenarios saved yet)"
+    upload: gr.UploadButton
 
 
 class CsvFiles:
@@ -69,33 +109,17 @@ class CsvFiles:
         return str(path)
 
 
-def _session_list(scenarios: Any) -> list[dict[str, Any]]:
-    return list(scenarios) if isinstance(scenarios, list) else []
+def _stored(scenarios: Any) -> list[dict[str, Any]]:
+    with user_errors():
+        return sc.stored(scenarios)
 
 
-def _outputs(
-    scenarios: list[dict[str, Any]], order_value: Any = None, margin: Any = None
-) -> tuple[pd.DataFrame, Any, list]:
+def _table_and_choices(
+    services: Services, scenarios: list[dict[str, Any]], baseline: Any = None
+) -> tuple[pd.DataFrame, Any]:
     names = [s["name"] for s in scenarios]
     dropdown = gr.Dropdown(choices=names, value=names[-1] if names else None)
-    with user_errors():
-        economics_inputs(order_value, margin)  # refused even with no scenario to apply them to
-        table = sc.comparison_table(scenarios, order_value, margin)
-    return table, dropdown, scenarios
-
-
-def compare(
-    scenarios: list[dict[str, Any]] | None = None,
-    average_order_value: float | None = None,
-    margin: float | None = None,
-) -> pd.DataFrame:
-    """The comparison table of the saved scenarios, with economics once an order value is set
-    (without them while the order value or margin is invalid: the economics section says why)."""
-    scenarios = _session_list(scenarios)
-    try:
-        return _outputs(scenarios, average_order_value, margin)[0]
-    except gr.Error:
-        return sc.comparison_table(scenarios)
+    return sc.comparison_table(scenarios, baseline, services.labels), dropdown
 
 
 def save_handler(services: Services) -> Callable[..., tuple]:
@@ -107,64 +131,171 @@ def save_handler(services: Services) -> Callable[..., tuple]:
         MODEL_PARAMETER,
         parameter("average_order_value", None),
         parameter("margin", None),
+        parameter("baseline", None),
         before=[parameter("name")],
     )
     def save_scenario(name: Any, *args: Any) -> tuple[pd.DataFrame, Any, str, list[dict]]:
-        """Save the plan (predicted now) as a named scenario; empty name means the next letter.
-        With an order value (and margin), the comparison shows ROAS, cost per purchase and
-        profit."""
-        *values, scenarios, model, order_value, margin = args
-        scenarios = _session_list(scenarios)
+        """Save the plan (predicted now) as a named scenario (empty name: the next letter) in
+        ``scenarios``, the list the previous call returned (none at first). With an order value
+        (and margin), the scenario keeps them and the comparison shows its ROAS, cost per
+        purchase and profit. Differences are from the ``baseline`` scenario (the first)."""
+        *values, scenarios, model, order_value, margin, baseline = args
+        scenarios = _stored(scenarios)
         plan, level = plan_and_level(values)
         model = services.model_name(model)
         predictor = services.predictor(model)
         with user_errors():
             name = sc.check_name(scenarios, name)
             prediction = predictor.predict(plan, level)
-            scenarios = sc.add(scenarios, name, sc.answer_record(prediction, plan, model))
+            record = sc.answer_record(prediction, plan, model)
+            scenarios = sc.add(scenarios, name, record, order_value, margin)
         services.log.record(plan, prediction, model=model, scenario_name=name)
-        table, dropdown, state = _outputs(scenarios, order_value, margin)
-        return table, dropdown, "", state
+        table, dropdown = _table_and_choices(services, scenarios, baseline)
+        return table, dropdown, "", scenarios
 
     return save_scenario
 
 
-def remove_scenario(
-    name: str | None,
-    scenarios: list[dict[str, Any]] | None = None,
-    average_order_value: float | None = None,
-    margin: float | None = None,
-) -> tuple[pd.DataFrame, Any, list[dict[str, Any]]]:
-    """Remove the scenario called ``name``."""
-    with user_errors():
-        remaining = sc.remove(_session_list(scenarios), name)
-    return _outputs(remaining, average_order_value, margin)
+def remove_handler(services: Services) -> Callable[..., tuple]:
+    """The ``/remove_scenario`` handler."""
+
+    def remove_scenario(
+        name: str | None, scenarios: list[dict[str, Any]], baseline: str | None = None
+    ) -> tuple[pd.DataFrame, Any, list[dict[str, Any]]]:
+        """Remove the scenario called ``name`` from ``scenarios`` (the list the previous call
+        returned); the comparison and the list that remain."""
+        with user_errors():
+            remaining = sc.remove(_stored(scenarios), name)
+        table, dropdown = _table_and_choices(services, remaining, baseline)
+        return table, dropdown, remaining
+
+    return remove_scenario
 
 
-def export_handler(files: CsvFiles) -> Callable[..., str | None]:
+def export_handler(services: Services, files: CsvFiles) -> Callable[..., str | None]:
     """The ``/export_scenarios`` handler."""
 
     def export_scenarios(
-        scenarios: list[dict[str, Any]] | None = None,
-        average_order_value: float | None = None,
-        margin: float | None = None,
+        scenarios: list[dict[str, Any]], baseline: str | None = None
     ) -> str | None:
-        """The saved scenarios as a CSV file (``None`` when there are none); with an order value
-        (and margin), ROAS, cost per purchase and profit columns with their ranges."""
-        scenarios = _session_list(scenarios)
-        with user_errors():
-            economics_inputs(average_order_value, margin)
-            if not scenarios:
-                return None
-            return files.write(sc.csv_frame(scenarios, average_order_value, margin))
+        """``scenarios`` as a CSV file (``None`` when there are none): plan, answer, order value
+        and margin, ROAS, cost per purchase and profit with their ranges, and the difference
+        from the ``baseline`` scenario (the first)."""
+        scenarios = _stored(scenarios)
+        if not scenarios:
+            return None
+        return files.write(sc.csv_frame(scenarios, baseline, services.labels))
 
     return export_scenarios
 
 
+def load_handler(services: Services) -> Callable[..., tuple]:
+    """Loads an exported scenarios file back: each plan predicted again, added to the list."""
+
+    def load_scenarios(
+        path: str | None, scenarios: Any, baseline: Any = None
+    ) -> tuple[pd.DataFrame, Any, list[dict[str, Any]]]:
+        if not path:
+            raise input_error("Choose a scenarios CSV file that this page downloaded.")
+        scenarios = _stored(scenarios)
+        models = {label: key for key, label in services.labels.items()}
+        with user_errors():
+            try:
+                frame = pd.read_csv(path)
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+                raise sc.ScenarioError(
+                    "The file is not a CSV that the page's scenario download wrote."
+                ) from None
+            for saved in sc.saved_plans(frame):
+                model = models.get(saved.model, saved.model) or services.default_model
+                prediction = services.predictor(model).predict(saved.plan, saved.level)
+                record = sc.answer_record(prediction, saved.plan, model)
+                scenarios = sc.add(
+                    scenarios, saved.name, record, saved.average_order_value, saved.margin
+                )
+        table, dropdown = _table_and_choices(services, scenarios, baseline)
+        return table, dropdown, scenarios
+
+    return load_scenarios
+
+
+def show_handler(services: Services, files: CsvFiles) -> Callable[..., tuple]:
+    """Draws the section for the scenarios kept in the browser: on opening the page and after
+    each change."""
+
+    def show(scenarios: Any, baseline: Any = None) -> tuple:
+        kept: Any = gr.skip()
+        try:
+            scenarios = sc.stored(scenarios)
+            note = ""
+        except sc.ScenarioError:
+            # Kept by an older page, or changed by hand: start afresh rather than fail each time.
+            scenarios, kept = [], []
+            note = "The scenarios kept in this browser could not be read, so they were cleared. "
+        names = [s["name"] for s in scenarios]
+        base = sc.baseline_of(scenarios, baseline)["name"] if scenarios else None
+        saved = bool(scenarios)
+        path = files.write(sc.csv_frame(scenarios, base, services.labels)) if saved else None
+        return (
+            gr.Dataframe(
+                value=sc.comparison_table(scenarios, base, services.labels),
+                visible=saved,
+                label=TABLE_LABEL.format(base=base),
+            ),
+            gr.Markdown(
+                visible=not saved,
+                value=note
+                + "Save a plan to compare it with others; saved plans appear here side by side "
+                "and stay in this browser.",
+            ),
+            gr.Dropdown(choices=names, value=base, visible=len(names) > 1),
+            gr.HTML(visible=len(names) > 1),
+            gr.Row(visible=saved),
+            gr.Dropdown(choices=names, value=names[-1] if names else None),
+            gr.DownloadButton(
+                label="Download CSV" if saved else EMPTY_DOWNLOAD, value=path, interactive=saved
+            ),
+            kept,
+        )
+
+    return show
+
+
+def _manage_rows() -> tuple[gr.Row, gr.Dropdown, gr.Button, gr.DownloadButton, gr.UploadButton]:
+    """The remove controls (shown once something is saved), the download and the upload."""
+    with gr.Row(equal_height=False, elem_classes="cpp-actions", visible=False) as manage:
+        remove_choice = gr.Dropdown(
+            choices=[],
+            label="Scenario to remove",
+            min_width=200,
+            allow_custom_value=True,
+            elem_id="in-remove",
+        )
+        remove_button = gr.Button(
+            "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
+        )
+    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
+        download = gr.DownloadButton(
+            EMPTY_DOWNLOAD,
+            value=None,
+            interactive=False,
+            min_width=160,
+            elem_id="download-scenarios",
+        )
+        upload = gr.UploadButton(
+            "Load scenarios from a CSV file",
+            file_types=[".csv"],
+            type="filepath",
+            min_width=160,
+            elem_id="upload-scenarios",
+        )
+    return manage, remove_choice, remove_button, download, upload
+
+
 def build_scenario_view() -> ScenarioView:
     """Draw the scenario section."""
-    gr.Markdown("### 6 · Compare scenarios", elem_classes="cpp-section-title")
-    state = gr.State([])
+    section_title("Compare scenarios")
+    state = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_KEY)
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         name = gr.Textbox(
             label="Scenario name",
@@ -180,8 +311,25 @@ def build_scenario_view() -> ScenarioView:
             elem_id="save-scenario",
         )
     hint = gr.Markdown(
-        "Save a plan to compare it with others; saved plans appear here side by side.",
+        "Save a plan to compare it with others; saved plans appear here side by side and stay "
+        "in this browser.",
         elem_id="scenario-hint",
+    )
+    baseline = gr.Dropdown(
+        choices=[],
+        label="Compare against",
+        info="The scenario the others' differences are counted from.",
+        allow_custom_value=True,
+        visible=False,
+        elem_id="in-baseline",
+    )
+    scroll_cue = gr.HTML(
+        f'<div class="cpp-scroll-cue">{SCROLL_CUE}</div>',
+        css_template=SCROLL_CUE_CSS,
+        js_on_load=None,
+        visible=False,
+        padding=False,
+        elem_id="scenario-scroll-cue",
     )
     table = gr.Dataframe(
         value=sc.comparison_table([]),
@@ -190,26 +338,44 @@ def build_scenario_view() -> ScenarioView:
         wrap=True,
         pinned_columns=1,
         column_widths=["150px"],
-        max_height=720,
-        label="Saved scenarios (differences from the first in brackets)",
+        max_height=2000,
+        label=TABLE_LABEL.format(base="the first"),
         elem_id="scenario-table",
     )
-    with gr.Row(equal_height=False, elem_classes="cpp-actions"):
-        remove_choice = gr.Dropdown(
-            choices=[], label="Scenario to remove", min_width=200, elem_id="in-remove"
-        )
-        remove_button = gr.Button(
-            "Remove", variant="stop", min_width=100, elem_id="remove-scenario"
-        )
-        download = gr.DownloadButton(
-            EMPTY_DOWNLOAD,
-            value=None,
-            interactive=False,
-            min_width=160,
-            elem_id="download-scenarios",
-        )
-    return ScenarioView(
-        state, name, save_button, hint, table, remove_choice, remove_button, download
+    manage, remove_choice, remove_button, download, upload = _manage_rows()
+    view = ScenarioView(
+        state,
+        name,
+        save_button,
+        hint,
+        baseline,
+        scroll_cue,
+        table,
+        manage,
+        remove_choice,
+        remove_button,
+        download,
+        upload,
+    )
+    _describe_for_api(view)
+    return view
+
+
+def _describe_for_api(view: ScenarioView) -> None:
+    """How the "Use via API" page shows the section's inputs: names as text, the scenarios as
+    the list a call returns (a sample with "A" saved)."""
+    api_example(view.name, "B")
+    api_example(view.remove_choice, "A")
+    api_example(view.state, SAMPLE_SCENARIOS)
+    api_type(view.name, {"type": "string"}, "The scenario's name; empty means the next letter.")
+    api_type(view.remove_choice, {"type": "string"}, "The name of a saved scenario.")
+    api_type(
+        view.baseline, {"type": "string"}, "The scenario differences are counted from (the first)."
+    )
+    api_type(
+        view.state,
+        {"type": "array", "items": {"type": "object"}},
+        "The saved scenarios: the list the previous call returned.",
     )
 
 
@@ -221,62 +387,48 @@ def wire_scenarios(
     model: Any,
     economics: list,
 ) -> Any:
-    """Connect saving, removing, exporting and the economics inputs (order value, margin) to
-    the page; return the save event."""
-    export = export_handler(CsvFiles("campaign-scenarios"))
-    export_inputs = [view.state, *economics]
+    """Connect saving, removing, exporting and loading to the page, and draw the scenarios kept
+    in the browser when the page opens; return the save event."""
+    files = CsvFiles("campaign-scenarios")
+    show = show_handler(services, files)
+    shown = [
+        view.table,
+        view.hint,
+        view.baseline,
+        view.scroll_cue,
+        view.manage,
+        view.remove_choice,
+        view.download,
+        view.state,
+    ]
+    private = {"api_visibility": "private", "show_progress": "hidden"}
     saved = view.save_button.click(
         save_handler(services),
-        inputs=[view.name, *plan_inputs, level, view.state, model, *economics],
+        inputs=[view.name, *plan_inputs, level, view.state, model, *economics, view.baseline],
         outputs=[view.table, view.remove_choice, view.name, view.state],
         api_name="save_scenario",
     )
-    saved.success(export, export_inputs, view.download, api_name="export_scenarios")
     removed = view.remove_button.click(
-        remove_scenario,
-        inputs=[view.remove_choice, *export_inputs],
+        remove_handler(services),
+        inputs=[view.remove_choice, view.state, view.baseline],
         outputs=[view.table, view.remove_choice, view.state],
         api_name="remove_scenario",
     )
-    removed.success(export, export_inputs, view.download, api_visibility="private")
-    gr.on(
-        [e.change for e in economics],
-        fn=compare,
-        inputs=export_inputs,
-        outputs=view.table,
+    loaded = view.upload.upload(
+        load_handler(services),
+        inputs=[view.upload, view.state, view.baseline],
+        outputs=[view.table, view.remove_choice, view.state],
         api_visibility="private",
-        show_progress="hidden",
-        trigger_mode="always_last",
-    ).success(_quietly(export), export_inputs, view.download, api_visibility="private")
-    for event in (saved, removed):
-        event.success(
-            _show_when_saved,
-            view.state,
-            [view.table, view.hint, view.download],
-            api_visibility="private",
-            queue=False,
-        )
-    return saved
-
-
-def _quietly(export: Callable[..., str | None]) -> Callable[..., Any]:
-    """``export`` for the page's own update while an order value or margin is typed: an invalid
-    one leaves the download as it was (the economics section says what is wrong)."""
-
-    def export_quietly(*args: Any) -> Any:
-        try:
-            return export(*args)
-        except gr.Error:
-            return gr.skip()
-
-    return export_quietly
-
-
-def _show_when_saved(scenarios: Any) -> tuple[Any, Any, Any]:
-    """The table only with scenarios in it, the hint only without; the download says which."""
-    saved = bool(_session_list(scenarios))
-    return (
-        gr.Dataframe(visible=saved),
-        gr.Markdown(visible=not saved),
-        gr.DownloadButton(label="Download CSV" if saved else EMPTY_DOWNLOAD, interactive=saved),
     )
+    saved.success(
+        export_handler(services, files),
+        inputs=[view.state, view.baseline],
+        outputs=view.download,
+        api_name="export_scenarios",
+    )
+    for event in (saved, removed, loaded):
+        event.success(show, [view.state, view.baseline], shown, **private)
+    view.baseline.input(show, [view.state, view.baseline], shown, **private)
+    # On opening the page: the scenarios this browser kept.
+    gr.on(None, show, inputs=[view.state], outputs=shown, **private)
+    return saved

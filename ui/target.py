@@ -1,4 +1,4 @@
-"""Section: the budget a goal needs, for a number of purchases or a cost per purchase."""
+"""Section 5: the budget a goal needs, for a number of purchases or a cost per purchase."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from predictor.contract.formatting import fmt_money
 from predictor.planning.target_budget import budget_for_cpa, budget_for_purchases
 from ui.common import (
     LEVEL_PARAMETER,
@@ -19,6 +20,7 @@ from ui.common import (
     optional_number,
     parameter,
     plan_and_level,
+    section_title,
     user_errors,
     with_plan_parameters,
 )
@@ -45,7 +47,9 @@ def target_handler(services: Services) -> Callable[..., tuple[str, dict[str, Any
     @with_plan_parameters(
         LEVEL_PARAMETER,
         MODEL_PARAMETER,
-        parameter("target_purchases", None),
+        # Not None: Gradio documents a None default as the example, and a call without a goal
+        # answers nothing; 0 means "no purchase goal" as on the page.
+        parameter("target_purchases", 0),
         parameter("max_cost_per_purchase", None),
         parameter("average_order_value", None),
         parameter("margin", None),
@@ -63,15 +67,15 @@ def target_handler(services: Services) -> Callable[..., tuple[str, dict[str, Any
                 "Enter the purchases you want, or a maximum cost per purchase (or an average "
                 "order value to break even on)."
             )
-        lines, data = [], {}
+        blocks, data = [], {}
         with user_errors():
             if goal is not None:
                 found = budget_for_purchases(predictor, plan, goal, level)
-                lines += [
-                    f"**For {found.target:,.0f} purchases**",
-                    f"- Expected: {markdown_escape(found.expected.message)}",
-                    f"- With {level:.0%} confidence: {markdown_escape(found.assured.message)}",
-                ]
+                blocks.append(
+                    f"**For {found.target:,.0f} purchases**\n\n"
+                    f"- Expected: {markdown_escape(found.expected.message)}\n"
+                    f"- With {level:.0%} confidence: {markdown_escape(found.assured.message)}"
+                )
                 data["purchases"] = asdict(found)
             if max_cost is not None or order_value is not None:
                 cpa = budget_for_cpa(
@@ -82,21 +86,59 @@ def target_handler(services: Services) -> Callable[..., tuple[str, dict[str, Any
                     margin=margin,
                     level=level,
                 )
-                lines += [
-                    f"**Cost per purchase at most {cpa.max_cost_per_purchase:,.2f}** "
-                    f"({markdown_escape(cpa.basis)})",
-                    f"- Expected: {markdown_escape(cpa.expected.message)}",
-                    f"- With {level:.0%} confidence: {markdown_escape(cpa.assured.message)}",
-                ]
+                blocks.append(
+                    f"**Cost per purchase at most {fmt_money(cpa.max_cost_per_purchase)}** "
+                    f"({markdown_escape(cpa.basis)})\n\n"
+                    f"- Expected: {markdown_escape(cpa.expected.message)}\n"
+                    f"- With {level:.0%} confidence: {markdown_escape(cpa.assured.message)}"
+                )
                 data["cost_per_purchase"] = asdict(cpa)
-        return "\n".join(lines), data
+        # A blank line between the answers: a heading after a list item would join the item.
+        return "\n\n".join(blocks), data
 
     return target_budget
 
 
+def refusal_note(message: str) -> str:
+    """What the answer area says in place of an answer: why there is none."""
+    return f"**No budget found.** {markdown_escape(message)}"
+
+
+# Bring the answer into view: on a desktop it lands below the fold.
+SHOW_TARGET_JS = """() => { document.querySelector('#target-answer')
+  ?.scrollIntoView({block: 'nearest', behavior: 'instant'}); }"""
+
+
+def wire_target(view: TargetView, services: Services, plan_level: list, economics: list) -> None:
+    """Connect "Find budgets" (``/target_budget``): the answer comes into view, and a refused
+    goal says why in its place, so an earlier answer never stays under an error."""
+    handler = target_handler(services)
+    inputs = [*plan_level, view.purchases, view.max_cost, *economics]
+    outputs = [view.answer, view.data]
+    found = view.button.click(
+        handler, inputs=inputs, outputs=outputs, api_name="target_budget", show_progress="minimal"
+    )
+    found.success(fn=None, js=SHOW_TARGET_JS, api_visibility="private", queue=False)
+
+    @with_plan_parameters(
+        LEVEL_PARAMETER,
+        MODEL_PARAMETER,
+        *(parameter(p, None) for p in ("purchases", "max_cost", "order_value", "margin")),
+    )
+    def refused(*args: Any) -> tuple[str, dict[str, Any]]:
+        try:
+            return handler(*args)
+        except gr.Error as exc:
+            return refusal_note(exc.message), {}
+
+    found.failure(refused, inputs, outputs, api_visibility="private").then(
+        fn=None, js=SHOW_TARGET_JS, api_visibility="private", queue=False
+    )
+
+
 def build_target_view() -> TargetView:
     """Draw the goal section."""
-    gr.Markdown("### What budget do I need?", elem_classes="cpp-section-title")
+    section_title("What budget do I need?")
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         purchases = optional_number(
             "Purchases wanted",

@@ -25,17 +25,33 @@ def fmt_count(n: float) -> str:
     return f"{round(n):,}"
 
 
-def fmt_money(x: float | None) -> str:
-    """An amount of money, currency-neutral: whole units from 100 up, cents below; thousands
-    separators and never scientific notation (``1e12`` -> ``"1,000,000,000,000"``)."""
+# The minus sign, not the hyphen: "−48,344" reads as a negative amount, "-48,344" as a dash.
+MINUS = "−"
+
+
+def fmt_money(x: float | None, cents: bool | None = None) -> str:
+    """An amount of money, currency-neutral: whole units from 100 up, cents below (or as
+    ``cents`` says); thousands separators, a minus sign, and never scientific notation
+    (``1e12`` -> ``"1,000,000,000,000"``)."""
     if x is None:
         return "—"
     if math.isnan(x):
         return "n/a"
     if math.isinf(x):
         return "no upper bound" if x > 0 else "no lower bound"
-    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
-    return text.removeprefix("-") if text.strip("-0.") == "" else text
+    if cents is None:
+        cents = abs(x) < 100
+    text = f"{x:,.2f}" if cents else f"{x:,.0f}"
+    if text.strip("-0.") == "":
+        return text.removeprefix("-")
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+def money_range(low: float | None, high: float | None) -> str:
+    """``"60 to 840"``: both ends in one format (cents only when both are under 100)."""
+    ends = [x for x in (low, high) if x is not None and math.isfinite(x)]
+    cents = bool(ends) and all(abs(x) < 100 for x in ends)
+    return f"{fmt_money(low, cents)} to {fmt_money(high, cents)}"
 
 
 def fmt_number(x: float) -> str:

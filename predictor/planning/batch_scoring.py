@@ -101,6 +101,19 @@ def _cells(frame: pd.DataFrame, field: str) -> pd.Series:
     return pd.Series("", index=frame.index, dtype=str)
 
 
+# "50,000" as spreadsheets export it: groups of three digits after the first one to three. A
+# comma anywhere else ("1,5") stays unread, so a decimal comma is never misread as thousands.
+_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+
+
+def _without_thousands_commas(cells: pd.Series) -> pd.Series:
+    """``cells`` with the thousands separators of numbers like ``50,000`` taken out."""
+    grouped = cells.str.fullmatch(_THOUSANDS)
+    if not grouped.any():
+        return cells
+    return cells.where(~grouped, cells.str.replace(",", "", regex=False))
+
+
 def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """The plan fields of ``frame`` as numbers, and a mask of the rows CampaignPlan accepts.
 
@@ -121,7 +134,7 @@ def parse_plans(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             value = column.to_numpy(dtype=float)
         else:
-            cells = _cells(frame, field)
+            cells = _without_thousands_commas(_cells(frame, field))
             value = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
             if field in MIX_FIELDS:
                 value = np.where(cells.to_numpy(dtype=object) == "", 0.0, value)

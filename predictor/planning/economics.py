@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from predictor.contract.formatting import fmt_money, fmt_typed
+from predictor.contract.formatting import MINUS, fmt_money, fmt_typed, money_range, signed
 from predictor.contract.plan import MAX_BUDGET
 
 # The largest amount of money (order value, cost per purchase) and number of purchases an
@@ -287,7 +287,7 @@ class Margin:
     def note(self) -> str:
         """One sentence saying how the typed number was read."""
         how = "a fraction" if self.interpretation == "fraction" else "a percentage"
-        return f"Margin {self.typed:g} read as {how}: {self.fraction:.4g} = {self.fraction:.2%}."
+        return f"Margin {self.typed:g} read as {how}: {100 * self.fraction:.4g}% of each order."
 
 
 def parse_margin(value: object) -> Margin:
@@ -335,12 +335,38 @@ def low_roas_note(roas_value: float | None, threshold: float = LOW_ROAS) -> str 
     )
 
 
-def _range_text(metric: Metric, fmt: Callable[[float | None], str]) -> str:
+def _metric_format(metric: Metric) -> Callable[[float | None], str]:
+    return format_ratio if metric.name == "ROAS" else fmt_money
+
+
+def metric_value_text(metric: Metric) -> str:
+    """A metric's expected value as the page shows it: ``"2.76×"``, ``"1,250"``; ``"—"`` when
+    undefined (the metric's note says why)."""
+    return "—" if metric.value is None else _metric_format(metric)(metric.value)
+
+
+def metric_range_text(metric: Metric) -> str:
+    """A metric's range as the page shows it: ``"−49,472 to −48,344"``, ``"1.50× to 3.90×"``,
+    ``"100 or more"``, or ``"no range"``; money ends in one format."""
+    fmt = _metric_format(metric)
     if metric.low is None and metric.high is None:
         return "no range"
     if metric.high is not None and math.isinf(metric.high):
         return f"{fmt(metric.low)} or more"
-    return f"{fmt(metric.low)} – {fmt(metric.high)}"
+    if metric.name == "ROAS":
+        return f"{fmt(metric.low)} to {fmt(metric.high)}"
+    return money_range(metric.low, metric.high)
+
+
+def metric_diff_text(metric: Metric, base: Metric | None) -> str | None:
+    """``metric``'s value against ``base``'s: ``"+0.40×"``, ``"−1,200"``; ``None`` when either
+    is undefined."""
+    if base is None or metric.value is None or base.value is None:
+        return None
+    diff = metric.value - base.value
+    if metric.name == "ROAS":
+        return "±0.00×" if round(diff, 2) == 0 else f"{diff:+,.2f}×".replace("-", MINUS)
+    return signed(diff, money=True)
 
 
 SCENARIO_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -351,17 +377,20 @@ SCENARIO_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def scenario_rows(econ: Economics) -> dict[str, str]:
+def scenario_rows(econ: Economics, base: Economics | None = None) -> dict[str, str]:
     """Display rows for the scenario comparison: ROAS, cost per purchase and profit, each as
-    ``"value (low – high)"``; metrics that need a missing input are left out."""
+    ``"value (difference from base) · low to high"``; metrics that need a missing input are
+    left out, and the difference where ``base`` is not given, is ``econ`` or lacks the metric."""
     rows = {}
     for attribute, label, _ in SCENARIO_METRICS:
         metric = getattr(econ, attribute)
         if metric is None:
             continue
-        fmt = format_ratio if attribute == "roas" else fmt_money
-        value = "undefined" if metric.value is None else fmt(metric.value)
-        rows[label] = f"{value} ({_range_text(metric, fmt)})"
+        text = metric_value_text(metric)
+        if base is not None and base is not econ:
+            diff = metric_diff_text(metric, getattr(base, attribute))
+            text += f" ({diff})" if diff else ""
+        rows[label] = f"{text} · {metric_range_text(metric)}"
     return rows
 
 

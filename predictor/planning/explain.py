@@ -9,6 +9,13 @@ means the model's own scaler holds (so the typical budget is the geometric-style
 the log, so ``(purchases + 1) = (average + 1) × product of exp(contribution)``: exact factors.
 Mix columns (platform, format, gender, age) and the start/end months move together, so each
 group is reported as one combined factor rather than as opposite-signed parts.
+
+A model that is not linear (the voting ensemble) has no exact factors. For it each group is set
+to the typical campaign's values, one group at a time with the rest as planned, and the change
+in the prediction is that group's effect: a local, model-agnostic breakdown, all rows scored in
+one batch call. The typical campaign is the one the model's own scaler holds (the ensemble's
+linear member was fitted on the same training data). :attr:`Explanation.method` says which
+method answered.
 """
 
 from __future__ import annotations
@@ -50,6 +57,15 @@ LOCAL_COPY_NOTE = (
     "The prediction came from the Databricks endpoint; this explanation is from the local copy "
     "of the model."
 )
+
+
+METHOD_EXACT = "exact"
+METHOD_SWAP = "one at a time"
+METHOD_WORDS: dict[str, str] = {
+    METHOD_EXACT: "exact factors of the linear model: they multiply to its answer",
+    METHOD_SWAP: "each setting set to the typical campaign's, one at a time, the rest as planned "
+    "(this model is not linear, so its answer has no exact factors)",
+}
 
 
 class ExplainError(ValueError):
@@ -119,7 +135,9 @@ def linear_terms(estimator: Any) -> LinearTerms:
 
 @dataclass(frozen=True)
 class Contribution:
-    """One effect: ``factor`` multiplies (purchases + 1) against the average campaign."""
+    """One effect: ``factor`` multiplies (purchases + 1) against the average campaign, and
+    ``change`` is the purchases the plan would lose (or gain, if negative) were this setting the
+    typical campaign's, the rest as planned."""
 
     name: str
     columns: tuple[str, ...]
@@ -127,6 +145,7 @@ class Contribution:
     typical: str
     factor: float
     label: str
+    change: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -141,18 +160,27 @@ class Explanation:
     baseline: float
     contributions: tuple[Contribution, ...]
     notes: tuple[str, ...]
+    method: str = METHOD_EXACT
 
     def frame(self) -> pd.DataFrame:
-        """One row per effect: name, label, factor, value, typical (sorted by effect)."""
+        """One row per effect: name, label, factor, change, value, typical (sorted by effect)."""
         return pd.DataFrame(
-            [(c.name, c.label, c.factor, c.value, c.typical) for c in self.contributions],
-            columns=["name", "label", "factor", "value", "typical"],
+            [(c.name, c.label, c.factor, c.change, c.value, c.typical) for c in self.contributions],
+            columns=["name", "label", "factor", "change", "value", "typical"],
         )
 
 
 def factor_text(factor: float) -> str:
     """``1.4`` -> ``"×1.40"``; large factors without decimals, never scientific notation."""
     return f"×{factor:,.0f}" if factor >= 10 else f"×{factor:.2f}"
+
+
+def change_text(change: float) -> str:
+    """``12.3`` -> ``"+12"``, ``-0.4`` -> ``"−0.4"``: purchases a setting adds or takes away."""
+    text = f"{abs(change):,.0f}" if abs(change) >= 10 else f"{abs(change):,.1f}"
+    if text.strip("0.,") == "":
+        return "±0"
+    return ("+" if change > 0 else "−") + text
 
 
 def _short(column: str) -> str:
@@ -163,8 +191,9 @@ def _describe(name: str, columns: tuple[str, ...], row: dict, typical: dict) -> 
     """Plain words for the plan's and the typical value of one effect."""
     if name == "start and end month":
         plan_text = f"{month_name(row['start_month'])} to {month_name(row['end_month'])}"
-        avg = ", ".join(f"{typical[c]:.1f}" for c in columns)
-        return plan_text, f"months {avg} on average"
+        # The typical months are averages (6.5): the nearest months, in words.
+        start, end = (month_name(min(12, max(1, math.floor(typical[c] + 0.5)))) for c in columns)
+        return plan_text, f"{start} to {end}"
     if len(columns) > 1:
         plan_text = ", ".join(f"{_short(c)} {fmt_feature(c, row[c])}" for c in columns)
         return plan_text, ", ".join(f"{_short(c)} {typical[c]:.1f}" for c in columns)
@@ -194,20 +223,74 @@ def explain_row(terms: LinearTerms, features: dict[str, float]) -> Explanation:
         log_effect = float(sum(parts[terms.columns.index(c)] for c in columns))
         factor = math.exp(log_effect)
         plan_text, typical_text = _describe(name, columns, features, typical)
-        label = f"{name} {plan_text} vs typical {typical_text}: {factor_text(factor)}"
-        effects.append(Contribution(name, columns, plan_text, typical_text, factor, label))
+        label = f"{name}: {plan_text} vs typical {typical_text}"
+        # Were this setting typical, (purchases + 1) would be divided by its factor.
+        change = prediction - ((prediction + 1) / factor - 1)
+        effects.append(Contribution(name, columns, plan_text, typical_text, factor, label, change))
     effects.sort(key=lambda c: abs(math.log(c.factor)), reverse=True)
     note = (
-        f"A typical training campaign is predicted {math.expm1(base_log):,.1f} purchases; each "
-        "factor multiplies purchases + 1 (the model works on the log of purchases + 1)."
+        f"A typical campaign of the training data is predicted {math.expm1(base_log):,.0f} "
+        "purchases. Each setting of your plan multiplies that (plus one): ×2.00 doubles it, "
+        "×0.50 halves it; the factors multiply to your number. The longest bars are the "
+        "settings to change first."
     )
     return Explanation(prediction, math.expm1(base_log), tuple(effects), (note,))
+
+
+def typical_campaign(estimator: Any) -> dict[str, float]:
+    """The average training campaign the model holds (its scaler's means, in plain units), for
+    the served Ridge or an ensemble with it as a member; :class:`ExplainError` otherwise."""
+    members = [estimator, *getattr(estimator, "estimators_", [])]
+    for member in members:
+        try:
+            terms = linear_terms(member)
+        except ExplainError:
+            continue
+        return {
+            c: float(np.expm1(m) if is_log else m)
+            for c, m, is_log in zip(terms.columns, terms.average, terms.logged, strict=True)
+        }
+    raise ExplainError("the model holds no typical training campaign to compare the plan with")
+
+
+def explain_by_swapping(
+    estimator: Any, features: dict[str, float], typical: dict[str, float]
+) -> Explanation:
+    """Each group's effect on any model: the plan's prediction less the prediction with that
+    group set to ``typical``, the rest as planned; the plan, each swap and the typical campaign
+    are scored in one call."""
+    rows = [dict(features)]
+    for _, columns in GROUPS:
+        rows.append({**features, **{c: typical[c] for c in columns}})
+    rows.append(dict(typical))
+    frame = pd.DataFrame(rows, columns=FEATURE_COLUMNS).astype(float)
+    scores = np.clip(np.ravel(estimator.predict(frame)).astype(float), 0.0, None)
+    prediction, swapped, baseline = float(scores[0]), scores[1:-1], float(scores[-1])
+    effects = []
+    for (name, columns), other in zip(GROUPS, swapped, strict=True):
+        plan_text, typical_text = _describe(name, columns, features, typical)
+        change = prediction - float(other)
+        factor = (prediction + 1) / (float(other) + 1)
+        label = f"{name}: {plan_text} vs typical {typical_text}"
+        effects.append(Contribution(name, columns, plan_text, typical_text, factor, label, change))
+    effects.sort(key=lambda c: abs(c.change), reverse=True)
+    total = sum(c.change for c in effects)
+    note = (
+        f"A typical campaign of the training data is predicted {baseline:,.0f} purchases, your "
+        f"plan {prediction:,.0f}. Each bar is the purchases your plan would lose (or gain) were "
+        "that one setting typical, the rest as planned: the longest bars are the settings to "
+        f"change first. The settings work together in this model, so the bars add up to "
+        f"{change_text(total)}, not exactly the {change_text(prediction - baseline)} between "
+        "the two."
+    )
+    return Explanation(prediction, baseline, tuple(effects), (note,), METHOD_SWAP)
 
 
 def explain(
     predictor: Predictor, plan: CampaignPlan, answered_by: str | None = None
 ) -> Explanation:
-    """What drove ``plan``'s prediction, from the local bundle's model.
+    """What drove ``plan``'s prediction, from the local bundle's model: exact factors for the
+    linear model, else each setting swapped for the typical campaign's (see the module).
 
     ``answered_by`` is the backend of the shown answer; for ``"databricks"`` a note says the
     explanation is from the local copy of the model.
@@ -221,10 +304,18 @@ def explain(
     features = plan.to_features()
     bounds = TrainingBounds.from_metadata(predictor.metadata.training_range)
     refuse_absurd(np.array([[features[c] for c in FEATURE_COLUMNS]]), bounds)
-    explanation = explain_row(linear_terms(predictor.local_estimator()), features)
+    estimator = predictor.local_estimator()
+    try:
+        explanation = explain_row(linear_terms(estimator), features)
+    except ExplainError:
+        explanation = explain_by_swapping(estimator, features, typical_campaign(estimator))
     if answered_by == "databricks":
         notes = (*explanation.notes, LOCAL_COPY_NOTE)
         explanation = Explanation(
-            explanation.prediction, explanation.baseline, explanation.contributions, notes
+            explanation.prediction,
+            explanation.baseline,
+            explanation.contributions,
+            notes,
+            explanation.method,
         )
     return explanation

@@ -41,12 +41,17 @@ ADS_HINT = "Add ads to the plan (and its mixes) to see how purchases change with
 
 @dataclass(frozen=True)
 class Curves:
-    """Two curves (columns ``x``, ``prediction``, ``lower``, ``upper``) and notes about them."""
+    """Two curves (columns ``x``, ``prediction``, ``lower``, ``upper``, ``beyond``: the point
+    lies outside the training data) and notes about them. The budget curve also has
+    ``marginal_cost``: what the next purchase costs from that budget on. ``knee`` is the budget
+    where returns flatten (``None`` for a curve without a bend)."""
 
     budget: pd.DataFrame
     ads: pd.DataFrame
     notices: tuple[str, ...]
     level: float
+    knee: float | None = None
+    spans: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None)
 
 
 def scale_counts(counts: Sequence[int], total: int, new_total: int) -> list[int]:
@@ -100,14 +105,78 @@ def training_span(training_range: Mapping, column: str) -> tuple[float, float] |
     return None
 
 
+def beyond(x: pd.Series, span: tuple[float, float] | None) -> np.ndarray:
+    """Which points of a curve lie outside the training data's ``span``."""
+    values = x.to_numpy(dtype=float)
+    if span is None:
+        return np.zeros(len(values), dtype=bool)
+    return (values < span[0]) | (values > span[1])
+
+
 def extrapolation_note(x: pd.Series, span: tuple[float, float] | None, what: str) -> str:
-    """A sentence naming where a curve leaves the training data's range, or ``""``."""
+    """A sentence naming the part of a curve beyond the campaigns the model learned from, or
+    ``""`` when it stays among them."""
     if span is None or x.empty:
         return ""
     low, high = span
-    if x.min() >= low and x.max() <= high:
+    parts = []
+    if x.min() < low:
+        parts.append(f"below {low:,.0f}")
+    if x.max() > high:
+        parts.append(f"above {high:,.0f}")
+    if not parts:
         return ""
-    return f"{what.capitalize()} in the training data: {low:,.0f}–{high:,.0f}."
+    return (
+        f"{what.capitalize()} {' and '.join(parts)} are beyond the campaigns the model learned "
+        "from: that part of the curve (grey) is a guess, with a wider range."
+    )
+
+
+def marginal_cost(curve: pd.DataFrame) -> np.ndarray:
+    """What the next purchase costs from each budget of a budget curve on: the budget added to
+    the next point over the purchases it adds (``inf`` where it adds none; ``NaN`` at the end)."""
+    x = curve["x"].to_numpy(dtype=float)
+    p = curve["prediction"].to_numpy(dtype=float)
+    cost = np.full(len(x), np.nan)
+    if len(x) > 1:
+        added, spent = np.diff(p), np.diff(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cost[:-1] = np.where(added > 0, spent / np.where(added > 0, added, 1.0), np.inf)
+    return cost
+
+
+# A bend smaller than this share of the curve's height is no knee.
+MIN_BEND = 0.05
+
+
+def knee(curve: pd.DataFrame) -> float | None:
+    """Where returns flatten on a rising curve: the point farthest above the straight line from
+    its first to its last point (the "kneedle" rule), both axes scaled to 0–1; ``None`` when
+    the curve does not rise or bends less than :data:`MIN_BEND`."""
+    x = curve["x"].to_numpy(dtype=float)
+    p = curve["prediction"].to_numpy(dtype=float)
+    if len(x) < 3 or x[-1] <= x[0] or p[-1] <= p[0]:
+        return None
+    gap = (p - p[0]) / (p[-1] - p[0]) - (x - x[0]) / (x[-1] - x[0])
+    best = int(np.argmax(gap))
+    return float(x[best]) if gap[best] >= MIN_BEND else None
+
+
+def flatten_note(curve: pd.DataFrame, plan_budget: float, bend: float | None) -> str:
+    """The marginal figures in words: what the next purchase costs at the plan's budget, and
+    where returns flatten."""
+    cost = dict(zip(curve["x"], curve["marginal_cost"], strict=True)).get(plan_budget)
+    parts = []
+    if cost is not None and np.isfinite(cost):
+        parts.append(f"At your budget the next purchase costs about {cost:,.0f}.")
+    elif cost is not None and np.isinf(cost):
+        parts.append("At your budget more money brings no more purchases.")
+    if bend is not None and bend > 0:
+        parts.append(
+            f"Returns flatten around a budget of {bend:,.0f} (green line): past it, each extra "
+            "purchase costs more."
+        )
+    return " ".join(parts)
 
 
 def falling_ads_note(curve: pd.DataFrame, x: str = "x") -> str | None:
@@ -160,14 +229,29 @@ def what_if_curves(predictor: Scorer, plan: CampaignPlan, level: float) -> Curve
         if falling:
             ads_notices += (Notice(NoticeCode.ADS_SPLIT_BUDGET, falling),)
     training_range = predictor.metadata.training_range
-    spans = (
-        extrapolation_note(budget["x"], training_span(training_range, "total_budget"), "budgets"),
-        extrapolation_note(ads["x"], training_span(training_range, "num_ads"), "ad counts"),
+    budget_span = training_span(training_range, "total_budget")
+    ads_span = training_span(training_range, "num_ads")
+    budget["beyond"] = beyond(budget["x"], budget_span)
+    ads["beyond"] = beyond(ads["x"], ads_span)
+    budget["marginal_cost"] = marginal_cost(budget)
+    bend = knee(budget)
+    notes = (
+        extrapolation_note(budget["x"], budget_span, "budgets"),
+        extrapolation_note(ads["x"], ads_span, "ad counts"),
+        flatten_note(budget, plan.total_budget, bend),
     )
     notices = tuple(
         n
-        for n in dict.fromkeys((*budget.attrs.get("notices", ()), *ads_notices, *spans))
-        # Which model answered is shown with the prediction already.
-        if n and code_of(n) not in BACKEND_CODES
+        for n in dict.fromkeys((*budget.attrs.get("notices", ()), *ads_notices, *notes))
+        # Which model answered is shown with the prediction already; the rows outside the
+        # training data are drawn grey and named in a sentence above.
+        if n and code_of(n) not in {*BACKEND_CODES, NoticeCode.EXTRAPOLATION}
     )
-    return Curves(budget=budget, ads=ads, notices=notices, level=level)
+    return Curves(
+        budget=budget,
+        ads=ads,
+        notices=notices,
+        level=level,
+        knee=bend,
+        spans=(budget_span, ads_span),
+    )

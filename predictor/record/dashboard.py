@@ -108,18 +108,39 @@ def common_plans(frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     return out[COMMON_PLAN_COLUMNS].head(top).reset_index(drop=True)
 
 
-def histogram(values: pd.Series, bins: int = 10) -> pd.DataFrame:
-    """Counts of ``values`` in ``bins`` equal-width bins: ``bin`` (a label), ``low``, ``high``, ``count``.
+def short_amount(value: float) -> str:
+    """An amount in three significant digits: ``5008.25`` -> ``"5.01k"``, ``119780`` -> ``"120k"``."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def histogram(values: pd.Series, bins: int = 10, short: bool = False) -> pd.DataFrame:
+    """Counts of ``values`` in ``bins`` equal-width bins: ``bin`` (a label), ``low``, ``high``, ``count``,
+    lowest bin first. ``short`` labels the edges as ``9k–16.6k`` (for a narrow axis).
 
     The last bin includes its upper edge; every value is counted once.
     """
     numbers = pd.to_numeric(values).dropna().to_numpy(dtype=float)
     if numbers.size == 0:
         return pd.DataFrame(columns=HISTOGRAM_COLUMNS)
+    if numbers.min() == numbers.max():
+        # One value: one bar named by it (equal-width bins around it would all read alike).
+        value = float(numbers[0])
+        label = short_amount(value) if short else f"{value:,.0f}"
+        return pd.DataFrame(
+            {"bin": [label], "low": [value], "high": [value], "count": [numbers.size]}
+        )
     counts, edges = np.histogram(numbers, bins=bins)
+    labels = [f"{a:,.0f}–{b:,.0f}" for a, b in itertools.pairwise(edges)]
+    if short:
+        shorter = [f"{short_amount(a)}–{short_amount(b)}" for a, b in itertools.pairwise(edges)]
+        # Near-equal edges could read alike; a bar needs a label of its own.
+        labels = shorter if len(set(shorter)) == len(shorter) else labels
     return pd.DataFrame(
         {
-            "bin": [f"{a:,.0f}–{b:,.0f}" for a, b in itertools.pairwise(edges)],
+            "bin": labels,
             "low": edges[:-1],
             "high": edges[1:],
             "count": counts.astype(int),
@@ -128,8 +149,8 @@ def histogram(values: pd.Series, bins: int = 10) -> pd.DataFrame:
 
 
 def budget_distribution(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """:func:`histogram` of the plans' total budgets."""
-    return histogram(frame["total_budget"], bins)
+    """:func:`histogram` of the plans' total budgets, labelled short (``9k–16.6k``)."""
+    return histogram(frame["total_budget"], bins, short=True)
 
 
 def purchases_distribution(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:

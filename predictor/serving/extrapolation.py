@@ -1,11 +1,14 @@
 """Honest answers beyond the training data: ranges that widen, flags, and refusal of absurd inputs.
 
 - A row is *extrapolated* when any input lies outside the training data's ``[min, max]``.
-- Outside the range the interval is never relatively narrower than at the range's edge. The
-  edge of a row is the same row with every input clipped into the range, scored in the same
-  call by whichever backend answers; the half-width of an extrapolated row is at least its
-  edge's half-width per (purchases + 1), times its own (purchases + 1). Inside the range
-  nothing changes.
+- Outside the range the interval grows relative to the number, the further the plan lies
+  from the data. The edge of a row is the same row with every input clipped into the range,
+  scored in the same call by whichever backend answers. The half-width of an extrapolated row
+  is at least its edge's half-width per (purchases + 1), times its own (purchases + 1), times
+  ``1 + d``: ``d`` is the row's distance beyond the range, the largest log-ratio of an input to
+  the range's end it passes (``ln 10`` for ten times the largest budget). The model's evidence
+  ends at the edge, so the doubt grows with each doubling past it. Inside the range nothing
+  changes.
 - An input more than :data:`ABSURD_FACTOR` times the training maximum is refused.
 - A row whose platform, format, gender or age counts add up to more than its total ads is
   *unreliable*: it is scored and flagged, not refused (the model never saw such a campaign, but
@@ -136,22 +139,37 @@ def mix_over_total(values: np.ndarray) -> np.ndarray:
     return over
 
 
+def distance_beyond(values: np.ndarray, bounds: TrainingBounds) -> np.ndarray:
+    """How far each row lies outside the training range: over its inputs, the largest
+    ``ln((v + 1) / (high + 1))`` above the range or ``ln((low + 1) / (v + 1))`` below it;
+    0 inside. Inputs are counts and money, never negative."""
+    v = np.log1p(np.clip(values, 0.0, None))
+    high = np.where(np.isfinite(bounds.high), np.log1p(np.clip(bounds.high, 0.0, None)), np.inf)
+    low = np.where(np.isfinite(bounds.low), np.log1p(np.clip(bounds.low, 0.0, None)), -np.inf)
+    beyond = np.maximum(v - high, low - v)
+    return np.clip(beyond, 0.0, None).max(axis=1, initial=0.0)
+
+
 def widen_bounds(
     pred: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
     outside: np.ndarray,
     edge: tuple[np.ndarray, np.ndarray, np.ndarray],
+    distance: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of ``outside`` rows widened to at least their edge's width per (purchases + 1).
+    """Bounds of ``outside`` rows widened to at least their edge's width per (purchases + 1),
+    times ``1 + distance`` (:func:`distance_beyond`; 0 when not given).
 
-    ``edge`` holds the predictions and bounds of the clipped rows, one per ``True`` in
-    ``outside``; rows inside the range keep their bounds. Works on any backend's whole bounds.
+    ``edge`` and ``distance`` hold one entry per ``True`` in ``outside``; rows inside the range
+    keep their bounds. Works on any backend's whole bounds.
     """
     lower, upper = np.array(lower, dtype=np.int64), np.array(upper, dtype=np.int64)
     if outside.any():
         edge_pred, edge_lower, edge_upper = (np.asarray(a, dtype=float) for a in edge)
         relative = (edge_upper - edge_lower) / 2 / (np.clip(edge_pred, 0.0, None) + 1.0)
+        if distance is not None:
+            relative = relative * (1.0 + np.asarray(distance, dtype=float))
         p = np.asarray(pred, dtype=float)[outside]
         low, high = bounds_from_half(p, relative * (np.clip(p, 0.0, None) + 1.0))
         lower[outside] = np.minimum(lower[outside], low)
@@ -205,16 +223,18 @@ def score_with_edges(
     score: Scorer, rows: pd.DataFrame, outside: np.ndarray, bounds: TrainingBounds
 ) -> Scored:
     """``score(rows)``, with the range edges of the ``outside`` rows scored in the same call and
-    their bounds widened by :func:`widen_bounds`."""
+    their bounds widened by :func:`widen_bounds` for their distance from the range."""
     if not outside.any():
         return score(rows)
     n = len(rows)
     values = rows.to_numpy(dtype=float)
+    beyond = values[outside]
     both = score(
-        pd.DataFrame(
-            np.concatenate([values, edge_rows(values[outside], bounds)]), columns=FEATURE_COLUMNS
-        )
+        pd.DataFrame(np.concatenate([values, edge_rows(beyond, bounds)]), columns=FEATURE_COLUMNS)
     )
     edge = (both.raw[n:], both.lower[n:], both.upper[n:])
-    lower, upper = widen_bounds(both.raw[:n], both.lower[:n], both.upper[:n], outside, edge)
+    distance = distance_beyond(beyond, bounds)
+    lower, upper = widen_bounds(
+        both.raw[:n], both.lower[:n], both.upper[:n], outside, edge, distance
+    )
     return replace(both.head(n), lower=lower, upper=upper)

@@ -46,17 +46,19 @@ def available_models(root: str | Path = DEFAULT_MODEL_DIR) -> dict[str, Path]:
     return found
 
 
+def display_name(folder: str | Path) -> str | None:
+    """The label a bundle's record gives its model, or ``None`` when it gives none."""
+    try:
+        meta = yaml.safe_load((Path(folder) / "MLmodel").read_text(encoding="utf-8")) or {}
+        label = (meta.get("metadata") or {}).get("display_name")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    return label if isinstance(label, str) and label.strip() else None
+
+
 def display_names(root: str | Path = DEFAULT_MODEL_DIR) -> dict[str, str]:
     """A label per available model, from its bundle's record (its name if the record has none)."""
-    names = {}
-    for name, folder in available_models(root).items():
-        try:
-            meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8")) or {}
-            label = (meta.get("metadata") or {}).get("display_name")
-        except (OSError, yaml.YAMLError, AttributeError):
-            label = None
-        names[name] = label if isinstance(label, str) and label.strip() else name
-    return names
+    return {name: display_name(folder) or name for name, folder in available_models(root).items()}
 
 
 def warm_up_in_order(
