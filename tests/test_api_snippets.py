@@ -27,6 +27,10 @@ EXPECTED: dict[str, str] = {
     "/export_scenarios": ".csv",
     "/remove_scenario": "[]",
     "/dashboard": "logged",
+    "/optimize": "Best plan for most expected purchases",
+    "/record_result": "Recorded",
+    "/record_results_csv": "results recorded",
+    "/track_record": "result",
 }
 
 

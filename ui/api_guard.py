@@ -91,6 +91,8 @@ def value_error(name: str, block: Any, value: Any) -> gr.Error | None:
     if value is None:
         return None
     label = PARAMETER_LABELS.get(name, name)
+    if isinstance(block, gr.Dropdown) and block.multiselect:
+        return _selection_error(name, block, value)
     if isinstance(block, gr.Dropdown | gr.Radio) and not getattr(block, "allow_custom_value", 0):
         choices = [choice for _, choice in block.choices]
         return None if _is_choice(value, choices) else choice_error(name, value, choices)
@@ -105,6 +107,20 @@ def value_error(name: str, block: Any, value: Any) -> gr.Error | None:
     if isinstance(block, gr.File) and not _is_file_data(block, value):
         return upload_error(name)
     return None
+
+
+def _selection_error(name: str, block: gr.Dropdown, value: Any) -> gr.Error | None:
+    """The refusal of a multiple choice's ``value``: a list of names (or one name as text),
+    each one of the choices unless the dropdown takes others."""
+    label = PARAMETER_LABELS.get(name, name)
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return input_error(f'{label} must be a list of names, such as ["platform", "format"].')
+    if block.allow_custom_value:
+        return None
+    choices = [choice for _, choice in block.choices]
+    wrong = next((n for n in names if n not in choices), None)
+    return None if wrong is None else choice_error(name, wrong, choices)
 
 
 def upload_error(name: str) -> gr.Error:

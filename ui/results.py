@@ -61,10 +61,10 @@ def record_handler(store_of: Callable[[], OutcomeStore]) -> Callable[..., str]:
     def record_result(
         scenario: str | None,
         actual_purchases: float | str | None,
-        spend: float | str | None = None,
-        replace: bool = False,
-        prediction: dict[str, Any] | None = None,
-        scenarios: list[dict[str, Any]] | None = None,
+        spend: float | str | None,
+        replace: bool,
+        prediction: dict[str, Any] | None,
+        scenarios: list[dict[str, Any]] | None,
     ) -> str:
         """Record the purchases a plan actually brought (and optionally its spend): a saved
         scenario picked by name, or the plan last predicted (``prediction``, as /predict
@@ -275,8 +275,9 @@ def wire_results(
 
 def _number_box(label: str, placeholder: str, elem_id: str) -> gr.Textbox:
     """An empty text box for a number, read as one when recorded."""
+    # No initial value: the "Use via API" snippets then show the example, not an empty text.
     return gr.Textbox(
-        value="",
+        value=None,
         placeholder=placeholder,
         label=label,
         max_length=40,
