@@ -56,18 +56,31 @@ def test_a_saved_scenario_is_picked_by_name_and_replaced_only_when_asked(app_url
     client = session(app_url)
     client.predict("Results test", **{**PLAN, "total_budget": 42_222}, api_name="/save_scenario")
     first = client.predict(
-        scenario="Results test", actual_purchases="80", api_name="/record_result"
+        scenario="Results test", actual_purchases="80", prediction=None, api_name="/record_result"
     )
     assert first.startswith("Recorded: scenario Results test brought 80 purchases")
     with pytest.raises(AppError, match=r"already has a result .80 purchases.*tick"):
-        client.predict(scenario="Results test", actual_purchases="81", api_name="/record_result")
+        client.predict(
+            scenario="Results test",
+            actual_purchases="81",
+            prediction=None,
+            api_name="/record_result",
+        )
     again = client.predict(
-        scenario="Results test", actual_purchases="81", replace=True, api_name="/record_result"
+        scenario="Results test",
+        actual_purchases="81",
+        replace=True,
+        prediction=None,
+        api_name="/record_result",
     )
     assert "replaced the earlier result" in again
     # Another session finds the scenario in the log.
     other = session(app_url).predict(
-        scenario="Results test", actual_purchases="82", replace=True, api_name="/record_result"
+        scenario="Results test",
+        actual_purchases="82",
+        replace=True,
+        prediction=None,
+        api_name="/record_result",
     )
     assert other.startswith("Recorded (it replaced the earlier result): scenario Results test")
     named = store.read_frame().query("scenario_name == 'Results test'")
@@ -123,5 +136,7 @@ def test_a_scenario_name_is_shown_as_written_never_as_markup(app_url):
     client = session(app_url)
     name = "Q3 <b>push</b>_*"
     client.predict(name, **{**PLAN, "total_budget": 43_333}, api_name="/save_scenario")
-    message = client.predict(scenario=name, actual_purchases="10", api_name="/record_result")
+    message = client.predict(
+        scenario=name, actual_purchases="10", prediction=None, api_name="/record_result"
+    )
     assert "&lt;b&gt;push&lt;/b&gt;\\_\\*" in message and "<b>" not in message

@@ -64,11 +64,12 @@ def record_handler(store_of: Callable[[], OutcomeStore]) -> Callable[..., str]:
         spend: float | str | None,
         replace: bool,
         prediction: dict[str, Any] | None,
-        scenarios: list[dict[str, Any]] | None,
+        scenarios: list[dict[str, Any]] | None = None,
     ) -> str:
         """Record the purchases a plan actually brought (and optionally its spend): a saved
-        scenario picked by name, or the plan last predicted (``prediction``, as /predict
-        returns it). The result keeps the answer that was shown for it."""
+        scenario picked by name (``prediction`` then None), or with no name the plan last
+        predicted (``prediction``, as /predict returns it). The result keeps the answer that was
+        shown for it."""
         store = store_of()
         try:
             text = record_one(
@@ -190,7 +191,7 @@ def build_results_view() -> ResultsView:
         # Text boxes, not number boxes: Gradio shows (and sends) 0 for an empty number box, and
         # a click without a number must not record 0 purchases. The text is checked as a number.
         actual = _number_box("Actual purchases", "e.g. 120", "in-actual")
-        spend = _number_box("Spend (optional)", "e.g. 48000", "in-spend")
+        spend = _number_box("Spend (optional)", "e.g. 48000", "in-spend", "")
     with gr.Row(equal_height=False, elem_classes="cpp-actions"):
         replace = gr.Checkbox(
             label="Replace an earlier result", value=False, min_width=200, elem_id="in-replace"
@@ -273,11 +274,11 @@ def wire_results(
     )
 
 
-def _number_box(label: str, placeholder: str, elem_id: str) -> gr.Textbox:
-    """An empty text box for a number, read as one when recorded."""
-    # No initial value: the "Use via API" snippets then show the example, not an empty text.
+def _number_box(label: str, placeholder: str, elem_id: str, value: str | None = None) -> gr.Textbox:
+    """An empty text box for a number, read as one when recorded. Without an initial ``value``
+    the box is a required API parameter, and the "Use via API" snippets show its example."""
     return gr.Textbox(
-        value=None,
+        value=value,
         placeholder=placeholder,
         label=label,
         max_length=40,

@@ -146,6 +146,7 @@ def save_handler(services: Services) -> Callable[..., tuple]:
         predictor = services.predictor(model)
         with user_errors():
             name = sc.check_name(scenarios, name)
+            sc.check_baseline(scenarios, baseline)
             prediction = predictor.predict(plan, level)
             record = sc.answer_record(prediction, plan, model)
             scenarios = sc.add(scenarios, name, record, order_value, margin)
@@ -164,8 +165,11 @@ def remove_handler(services: Services) -> Callable[..., tuple]:
     ) -> tuple[pd.DataFrame, Any, list[dict[str, Any]]]:
         """Remove the scenario called ``name`` from ``scenarios`` (the list the previous call
         returned); the comparison and the list that remain."""
+        scenarios = _stored(scenarios)
         with user_errors():
-            remaining = sc.remove(_stored(scenarios), name)
+            sc.check_baseline(scenarios, baseline)
+            remaining = sc.remove(scenarios, name)
+        # Removing the baseline itself counts differences from the first again.
         table, dropdown = _table_and_choices(services, remaining, baseline)
         return table, dropdown, remaining
 
@@ -182,6 +186,8 @@ def export_handler(services: Services, files: CsvFiles) -> Callable[..., str | N
         and margin, ROAS, cost per purchase and profit with their ranges, and the difference
         from the ``baseline`` scenario (the first)."""
         scenarios = _stored(scenarios)
+        with user_errors():
+            sc.check_baseline(scenarios, baseline)
         if not scenarios:
             return None
         return files.write(sc.csv_frame(scenarios, baseline, services.labels))

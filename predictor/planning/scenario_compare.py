@@ -17,6 +17,7 @@ import pandas as pd
 
 from predictor.contract.formatting import (
     fmt_count,
+    fmt_echo,
     fmt_level,
     fmt_money,
     month_name,
@@ -249,6 +250,24 @@ def stored(value: object) -> list[dict[str, Any]]:
 
 
 # -- the comparison ------------------------------------------------------------------------------
+
+
+def check_baseline(scenarios: Sequence[Mapping[str, Any]], baseline: object) -> str | None:
+    """``baseline`` as given to the API: None (or empty) for the first scenario, else the name of
+    a saved one (:class:`ScenarioError` otherwise, never a silent fallback)."""
+    if baseline is None or baseline == "":
+        return None
+    names = [s["name"] for s in scenarios]
+    if not isinstance(baseline, str):
+        raise ScenarioError(
+            f"baseline must be the name of a saved scenario (text), not {type(baseline).__name__}"
+        )
+    if baseline not in names:
+        saved = ", ".join(repr(n) for n in names) if names else "none is saved"
+        raise ScenarioError(
+            f"No scenario is named {fmt_echo(baseline)} to compare against; saved: {saved}"
+        )
+    return baseline
 
 
 def baseline_of(scenarios: Sequence[Mapping[str, Any]], baseline: object) -> Mapping[str, Any]:
