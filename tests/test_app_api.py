@@ -490,7 +490,7 @@ def test_the_pages_scored_csv_cannot_run_formulas(client: Client, tmp_path) -> N
         '"\tx",-2.5e3,60,50000,5,3,4\n',
         encoding="utf-8",
     )
-    summary, path = client.predict(handle_file(str(plans)), 0.9, "ridge", api_name="/score_csv")
+    summary, path, _ = client.predict(handle_file(str(plans)), 0.9, "ridge", api_name="/score_csv")
     assert "3 of 3 plans scored" in summary
     with open(path, newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))

@@ -91,6 +91,15 @@ def _finite(field: str, value: object, *, low: float = 0.0, high: float = MAX_AM
     return number
 
 
+def positive_amount(field: str, value: object, high: float = MAX_AMOUNT) -> float:
+    """``value`` as a finite number above 0 and at most ``high`` (:class:`EconomicsError`
+    naming ``field`` otherwise): an amount of money, a ratio or a number of purchases."""
+    number = _finite(field, value, high=high)
+    if number <= 0:
+        raise EconomicsError(field, f"{field} is {fmt_typed(value)}; enter a number above 0")
+    return number
+
+
 def _count(field: str, value: object) -> int:
     number = _finite(field, value, high=MAX_PURCHASES)
     if not number.is_integer():

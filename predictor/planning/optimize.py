@@ -31,6 +31,7 @@ from predictor.planning.optimize_goals import (
     GOAL_LABELS,
     Goal,
     Objective,
+    check_goal_numbers,
     cost_limit,
     parse_goal,
 )
@@ -154,15 +155,10 @@ def _objective(
     min_roas: float | None,
     order_value: float | None,
 ) -> Objective:
+    check_goal_numbers(target, max_cost, min_roas, order_value)
     if goal is Goal.LEAST_BUDGET:
         if target is None:
             return Objective(goal, target=max(current, 0.0))
-        if (
-            isinstance(target, bool)
-            or not isinstance(target, int | float)
-            or not (math.isfinite(target) and target > 0)
-        ):
-            raise PlanError("target_purchases", "target_purchases: enter a number above 0")
         return Objective(goal, target=float(target))
     if goal is Goal.WITHIN_COST:
         limit, _ = cost_limit(max_cost, min_roas, order_value)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
 from predictor.contract.formatting import fmt_money
-from predictor.planning.economics import EconomicsError
+from predictor.planning.economics import MAX_PURCHASES, EconomicsError, positive_amount
 from predictor.planning.optimize_space import BoundsError
 
 
@@ -51,13 +49,23 @@ def parse_goal(goal: object) -> Goal:
         ) from None
 
 
-def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise EconomicsError(name, f"{name} must be a number; enter a number above 0")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise EconomicsError(name, f"{name} is {number:g}; enter a finite number above 0")
-    return number
+def check_goal_numbers(
+    target_purchases: object = None,
+    max_cost_per_purchase: object = None,
+    min_roas: object = None,
+    average_order_value: object = None,
+) -> None:
+    """Refuse a goal number that is given but not a finite number above 0 (or too large), even
+    when the chosen goal does not use it: a wrong value is never silently ignored."""
+    if target_purchases is not None:
+        positive_amount("target_purchases", target_purchases, high=MAX_PURCHASES)
+    for name, value in (
+        ("max_cost_per_purchase", max_cost_per_purchase),
+        ("min_roas", min_roas),
+        ("average_order_value", average_order_value),
+    ):
+        if value is not None:
+            positive_amount(name, value)
 
 
 def cost_limit(
@@ -68,19 +76,19 @@ def cost_limit(
     """The cost-per-purchase limit of the goal and its words: given as is, or from a minimum
     ROAS and the average order value (ROAS >= Y means cost per purchase <= order value / Y)."""
     if max_cost_per_purchase is not None:
-        limit = _positive("max_cost_per_purchase", max_cost_per_purchase)
+        limit = positive_amount("max_cost_per_purchase", max_cost_per_purchase)
         return limit, f"cost per purchase at most {fmt_money(limit)}"
     if min_roas is None:
         raise EconomicsError(
             "max_cost_per_purchase",
             "give a maximum cost per purchase, or a minimum ROAS with an average order value",
         )
-    roas = _positive("min_roas", min_roas)
+    roas = positive_amount("min_roas", min_roas)
     if average_order_value is None:
         raise EconomicsError(
             "average_order_value", "a minimum ROAS needs the average order value; enter it"
         )
-    aov = _positive("average_order_value", average_order_value)
+    aov = positive_amount("average_order_value", average_order_value)
     limit = aov / roas
     return limit, (
         f"ROAS at least {roas:g} with an order value of {fmt_money(aov)}: cost per purchase at "
