@@ -9,13 +9,21 @@ from typing import Any
 
 import gradio as gr
 
+from predictor.planning.scenario_compare import stored
 from predictor.record.outcome_entry import record_one
 from predictor.record.outcome_rows import OutcomeError
 from predictor.record.outcomes import OutcomeStore, OutcomeStoreError, Receipt
 from predictor.record.outcomes_chart import scatter_svg
 from predictor.record.outcomes_file import Models, OutcomeFileError, record_file
 from predictor.record.outcomes_report import points, track_record
-from ui.common import Services, input_error, markdown_escape, parse_level, section_title
+from ui.common import (
+    Services,
+    input_error,
+    markdown_escape,
+    parse_level,
+    section_title,
+    user_errors,
+)
 
 SAMPLE_RESULTS = Path(__file__).resolve().parent / "sample_results.csv"
 ON_SCREEN = ("The plan on screen", "")
@@ -70,13 +78,15 @@ def record_handler(store_of: Callable[[], OutcomeStore]) -> Callable[..., str]:
         scenario picked by name (``prediction`` then None), or with no name the plan last
         predicted (``prediction``, as /predict returns it). The result keeps the answer that was
         shown for it."""
+        with user_errors():
+            saved = stored(scenarios)
         store = store_of()
         try:
             text = record_one(
                 store,
                 name=scenario,
                 answer=prediction,
-                scenarios=scenarios if isinstance(scenarios, list) else [],
+                scenarios=saved,
                 actual=actual_purchases,
                 spend=spend or None,
                 replace=bool(replace),
