@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from predictor.contract.formatting import fmt_money
+from predictor.contract.formatting import fmt_echo, fmt_money
 from predictor.planning.economics import MAX_PURCHASES, EconomicsError, positive_amount
 from predictor.planning.optimize_space import BoundsError
 
@@ -45,7 +45,8 @@ def parse_goal(goal: object) -> Goal:
         return Goal(key)
     except ValueError:
         raise BoundsError(
-            "goal", f"goal: {goal!r} is not a goal; choose one of {', '.join(g for g in Goal)}"
+            "goal",
+            f"goal: {fmt_echo(goal)} is not a goal; choose one of {', '.join(g for g in Goal)}",
         ) from None
 
 

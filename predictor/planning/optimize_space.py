@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.contract.features import FEATURE_COLUMNS, end_months
-from predictor.contract.formatting import fmt_money, fmt_number, month_name
+from predictor.contract.formatting import fmt_echo, fmt_money, fmt_number, month_name
 from predictor.contract.plan import (
     COLUMN_FIELDS,
     COLUMN_LABELS,
@@ -130,7 +130,9 @@ def _bound_number(name: str, key: str, value: object) -> float | None:
         try:
             value = float(value.replace(",", "").strip().rstrip("%"))
         except ValueError:
-            raise BoundsError(name, f"{name}: the {key} bound {value!r} is not a number") from None
+            raise BoundsError(
+                name, f"{name}: the {key} bound {fmt_echo(value)} is not a number"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise BoundsError(name, f"{name}: the {key} bound must be a number")
     number = float(value)
@@ -214,7 +216,7 @@ def parse_bounds(raw: Mapping[str, object] | None) -> dict[str, FieldBound]:
         if name not in INDEX:
             raise BoundsError(
                 str(name),
-                f"{name!r} is not a plan field that can be bounded; use one of "
+                f"{fmt_echo(name)} is not a plan field that can be bounded; use one of "
                 + ", ".join(PLAN_FIELDS),
             )
         bound = _field_bound(name, spec)
@@ -247,7 +249,7 @@ def parse_changeable(names: Iterable[str] | str | None) -> frozenset[str]:
         if key not in GROUPS:
             raise BoundsError(
                 "change",
-                f"change: {name!r} is not something that can change; choose from "
+                f"change: {fmt_echo(name)} is not something that can change; choose from "
                 + ", ".join(GROUPS),
             )
         out.add(key)

@@ -101,7 +101,7 @@ def check_name(scenarios: Sequence[Mapping[str, Any]], name: object) -> str:
         )
     if name == SETTING or any(s["name"] == name for s in scenarios):
         raise ScenarioError(
-            f"A scenario named {name!r} exists; choose another name or remove it first."
+            f"A scenario named {fmt_echo(name)} exists; choose another name or remove it first."
         )
     return name
 
@@ -134,7 +134,9 @@ def remove(scenarios: Sequence[Mapping[str, Any]], name: object) -> list[dict[st
     if not scenarios:
         raise ScenarioError("There are no saved scenarios to remove; save one first.")
     if name not in names:
-        raise ScenarioError(f"No scenario is named {name!r}; choose one of {', '.join(names)}.")
+        raise ScenarioError(
+            f"No scenario is named {fmt_echo(name)}; choose one of {', '.join(names)}."
+        )
     return [dict(s) for s in scenarios if s["name"] != name]
 
 
@@ -163,7 +165,7 @@ def _count(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ScenarioError(f"{what} must be a whole number")
     if value < 0 or not float(value).is_integer():
-        raise ScenarioError(f"{what} is {value!r}; it must be a whole number of at least 0")
+        raise ScenarioError(f"{what} is {fmt_echo(value)}; it must be a whole number of at least 0")
     return int(value)
 
 
@@ -179,36 +181,36 @@ def _one_stored(item: object) -> dict[str, Any]:
         raise ScenarioError("it is not a scenario object")
     name = _text(item.get("name"), "its name", MAX_NAME_LENGTH).strip()
     if not name or name == SETTING:
-        raise ScenarioError(f"its name {name!r} cannot name a scenario")
+        raise ScenarioError(f"its name {fmt_echo(name)} cannot name a scenario")
     raw_plan = item.get("plan")
     if not isinstance(raw_plan, Mapping) or not set(raw_plan) <= set(PLAN_FIELDS):
-        raise ScenarioError(f"{name!r} has no plan of the page's fields")
+        raise ScenarioError(f"{fmt_echo(name)} has no plan of the page's fields")
     try:
         plan = CampaignPlan(**raw_plan)
     except PlanError as exc:
-        raise ScenarioError(f"{name!r} has an invalid plan: {exc}") from None
+        raise ScenarioError(f"{fmt_echo(name)} has an invalid plan: {exc}") from None
     except TypeError:
-        raise ScenarioError(f"{name!r}'s plan lacks some of the page's fields") from None
-    purchases, lower, upper = (_count(item.get(k), f"{name!r}'s {k}") for k in _BOUNDS)
+        raise ScenarioError(f"{fmt_echo(name)}'s plan lacks some of the page's fields") from None
+    purchases, lower, upper = (_count(item.get(k), f"{fmt_echo(name)}'s {k}") for k in _BOUNDS)
     if not lower <= purchases <= upper:
-        raise ScenarioError(f"{name!r}'s range {lower}–{upper} does not hold {purchases}")
+        raise ScenarioError(f"{fmt_echo(name)}'s range {lower}–{upper} does not hold {purchases}")
     level = item.get("level")
     if level not in CALIBRATED_LEVELS:
-        raise ScenarioError(f"{name!r}'s level must be one of the page's range levels")
+        raise ScenarioError(f"{fmt_echo(name)}'s level must be one of the page's range levels")
     model = item.get("model")
     notices = item.get("notices") or []
     if not isinstance(notices, list) or len(notices) > MAX_NOTICES:
-        raise ScenarioError(f"{name!r}'s notices must be a short list of text")
+        raise ScenarioError(f"{fmt_echo(name)}'s notices must be a short list of text")
     scenario = {
         "name": name,
-        "model": None if model is None else _text(model, f"{name!r}'s model", 100),
+        "model": None if model is None else _text(model, f"{fmt_echo(name)}'s model", 100),
         "purchases": purchases,
         "lower": lower,
         "upper": upper,
         "level": float(level),
         "range": range_text(float(level), lower, upper),
-        "backend": _text(item.get("backend", ""), f"{name!r}'s backend", 40),
-        "notices": [_text(n, f"{name!r}'s notices") for n in notices],
+        "backend": _text(item.get("backend", ""), f"{fmt_echo(name)}'s backend", 40),
+        "notices": [_text(n, f"{fmt_echo(name)}'s notices") for n in notices],
         "plan": {f: getattr(plan, f) for f in PLAN_FIELDS},
         "end_month": plan.end_month,
         "extrapolated": bool(item.get("extrapolated")),
@@ -219,7 +221,7 @@ def _one_stored(item: object) -> dict[str, Any]:
     try:
         answer_economics_of(scenario, scenario["average_order_value"], scenario["margin"])
     except EconomicsError as exc:
-        raise ScenarioError(f"{name!r}'s economics cannot be used: {exc}") from None
+        raise ScenarioError(f"{fmt_echo(name)}'s economics cannot be used: {exc}") from None
     return scenario
 
 
