@@ -29,17 +29,28 @@ class Effort:
 
     random_first: int = 1500
     random_later: int = 200
-    top: int = 8
+    top: int = 6
     full: int = 2
-    pairs: int = 2
+    pairs: int = 0
+    retargeted: int = 300
+    polished: int = 12  # plans whose budget the last round settles (least budget, within cost)
+    line: int = 64  # budgets on each of their lines
 
 
-# A search started from an exact optimum (the Ridge model's careful plan) needs less.
-FULL = Effort()
-LIGHT = Effort(top=6, pairs=0)
+# A search with no exact optimum to start from (the nonlinear model, an endpoint serving another
+# model) looks wider; one started from the exact optimum (the Ridge model's careful plan) less.
+FULL = Effort(
+    random_first=4000,
+    random_later=500,
+    top=12,
+    full=3,
+    pairs=3,
+    retargeted=800,
+    polished=30,
+    line=96,
+)
+LIGHT = Effort()
 MAX_COMBOS = 64  # ways to add or remove one ad across the mixes, at most
-POLISHED = 12  # plans whose budget the last round settles (least budget, within cost)
-RETARGETED = 300  # plans tried again at the budget their goal needs, each exploring round
 
 Scorer = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -256,20 +267,7 @@ def search(
     for left in range(rounds - 1, 0, -1):
         parts = []
         if by_budget and left == 1:
-            # The last round settles the budget of the best plans so far, by the goal and by
-            # the budget they would need.
-            top = list(
-                dict.fromkeys(
-                    [
-                        *ranked(scored, objective, start, space.contains(scored.rows))[
-                            : effort.top
-                        ],
-                        *_explore_order(scored, objective, space, beta)[:POLISHED],
-                    ]
-                )
-            )
-            parts += [_budget_line(space, scored, objective, i, beta) for i in top]
-            parts += [_retarget(scored, objective, space, i, beta)[None, :] for i in top]
+            parts += _polish(scored, objective, space, beta, effort)
         else:
             for k, (i, row) in enumerate(
                 _promising(scored, objective, space, beta, explored, effort.top)
@@ -281,7 +279,7 @@ def search(
                     parts.append(_budget_line(space, scored, objective, i, beta))
             if by_budget:
                 # Many more plans, each tried once more at the budget its goal needs.
-                wide = _explore_order(scored, objective, space, beta)[:RETARGETED]
+                wide = _explore_order(scored, objective, space, beta)[: effort.retargeted]
                 parts += [_retarget(scored, objective, space, i, beta)[None, :] for i in wide]
             parts.append(moves.random(effort.random_later))
         candidates = np.vstack(parts)
@@ -395,10 +393,32 @@ def _best(scored: Scored, space: Space, objective: Objective) -> int:
     return int(order[0]) if len(order) else 0
 
 
+def _polish(
+    scored: Scored, objective: Objective, space: Space, beta: float | None, effort: Effort
+) -> list[np.ndarray]:
+    """The last round of a budget goal: the budget of the best plans so far settled, by the
+    goal and by the budget they would need, on finer budget lines."""
+    inside = space.contains(scored.rows)
+    top = [
+        *ranked(scored, objective, space.start, inside)[: effort.top],
+        *_explore_order(scored, objective, space, beta)[: effort.polished],
+    ]
+    out = []
+    for i in dict.fromkeys(top):
+        out.append(_budget_line(space, scored, objective, i, beta, effort.line))
+        out.append(_retarget(scored, objective, space, i, beta)[None, :])
+    return out
+
+
 def _budget_line(
-    space: Space, scored: Scored, objective: Objective, i: int, beta: float | None
+    space: Space,
+    scored: Scored,
+    objective: Objective,
+    i: int,
+    beta: float | None,
+    points: int = 64,
 ) -> np.ndarray:
-    """The plan of row ``i`` at 64 whole budgets across where its goal's condition changes,
+    """The plan of row ``i`` at ``points`` whole budgets across where its goal's condition changes,
     between the nearest scored budgets on either side of it."""
     row = scored.rows[i]
     same = np.flatnonzero(
@@ -426,5 +446,5 @@ def _budget_line(
         b = above.min() if above.size else guess.max() * 1.15
         b = max(b, a * 1.12)
     a, b = np.clip([a, b], lo, hi)
-    values = np.unique(np.clip(np.rint(np.linspace(a, b, 64)), lo, hi))
+    values = np.unique(np.clip(np.rint(np.linspace(a, b, points)), lo, hi))
     return _with(row, INDEX["total_budget"], values)
