@@ -9,6 +9,8 @@
    ``requests`` in a loop (target: at most 1.2x).
 4. One plan, each bundle: CPU time of ``Predictor.predict`` (checks, range guard, interval and
    all) against the model's own ``predict`` on the same one-row table.
+5. The plan-aware range alone (each plan's distance to the training campaigns, then the
+   bounds): CPU time for one plan and for ``--rows`` plans, beside the model's ``predict``.
 """
 
 from __future__ import annotations
@@ -171,6 +173,24 @@ def bench_one_plan() -> None:
         )
 
 
+def bench_range(rows: int) -> None:
+    print(f"[5] the plan-aware range, CPU: one plan, and {rows:,} plans")
+    for name, folder in available_models(MODEL_DIR).items():
+        predictor = Predictor(PredictorConfig(backend="local"), model_dir=folder)
+        predictor.load()
+        model, ranges = predictor.local_estimator(), predictor.ranges
+        for n in (1, rows):
+            frame = rows_in_range(predictor.metadata.training_range, n)
+            raw = model.predict(frame)
+            calls = 200 if n == 1 else 1
+            bounds = cpu_per_call(lambda r=ranges, p=raw, f=frame: r.bounds(p, f, 0.9), calls)
+            own = cpu_per_call(lambda m=model, f=frame: m.predict(f), calls)
+            print(
+                f"    {name:9s} {n:>7,} rows: range {bounds * 1000:9.2f} ms, the model's own "
+                f"predict {own * 1000:9.2f} ms"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -183,6 +203,7 @@ def main() -> None:
     if not args.skip_remote:
         bench_remote(predictor, args.remote_calls)
     bench_one_plan()
+    bench_range(args.rows)
 
 
 if __name__ == "__main__":
