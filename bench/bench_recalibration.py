@@ -28,9 +28,10 @@ import pandas as pd
 from predictor.contract.features import FEATURE_COLUMNS
 from predictor.planning.batch_scoring import feature_values
 from predictor.serving.bundle import load_bundle
-from predictor.serving.model_code.interval import interval_bounds
+from predictor.serving.model_code.interval import bounds_from_half, quantile_for
 from training.marketer import marketer_outcomes
 from training.recalibrate import corrected, fit
+from training.recalibration_bundle import base_spread
 
 MARKETERS = {
     "40% more purchases": {"more": 1.4},
@@ -43,7 +44,6 @@ LEVEL = 0.9
 def measure(args: argparse.Namespace) -> list[tuple[str, ...]]:
     """One row per marketer: before, and after (plain and level-corrected) on the others."""
     bundle = load_bundle(args.model_dir)
-    meta = bundle.metadata
     rows = []
     for i, (label, change) in enumerate(MARKETERS.items()):
         outcomes = marketer_outcomes(args.campaigns, args.seed + i, **change)
@@ -51,7 +51,9 @@ def measure(args: argparse.Namespace) -> list[tuple[str, ...]]:
         features = np.asarray(feature_values(plans))
         pred = np.asarray(bundle.predict_points(pd.DataFrame(features, columns=FEATURE_COLUMNS)))
         y = outcomes["actual_purchases"].to_numpy(dtype=float)
-        lo, hi = interval_bounds(pred, meta.interval, LEVEL)
+        frame = pd.DataFrame(features, columns=FEATURE_COLUMNS)
+        spread = base_spread(bundle, frame)
+        lo, hi = bundle.ranges.bounds(pred, frame, LEVEL)
         before = float(np.mean((y >= lo) & (y <= hi)))
         base_width = float(np.mean(hi - lo))
         rng = np.random.default_rng(args.seed)
@@ -59,10 +61,12 @@ def measure(args: argparse.Namespace) -> list[tuple[str, ...]]:
         for _ in range(args.repeats):
             drawn = np.zeros(len(y), dtype=bool)
             drawn[rng.choice(len(y), args.outcomes, replace=False)] = True
+            held = np.flatnonzero(~drawn)
             for correct in (False, True):
-                one = fit(y[drawn], pred[drawn], meta.interval["scale"], [LEVEL], correct)
+                one = fit(y[drawn], pred[drawn], spread, [LEVEL], correct, np.flatnonzero(drawn))
                 points = corrected(pred[~drawn], one.factor) if correct else pred[~drawn]
-                lo, hi = interval_bounds(points, one.calibration, LEVEL)
+                half = quantile_for(one.calibration, LEVEL) * spread.at(points, held)
+                lo, hi = bounds_from_half(points, half)
                 others = y[~drawn]
                 after[correct].append(
                     (float(np.mean((others >= lo) & (others <= hi))), float(np.mean(hi - lo)))

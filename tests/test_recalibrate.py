@@ -34,10 +34,11 @@ from training.recalibrate import (
     coverage_spread,
     cross_validated,
     fit,
+    inside,
     level_factor,
     min_outcomes,
 )
-from training.recalibration_bundle import recalibrate_bundle
+from training.recalibration_bundle import base_spread, recalibrate_bundle
 
 
 def _plan(row: pd.Series) -> CampaignPlan:
@@ -118,17 +119,19 @@ def test_the_synthetic_marketer_falls_short_before_and_is_covered_after(marketer
     features = pd.DataFrame(feature_values(plans), columns=FEATURE_COLUMNS)
     pred = np.asarray(bundle.predict_points(features))
     y = marketer["actual_purchases"].to_numpy(dtype=float)
-    lo, hi = interval_bounds(pred, bundle.metadata.interval, 0.9)
+    spread = base_spread(bundle, features)  # the served range's own scale, plan-aware
+    lo, hi = bundle.ranges.bounds(pred, features, 0.9)
     before = np.mean((y >= lo) & (y <= hi))
+    assert before == np.mean(inside(y, pred, bundle.metadata.interval, 0.9, spread))
     assert before < 0.8
     rng = np.random.default_rng(3)
     after = []
     for _ in range(60):
         drawn = np.zeros(len(y), dtype=bool)
         drawn[rng.choice(len(y), 50, replace=False)] = True
-        one = fit(y[drawn], pred[drawn], bundle.metadata.interval["scale"], [0.9], False)
-        lo, hi = interval_bounds(pred[~drawn], one.calibration, 0.9)
-        after.append(np.mean((y[~drawn] >= lo) & (y[~drawn] <= hi)))
+        fitted, held = np.flatnonzero(drawn), np.flatnonzero(~drawn)
+        one = fit(y[drawn], pred[drawn], spread, [0.9], False, fitted)
+        after.append(np.mean(inside(y[~drawn], pred[~drawn], one.calibration, 0.9, spread, held)))
     assert 0.87 <= np.median(after) <= 0.93
     print(f"before {before:.3f}; after, median of 60 draws of 50: {np.median(after):.3f}")
 

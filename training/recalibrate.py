@@ -1,8 +1,9 @@
 """Recalibrate a bundle's range on a marketer's own outcomes: the same fitted model, a new range.
 
 The range is refitted by the method of :mod:`training.calibration` (normalized split-conformal
-with the finite-sample correction), keeping the base bundle's residual scale (its shape was fitted
-on the training campaigns; a few dozen outcomes cannot pin it down), on the outcomes' residuals.
+with the finite-sample correction), keeping the base bundle's scale ``s(x)`` (by size, or
+plan-aware with the same training campaigns: its shape was fitted on the training campaigns; a
+few dozen outcomes cannot pin it down), on the outcomes' residuals.
 Optionally a single multiplicative level correction ``c`` is fitted first, as the median of
 ``(actual + 1) / (predicted + 1)``: answers become ``c * (prediction + 1) - 1``. Coverage is
 measured honestly, on outcomes held out of each fit (k-fold cross-validation), never on the
@@ -25,9 +26,11 @@ from predictor.contract.features import FEATURE_COLUMNS
 from predictor.serving.model_code.interval import (
     CALIBRATED_LEVELS,
     METHOD,
-    interval_bounds,
+    Ranges,
+    TrainingPoints,
+    bounds_from_half,
     level_key,
-    residual_scale,
+    quantile_for,
 )
 from training.calibration import conformal_quantile
 
@@ -87,16 +90,55 @@ def corrected(predicted: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(factor * (np.asarray(predicted, float) + 1) - 1, 0, None)
 
 
+@dataclass(frozen=True)
+class Spread:
+    """The base bundle's scale ``s(x)`` for the outcomes: its calibration record (method, scale
+    and, for a plan-aware range, its terms), the outcomes' model inputs in the training points'
+    column order, and those training points."""
+
+    calibration: dict
+    features: np.ndarray | None = None
+    points: TrainingPoints | None = None
+
+    @classmethod
+    def by_size(cls, scale: dict) -> Spread:
+        """The range by size alone, ``(p + offset) ** power``."""
+        return cls({"method": METHOD, "scale": dict(scale), "quantiles": {}})
+
+    def at(self, predicted: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``s(x)`` of the outcomes ``rows`` (all by default) at the given predictions."""
+        features = self.features
+        if features is not None and rows is not None:
+            features = features[rows]
+        return Ranges(self.calibration, self.points).scale(np.asarray(predicted, float), features)
+
+    def record(self) -> dict:
+        """The calibration record without its quantiles, to be refitted."""
+        kept = {k: copy.deepcopy(v) for k, v in self.calibration.items()}
+        for key in ("quantiles", "n_calibration", "oof_repeats", "calibrated_on", "level_factor"):
+            kept.pop(key, None)
+        return kept
+
+
+def _spread(scale: dict | Spread) -> Spread:
+    return scale if isinstance(scale, Spread) else Spread.by_size(scale)
+
+
 def fit_interval(
-    actual: np.ndarray, predicted: np.ndarray, scale: dict, levels: Sequence[float]
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    scale: dict | Spread,
+    levels: Sequence[float],
+    rows: np.ndarray | None = None,
 ) -> dict:
     """The calibration record (as :func:`training.calibration.calibrate` writes it) for the
-    residuals of ``predicted`` against ``actual``, with the residual ``scale`` kept."""
+    residuals of ``predicted`` against ``actual`` (the outcomes ``rows``), with the base range's
+    scale kept (a by-size ``scale`` record, or a :class:`Spread`)."""
     check_enough(len(actual), levels)
-    scores = np.abs(np.asarray(actual, float) - predicted) / residual_scale(predicted, scale)
+    spread = _spread(scale)
+    scores = np.abs(np.asarray(actual, float) - predicted) / spread.at(predicted, rows)
     return {
-        "method": METHOD,
-        "scale": dict(scale),
+        **spread.record(),
         "quantiles": {level_key(lv): conformal_quantile(scores, lv) for lv in levels},
         "n_calibration": len(actual),
         "oof_repeats": 1,
@@ -115,14 +157,16 @@ class Fit:
 def fit(
     actual: np.ndarray,
     predicted: np.ndarray,
-    scale: dict,
+    scale: dict | Spread,
     levels: Sequence[float],
     correct_level: bool,
+    rows: np.ndarray | None = None,
 ) -> Fit:
-    """Fit the level factor (when asked) and then the range on the same outcomes."""
+    """Fit the level factor (when asked) and then the range on the same outcomes (``rows`` of
+    the spread's outcomes, all by default)."""
     factor = level_factor(actual, predicted) if correct_level else 1.0
     points = corrected(predicted, factor) if correct_level else np.asarray(predicted, float)
-    calibration = fit_interval(actual, points, scale, levels)
+    calibration = fit_interval(actual, points, scale, levels, rows)
     if correct_level:
         calibration["level_factor"] = factor
     return Fit(calibration, factor)
@@ -142,17 +186,26 @@ class Held:
 
 
 def inside(
-    actual: np.ndarray, predicted: np.ndarray, calibration: dict, level: float
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    calibration: dict,
+    level: float,
+    scale: dict | Spread | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Whether each outcome lies within the whole-number range around its prediction."""
-    lower, upper = interval_bounds(predicted, calibration, level)
+    """Whether each outcome lies within the whole-number range around its prediction (the
+    range's scale from ``scale``, by default the calibration's own by-size one)."""
+    spread = _spread(calibration["scale"] if scale is None else scale)
+    predicted = np.asarray(predicted, float)
+    half = quantile_for(calibration, level) * spread.at(predicted, rows)
+    lower, upper = bounds_from_half(predicted, half)
     return (actual >= lower) & (actual <= upper)
 
 
 def cross_validated(
     actual: np.ndarray,
     predicted: np.ndarray,
-    scale: dict,
+    scale: dict | Spread,
     levels: Sequence[float],
     correct_level: bool,
     folds: int = FOLDS,
@@ -173,21 +226,26 @@ def cross_validated(
         hits = 0
         for part in parts:
             train = np.setdiff1d(order, part)
-            one = fit(actual[train], predicted[train], scale, [level], correct_level)
+            one = fit(actual[train], predicted[train], scale, [level], correct_level, train)
             points = corrected(predicted[part], one.factor) if correct_level else predicted[part]
-            hits += int(inside(actual[part], points, one.calibration, level).sum())
+            hits += int(inside(actual[part], points, one.calibration, level, scale, part).sum())
         out[level] = Held(level, hits, n)
     return out
 
 
 def base_coverage(
-    actual: np.ndarray, predicted: np.ndarray, calibration: dict, levels: Sequence[float]
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    calibration: dict,
+    levels: Sequence[float],
+    scale: dict | Spread | None = None,
 ) -> dict[float, Held]:
     """Coverage of the base bundle's own ranges on the outcomes (none of them fitted it)."""
     out = {}
     for level in levels:
         if level_key(level) in calibration["quantiles"]:
-            hits = int(inside(np.asarray(actual, float), predicted, calibration, level).sum())
+            actual = np.asarray(actual, float)
+            hits = int(inside(actual, predicted, calibration, level, scale).sum())
             out[level] = Held(level, hits, len(actual))
     return out
 

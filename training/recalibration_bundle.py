@@ -28,7 +28,7 @@ from predictor.record.log_rows import masked_url
 from predictor.record.outcome_rows import OutcomeError, check_purchases
 from predictor.record.outcomes import OutcomeStore
 from predictor.record.outcomes_file import ACTUAL, FIRST_LINE, read_outcomes
-from predictor.serving.bundle import ALTERNATIVES_DIR, BundleMetadata, load_bundle
+from predictor.serving.bundle import ALTERNATIVES_DIR, BundleMetadata, LoadedBundle, load_bundle
 from predictor.serving.model_choice import model_dir as bundle_dir
 from training.export import (
     SKOPS_TRUSTED_TYPES,
@@ -41,6 +41,7 @@ from training.recalibrate import (
     Options,
     RecalibrationError,
     Result,
+    Spread,
     base_coverage,
     check_enough,
     corrected_model,
@@ -143,6 +144,13 @@ def _version(base: BundleMetadata, fp: str, options: Options) -> str:
     return f"{base.model_version}+recal.{hashlib.sha256(what.encode()).hexdigest()[:10]}"
 
 
+def base_spread(base: LoadedBundle, features: pd.DataFrame) -> Spread:
+    """The base bundle's range scale for the outcomes' plans (plan-aware when the bundle's is)."""
+    points = base.ranges.points
+    columns = points.columns if points is not None else list(features.columns)
+    return Spread(dict(base.metadata.interval), features[columns].to_numpy(dtype=float), points)
+
+
 def recalibrate_bundle(options: Options, command: Sequence[str] = ()) -> Result:
     """Recalibrate the bundle in ``options.model_dir`` on ``options.outcomes``; write the new one."""
     outcomes = load_outcomes(options.outcomes)
@@ -153,11 +161,11 @@ def recalibrate_bundle(options: Options, command: Sequence[str] = ()) -> Result:
         raise RecalibrationError(f"the bundle in {options.model_dir} holds no scikit-learn model")
     meta = base.metadata
     predicted = np.asarray(base.predict_points(outcomes.features), dtype=float)
-    scale = dict(meta.interval["scale"])
-    args = (outcomes.actual, predicted, scale, options.levels, options.correct_level)
+    spread = base_spread(base, outcomes.features)
+    args = (outcomes.actual, predicted, spread, options.levels, options.correct_level)
     result_fit = fit(*args)
     held = cross_validated(*args, folds=options.folds, seed=options.seed)
-    before = base_coverage(outcomes.actual, predicted, meta.interval, options.levels)
+    before = base_coverage(outcomes.actual, predicted, meta.interval, options.levels, spread)
     fp = fingerprint(outcomes.features, outcomes.actual)
     name = options.name or f"{meta.name}-recalibrated"
     version = _version(meta, fp, options)
@@ -199,6 +207,7 @@ def recalibrate_bundle(options: Options, command: Sequence[str] = ()) -> Result:
         out,
         card,
         trusted_types=trusted_types(options.model_dir),
+        points=base.ranges.points,
     )
     root = _models_root(options.model_dir)
     if is_shipped_folder(root) and out.resolve().is_relative_to(root.resolve()):
