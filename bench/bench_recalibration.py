@@ -107,7 +107,7 @@ def whole_path(args: argparse.Namespace) -> list[tuple[str, ...]]:
                 out = Path(tmp) / f"bundle-{i}-{correct}"
                 options = Options(str(path), args.model_dir, out=out, correct_level=correct)
                 result = recalibrate_bundle(options)
-                served = Predictor(PredictorConfig(), model_dir=out)
+                served = Predictor(PredictorConfig(trust_bundle=True), model_dir=out)
                 plans = others.drop(columns="actual_purchases").astype(float)
                 features = pd.DataFrame(feature_values(plans), columns=FEATURE_COLUMNS)
                 scored = served.predict_frame(features, LEVEL)
