@@ -96,7 +96,7 @@ def test_scenarios_stay_in_the_browser_and_compare_against_a_baseline(
         for name, left in (("B", ["A"]), ("A", None)):
             page.locator("#in-remove input").click()
             page.get_by_role("option", name=name, exact=True).click()
-            page.get_by_role("button", name="Remove").click()
+            page.locator("#remove-scenario").click()
             if left:
                 wait_for_headers(page, left)
         page.locator("#scenario-hint").wait_for(state="visible", timeout=TIMEOUT_MS)
