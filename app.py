@@ -75,23 +75,35 @@ def configured(model_dir: Path) -> tuple[Settings, dict[str, Predictor]]:
     return settings, predictors
 
 
-def warm_up(predictor: Predictor) -> None:
-    """Verify and load the local bundle now, so the first click does not wait for it."""
+def warm_up(predictor: Predictor, quick: bool = False) -> None:
+    """Verify and load the local bundle now, so the first click does not wait for it; ``quick``
+    reads only what answers before the model loads (see ``Predictor.load``)."""
     try:
-        predictor.load()
+        predictor.load(quick=quick)
     except Exception as exc:  # the first request reports the problem to the user
         log.warning("model warm-up failed: %s", exc)
 
 
+def quick_start(predictor: Predictor) -> None:
+    """The default model's first step: ready to answer, its model loaded after the answer."""
+    warm_up(predictor, quick=True)
+
+
 def start_warm_up(predictors: Mapping[str, Predictor]) -> threading.Thread:
-    """Load the models in a background thread, the page's default first and the others after
-    its first answer; call it once the server answers.
+    """Load the models in a background thread: the page's default ready to answer first (a
+    linear bundle from its plain numbers), then every model after its first answer; call it
+    once the server answers.
 
     Loading imports scikit-learn, skops and scipy (seconds of CPU, holding the GIL): started
-    before the server answers, it starves the server while the app checks that it answers.
+    before the server answers, it starves the server while the app checks that it answers, and
+    before the first answer it delays that answer.
     """
     thread = threading.Thread(
-        target=warm_up_in_order, args=(predictors, warm_up), name="model-warm-up", daemon=True
+        target=warm_up_in_order,
+        args=(predictors, warm_up),
+        kwargs={"start": quick_start},
+        name="model-warm-up",
+        daemon=True,
     )
     thread.start()
     return thread

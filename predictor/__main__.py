@@ -194,10 +194,6 @@ def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = F
     ``out`` is checked first (see :func:`check_output`) and written through a temporary file,
     so it is complete or untouched.
     """
-    # scikit-learn (and with it scipy.special) before the bundle's other imports: when skops is
-    # imported it looks each scipy.special function up in every module loaded before that one,
-    # in import order, so the fewer come first the less it costs (about 0.6 s of CPU here).
-    import sklearn  # noqa: F401
     from tqdm import tqdm
 
     check_output(plans, out)

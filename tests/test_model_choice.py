@@ -164,6 +164,18 @@ def test_the_other_models_load_after_the_default_models_first_answer():
     assert events == ["load ridge", *["ridge asked"] * 3, "load boosting"]
 
 
+def test_the_default_model_starts_quick_and_every_model_loads_after_its_answer():
+    events: list[str] = []
+    ridge, boosting = _Warmed("ridge", events, after=1), _Warmed("boosting", events)
+    warm_up_in_order(
+        {RIDGE: ridge, BOOSTING: boosting},
+        lambda p: events.append(f"load {p.name}"),
+        poll=0,
+        start=lambda p: events.append(f"start {p.name}"),
+    )
+    assert events == ["start ridge", "ridge asked", "ridge asked", "load ridge", "load boosting"]
+
+
 def test_the_other_models_load_anyway_when_no_answer_comes():
     events: list[str] = []
     ridge, boosting = _Warmed("ridge", events, after=10**9), _Warmed("boosting", events)

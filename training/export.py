@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.contract.features import FEATURE_COLUMNS
+from predictor.planning.explain import ExplainError, linear_terms
 from predictor.serving import bundle_trust
 from predictor.serving.bundle import (
     ALTERNATIVES_DIR,
@@ -29,6 +30,7 @@ from predictor.serving.bundle import (
     verify_manifest,
     write_manifest,
 )
+from predictor.serving.linear_file import LINEAR_FILE, LinearPoints
 from predictor.serving.model_code import pyfunc
 from predictor.serving.model_code.interval import POINTS_FILE, TrainingPoints, is_plan_aware
 from predictor.serving.model_code.pyfunc import interval_frame
@@ -114,6 +116,35 @@ def use_serving_pyfunc(bundle: Path) -> None:
     mlmodel.save(str(bundle / "MLmodel"))
 
 
+def linear_points(model, X: pd.DataFrame) -> LinearPoints | None:
+    """The served Ridge model's numbers (:mod:`predictor.serving.linear_file`), checked to give
+    its own answers on ``X``; ``None`` for another model."""
+    try:
+        terms = linear_terms(model)
+    except ExplainError:
+        return None
+    scaler = model.regressor_.named_steps["scale"]
+    scale = getattr(scaler, "scale_", None)
+    points = LinearPoints(
+        columns=terms.columns,
+        logged=terms.logged,
+        mean=np.asarray(terms.average, dtype=float),
+        scale=np.ones(len(terms.columns)) if scale is None else np.asarray(scale, dtype=float),
+        weights=terms.weights,
+        intercept=terms.intercept,
+    )
+    return points if points.agrees_with(model.predict, X[FEATURE_COLUMNS]) else None
+
+
+def write_linear_file(model, X: pd.DataFrame, folder: Path) -> bool:
+    """Write :data:`LINEAR_FILE` into ``folder`` when ``model`` is the linear one; whether it was."""
+    points = linear_points(model, X)
+    if points is not None:
+        text = json.dumps(points.record(), separators=(",", ":"))
+        (folder / LINEAR_FILE).write_text(text + "\n", encoding="utf-8")
+    return points is not None
+
+
 def save_bundle(
     model,
     X: pd.DataFrame,
@@ -126,7 +157,8 @@ def save_bundle(
     """Save ``model`` as an MLflow sklearn/pyfunc bundle in ``model_dir`` (replaced atomically).
 
     ``metadata`` is stored in MLmodel; ``card`` becomes README.md; a plan-aware calibration's
-    training ``points`` become ``difficulty.json``. A SHA-256 manifest is written last, so a
+    training ``points`` become ``difficulty.json``; a linear model's numbers become
+    ``linear.json``, with which the app answers before the model has loaded. A SHA-256 manifest is written last, so a
     bundle with a manifest is complete. Other bundles kept in the folder's ``alternatives/``
     stay. ``trusted_types`` must list every type skops does not trust itself (MLflow refuses to
     save the model otherwise).
@@ -166,6 +198,7 @@ def save_bundle(
         if points is not None and is_plan_aware(metadata.interval):
             text = json.dumps(points.record(), separators=(",", ":"))
             (staging / POINTS_FILE).write_text(text + "\n", encoding="utf-8")
+        write_linear_file(model, X, staging)
         if card is not None:
             (staging / "README.md").write_text(card, encoding="utf-8")
         write_manifest(staging)

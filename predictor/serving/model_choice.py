@@ -66,9 +66,11 @@ def warm_up_in_order(
     warm: Callable[[Predictor], None],
     wait: float = FIRST_ANSWER_WAIT,
     poll: float = 0.1,
+    start: Callable[[Predictor], None] | None = None,
 ) -> None:
-    """``warm`` the first (the page's default) model now, and the others once it has answered
-    (or after ``wait`` seconds), so that loading them does not slow the first answer down.
+    """Make the first (the page's default) model ready now, with ``start`` (by default ``warm``),
+    and ``warm`` every model once it has answered (or after ``wait`` seconds), so that loading
+    them does not slow the first answer down.
 
     A model chosen on the page before then loads when it is first asked.
     """
@@ -76,9 +78,9 @@ def warm_up_in_order(
     if not models:
         return
     first = models[0]
-    warm(first)
+    (start or warm)(first)
     deadline = time.monotonic() + wait
     while not first.call_counts and time.monotonic() < deadline:
         time.sleep(poll)
-    for predictor in models[1:]:
+    for predictor in models if start is not None else models[1:]:
         warm(predictor)

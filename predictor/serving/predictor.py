@@ -31,6 +31,7 @@ from predictor.serving.bundle import (
     BundleMetadata,
     bundle_ranges,
     load_bundle,
+    quick_bundle,
     verify_bundle,
 )
 from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
@@ -50,7 +51,8 @@ from predictor.serving.extrapolation import (
     refuse_absurd,
     score_with_edges,
 )
-from predictor.serving.fast_points import fast_points
+from predictor.serving.fast_points import fast_points, sample_rows
+from predictor.serving.linear_file import LINEAR_FILE, LinearPoints
 from predictor.serving.model_code.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
@@ -164,6 +166,9 @@ class Predictor:
         self._metadata: BundleMetadata | None = None
         self._ranges: Ranges | None = None
         self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
+        # The linear model's numbers (see ``linear_file``), answering until the model has loaded.
+        self._quick: LinearPoints | None = None
+        self._quick_read = False
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._training_bounds: tuple[BundleMetadata, TrainingBounds] | None = None
@@ -213,8 +218,40 @@ class Predictor:
                     self._metadata = bundle.metadata
                     self._ranges = bundle.ranges
                     bounds = TrainingBounds.from_metadata(bundle.metadata.training_range)
+                    self._check_quick(bundle.predict_points, bounds)
                     self._model = fast_points(bundle.predict_points, bounds.low, bounds.high)
         return self._model
+
+    def _check_quick(self, predict: Callable[[Any], np.ndarray], bounds: TrainingBounds) -> None:
+        """Stop answering from the linear file if it disagrees with the model just loaded."""
+        quick = self._quick
+        if quick is None:
+            return
+        columns = getattr(getattr(predict, "__self__", None), "feature_names_in_", FEATURE_COLUMNS)
+        rows = pd.DataFrame(sample_rows(bounds.low, bounds.high), columns=list(columns))
+        if not quick.agrees_with(predict, rows):
+            log.error("%s disagrees with the model; the model answers", LINEAR_FILE)
+            self._quick = None
+
+    def _load_quick(self) -> LinearPoints | None:
+        """Verify the bundle and read its plain files (metadata, range, linear numbers)."""
+        if self._model is None and not self._quick_read:
+            with self._lock:
+                if self._model is None and not self._quick_read:
+                    quick = quick_bundle(self.model_dir, self.config.trust_bundle)
+                    self._ranges = self._ranges or quick.ranges
+                    self._metadata = self._metadata or quick.metadata
+                    self._quick = quick.points
+                    self._quick_read = True
+        return self._quick if self._model is None else None
+
+    def _points_model(self) -> Callable[[pd.DataFrame], np.ndarray]:
+        """What answers points now: the loaded model, else the linear file's numbers before
+        the model has loaded, else the model, loaded now."""
+        if self._model is not None:
+            return self._model
+        quick = self._load_quick()
+        return quick if quick is not None and self._model is None else self._ensure_model()
 
     def _ensure_ranges(self) -> Ranges:
         """The bundle's calibrated range (with its training points), read once."""
@@ -229,10 +266,12 @@ class Predictor:
         """The bundle's calibrated range: predictions and plans in, whole-number bounds out."""
         return self._ensure_ranges()
 
-    def load(self) -> None:
+    def load(self, quick: bool = False) -> None:
         """Verify and load the bundle, and set up the endpoint's credentials, now instead of on
-        first use (e.g. to warm up in background)."""
-        self._ensure_model()
+        first use (e.g. to warm up in background). ``quick`` reads only what answers before the
+        model loads (a linear bundle's numbers; the model itself for others)."""
+        if not (quick and self._load_quick() is not None):
+            self._ensure_model()
         if self._client is not None:
             self._client.prepare()
 
@@ -266,7 +305,7 @@ class Predictor:
             self._calls[backend] += 1
 
     def _local_points(self, frame: pd.DataFrame) -> np.ndarray:
-        model = self._ensure_model()
+        model = self._points_model()
         raw = np.asarray(model(frame), dtype=float).reshape(-1)
         if raw.shape[0] != len(frame) or not np.isfinite(raw).all():
             raise BundleError(
@@ -275,7 +314,6 @@ class Predictor:
         return raw
 
     def _local(self, frame: pd.DataFrame, level: float) -> Scored:
-        self._ensure_model()
         self._count("local")
         raw = self._local_points(frame)
         lower, upper = self._ensure_ranges().bounds(raw, frame, level)
