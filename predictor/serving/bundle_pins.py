@@ -6,6 +6,6 @@ tests/test_bundle_trust.py checks it against model/. Not edited by hand.
 """
 
 PINNED_MANIFESTS: dict[str, str] = {
-    "boosting": "84b8d449e3692974805d6e0261960602637c622ebdd1f7d0ab350ac695ff05c6",
-    "ridge": "4562278aab87aae7eb80656d6b4edd57a78f6aab29d98e01d9cf144f6037bb9a",
+    "boosting": "464ca767d8a3610c3bb114c551f0bc3504eadfcabfc3bb929c21b5c1f4c47edc",
+    "ridge": "f052ab60ec65938dfcebaf588afee8fa204dd5b7478aec881fc990820168ffee",
 }

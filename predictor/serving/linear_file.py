@@ -11,6 +11,7 @@ loads in the background, and the predictor checks the two agree once it has load
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,16 @@ import pandas as pd
 LINEAR_FILE = "linear.json"
 # How closely the numbers must give the model's own answers (relative and absolute).
 TOLERANCE = 1e-9
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(wanted: tuple[str, ...], present: tuple[str, ...]) -> list[int]:
+    """Where each of ``wanted`` is among ``present`` (a missing one is a ``KeyError``)."""
+    where = {name: i for i, name in enumerate(present)}
+    try:
+        return [where[name] for name in wanted]
+    except KeyError as exc:
+        raise KeyError(f"the table has no column {exc}") from None
 
 
 class LinearFileError(ValueError):
@@ -78,7 +89,8 @@ class LinearPoints:
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         """Expected purchases for each row of ``frame`` (a table with :attr:`columns`)."""
-        values = np.array(frame[list(self.columns)], dtype=float)  # a copy: changed in place
+        # Fancy indexing copies (the values are changed in place) without pandas' reindexing.
+        values = frame.to_numpy(dtype=float)[:, _positions(self.columns, tuple(frame.columns))]
         values[:, self.logged] = np.log1p(values[:, self.logged])
         return np.expm1((values - self.mean) / self.scale @ self.weights + self.intercept)
 

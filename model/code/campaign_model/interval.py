@@ -156,6 +156,8 @@ class TrainingPoints:
     def values_of(self, features: object) -> np.ndarray:
         """The points' columns of ``features`` (a table with those names, or an array in order)."""
         if hasattr(features, "columns"):
+            if list(features.columns) == self.columns:  # the usual table: no reindexing
+                return np.asarray(features.to_numpy(), dtype=float)
             return np.asarray(features[self.columns], dtype=float)
         values = np.atleast_2d(np.asarray(features, dtype=float))
         if values.shape[1] != len(self.columns):
