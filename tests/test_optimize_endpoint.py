@@ -46,8 +46,17 @@ def test_each_goal_is_at_most_five_requests_and_answers_like_the_local_model(mod
             requests = remote.call_counts.get("databricks", 0) - before
             assert requests == answer.model_calls <= MAX_CALLS, (goal, requests)
             assert answer.backend == "databricks"
-            same = optimize(local, APP_PLAN, goal, list(GROUPS), BOUNDS, max_cost_per_purchase=900)
-            # The served bundle is the local one: the same plan, prediction and range.
+            same = optimize(
+                local,
+                APP_PLAN,
+                goal,
+                list(GROUPS),
+                BOUNDS,
+                max_cost_per_purchase=900,
+                max_calls=MAX_CALLS,
+            )
+            # The served bundle is the local one: with the same calls, the same plan,
+            # prediction and range.
             assert answer.best.plan == same.best.plan, goal
             assert (answer.best.lower, answer.best.upper) == (same.best.lower, same.best.upper)
             assert answer.method == same.method

@@ -10,7 +10,8 @@ inside the training data's range wherever the bounds allow (``optimize_space``).
 model is answered exactly for the goals about expected purchases (``optimize_exact``), then
 checked by one model call; the careful goal, the nonlinear model and an endpoint serving another
 model get the batched search (``optimize_search``). Either way an answer takes at most
-:data:`MAX_CALLS` model calls (endpoint requests), ranges included.
+:data:`MAX_CALLS` endpoint requests, ranges included, or :data:`MAX_LOCAL_CALLS` calls of the
+local bundle (no network: the search looks longer).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from predictor.serving.predictor import Predictor
 
 MAX_CALLS = 5
+# Model calls per answer when the local bundle answers: no network, so the search may look longer.
+MAX_LOCAL_CALLS = 8
 FOUND = "found"
 ALREADY_BEST = "already_best"
 OUT_OF_REACH = "out_of_reach"
@@ -194,14 +197,20 @@ def _exact(
 
 
 def _limits_of(
-    space: Space, scored: Scored, best: int, objective: Objective, score: _Counted, calls: int
+    space: Space,
+    scored: Scored,
+    best: int,
+    objective: Objective,
+    score: _Counted,
+    calls: int,
+    allowed: int = MAX_CALLS,
 ) -> tuple[str, ...]:
     """Sentences for the limits that decide the answer (one more model call, if any is active)."""
     row = scored.rows[best]
     limits = active_limits(space, row)
     relaxed = [relaxed_rows(space, row, limit) for limit in limits]
     sizes = [len(r) for r in relaxed]
-    if not sum(sizes) or calls >= MAX_CALLS:
+    if not sum(sizes) or calls >= allowed:
         return ()
     frame = score_rows(score, np.vstack(relaxed))
     budgets = np.vstack(relaxed)[:, INDEX["total_budget"]]
@@ -236,6 +245,7 @@ def optimize(
     min_roas: float | None = None,
     average_order_value: float | None = None,
     seed: int = 0,
+    max_calls: int | None = None,
 ) -> Optimized:
     """The best plan for ``goal`` when the groups in ``changeable`` may change within ``bounds``.
 
@@ -243,8 +253,10 @@ def optimize(
     ``level`` range), ``least_budget`` (the least budget bringing ``target_purchases``, by default
     the current plan's expected purchases) or ``within_cost`` (the most purchases with the cost
     per purchase at most ``max_cost_per_purchase``, or ROAS at least ``min_roas`` with
-    ``average_order_value``). ``bounds``: see :func:`parse_bounds`. Raises :class:`PlanError`
-    (or its :class:`BoundsError`) naming the field for bad input or contradictory bounds.
+    ``average_order_value``). ``bounds``: see :func:`parse_bounds`. ``max_calls`` caps the
+    model calls (by default :data:`MAX_CALLS` on an endpoint, :data:`MAX_LOCAL_CALLS` locally).
+    Raises :class:`PlanError` (or its :class:`BoundsError`) naming the field for bad input or
+    contradictory bounds.
     """
     if not isinstance(plan, CampaignPlan):
         raise PlanError("plan", "plan must be a CampaignPlan")
@@ -266,17 +278,18 @@ def optimize(
     if terms is not None and goal is not Goal.CAREFUL:
         found = _exact(space, terms, make, score)
     method = EXACT if found is not None else SEARCH
+    allowed = max_calls or (MAX_CALLS if predictor.uses_endpoint else MAX_LOCAL_CALLS)
     if found is None:
         seeds = None
         if terms is not None:
             seeds = exact_optimum(space, terms, Objective(Goal.MOST_PURCHASES)).row[None, :]
         effort = LIGHT if seeds is not None else FULL
         rng = np.random.default_rng(seed)
-        rounds = MAX_CALLS - score.calls - 1
+        rounds = allowed - score.calls - 1
         scored, best, objective = search(score, space, make, rounds, seeds, rng, effort)
     else:
         scored, best, objective = found
-    limits = _limits_of(space, scored, best, objective, score, score.calls)
+    limits = _limits_of(space, scored, best, objective, score, score.calls, allowed)
     return _answer(space, scored, best, objective, level, method, limits, score)
 
 
@@ -349,6 +362,7 @@ __all__ = [
     "ALREADY_BEST",
     "FOUND",
     "MAX_CALLS",
+    "MAX_LOCAL_CALLS",
     "OUT_OF_REACH",
     "Goal",
     "Notice",

@@ -293,6 +293,11 @@ class Predictor:
         return tuple(sorted(float(k) for k in self._ensure_metadata().interval["quantiles"]))
 
     @property
+    def uses_endpoint(self) -> bool:
+        """Whether a Databricks endpoint is configured to answer (the local bundle otherwise)."""
+        return self._client is not None
+
+    @property
     def call_counts(self) -> dict[str, int]:
         """How many model calls each backend received so far (one per batch)."""
         with self._calls_lock:
