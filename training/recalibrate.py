@@ -173,6 +173,17 @@ def fit(
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """The outcomes to recalibrate on: the model's inputs, the actual purchases, where from."""
+
+    features: pd.DataFrame
+    actual: np.ndarray
+    source: str
+    skipped: tuple[str, ...] = ()
+    period: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Held:
     """Outcomes inside their range at one level, out of those held out from the fit."""
 

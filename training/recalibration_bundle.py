@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from training.export import (
 )
 from training.recalibrate import (
     Options,
+    Outcomes,
     RecalibrationError,
     Result,
     Spread,
@@ -51,17 +52,6 @@ from training.recalibrate import (
     fit,
 )
 from training.recalibration_card import recalibration_card
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    """The outcomes to recalibrate on: the model's inputs, the actual purchases, where from."""
-
-    features: pd.DataFrame
-    actual: np.ndarray
-    source: str
-    skipped: tuple[str, ...] = ()
-    period: tuple[str, str] | None = None
 
 
 def _from_plans(plans: pd.DataFrame, actual: np.ndarray, source: str, **kw) -> Outcomes:

@@ -9,8 +9,7 @@ from predictor.serving.bundle import BundleMetadata
 from training.recalibrate import coverage_spread
 
 if TYPE_CHECKING:
-    from training.recalibrate import Held, Options, Result
-    from training.recalibration_bundle import Outcomes
+    from training.recalibrate import Held, Options, Outcomes, Result
 
 
 def _share(held: Held | None) -> str:
