@@ -61,7 +61,7 @@ def test_scenarios_stay_in_the_browser_and_compare_against_a_baseline(
         number_input(page, "total_budget").fill("30000")
         save.click()
         wait_for_headers(page, ["A", "B"])
-        assert page.locator("#remove-scenario").is_visible()
+        page.locator("#remove-scenario").wait_for(state="visible", timeout=TIMEOUT_MS)
         # What a planner compares comes first; each scenario keeps its order value and margin.
         labels = page.evaluate(
             "() => [...document.querySelectorAll('#scenario-table [role=gridcell][data-col=\"0\"]')]"
@@ -70,7 +70,11 @@ def test_scenarios_stay_in_the_browser_and_compare_against_a_baseline(
         assert labels[:5] == ["Predicted purchases", "Range", "ROAS", "Cost per purchase", "Profit"]
         assert row_cells(page, "Order value · margin") == ["80.00 · 40%", "80.00 · 40%"]
         assert "(−20,000)" in row_cells(page, "Total budget")[1]
+        # The cue and the baseline choice arrive in the same update, after the table's.
+        page.locator("#in-baseline").wait_for(state="visible", timeout=TIMEOUT_MS)
         cue = page.locator("#scenario-scroll-cue .cpp-scroll-cue")
+        if size == "phone":
+            cue.wait_for(state="visible", timeout=TIMEOUT_MS)
         assert cue.is_visible() == (size == "phone")
 
         # Compare against B: the differences turn round.
