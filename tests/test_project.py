@@ -65,6 +65,7 @@ def test_runtime_requirements_are_exactly_the_runtime_set():
         "pydantic-settings",
         "sqlalchemy",
         "tqdm",
+        "threadpoolctl",  # already a dependency of scikit-learn; BLAS on one thread for batches
     }
     assert all(str(r.specifier) for r in _requirements("requirements.txt")), (
         "pin a compatible range"

@@ -6,6 +6,6 @@ tests/test_bundle_trust.py checks it against model/. Not edited by hand.
 """
 
 PINNED_MANIFESTS: dict[str, str] = {
-    "boosting": "464ca767d8a3610c3bb114c551f0bc3504eadfcabfc3bb929c21b5c1f4c47edc",
-    "ridge": "f052ab60ec65938dfcebaf588afee8fa204dd5b7478aec881fc990820168ffee",
+    "boosting": "2464b7468630079a737be4fe8866905bd478a7d9f2ea69b135ba392792867301",
+    "ridge": "87f6852decbb0ef39940f61aa165b8d93225aeeb478adfe3c0e4bc69cf7596cb",
 }

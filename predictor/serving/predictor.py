@@ -60,6 +60,7 @@ from predictor.serving.model_code.interval import (
     level_key,
     quantile_for,
 )
+from predictor.serving.overlap import OVERLAP_ROWS, side_by_side
 from predictor.serving.plausibility import PlausibleBand, check_plausible, plausible_band
 from predictor.serving.scored import FrameScore, Scored
 from predictor.serving.settings import PredictorConfig, Settings, load_config, predictor_config
@@ -320,8 +321,14 @@ class Predictor:
 
     def _local(self, frame: pd.DataFrame, level: float) -> Scored:
         self._count("local")
-        raw = self._local_points(frame)
-        lower, upper = self._ensure_ranges().bounds(raw, frame, level)
+        ranges = self._ensure_ranges()
+        if ranges.plan_aware and len(frame) >= OVERLAP_ROWS:
+            raw, distance = side_by_side(
+                lambda: self._local_points(frame), lambda: ranges.distance(frame)
+            )
+        else:
+            raw, distance = self._local_points(frame), None
+        lower, upper = ranges.bounds(raw, frame, level, distance)
         return Scored(raw, lower, upper, "local")
 
     def _plausible_band(self, frame: pd.DataFrame) -> PlausibleBand:

@@ -234,28 +234,40 @@ class Ranges:
             raise ValueError("a by-size range has no training points to measure distance to")
         return self.points.distance(features, int(self.calibration["difficulty"]["neighbours"]))
 
-    def scale(self, pred: np.ndarray, features: object = None) -> np.ndarray:
-        """``s(x)`` for each plan."""
+    def scale(
+        self, pred: np.ndarray, features: object = None, distance: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``s(x)`` for each plan; ``distance``, when given, is :meth:`distance` of ``features``
+        computed beforehand (e.g. while the model was loading)."""
         if not self.plan_aware:
             return residual_scale(pred, self.calibration["scale"])
         assert self.points is not None
         values = self.points.values_of(features)
         ads = values[:, self.points.columns.index(self.calibration["difficulty"]["ads_column"])]
-        return plan_scale(pred, self.distance(values), ads, self.calibration)
+        if distance is None:
+            distance = self.distance(values)
+        elif np.shape(distance) != (len(values),):
+            raise ValueError("distance needs one value per plan")
+        return plan_scale(pred, distance, ads, self.calibration)
 
     def bounds(
-        self, pred: np.ndarray, features: object, level: float
+        self,
+        pred: np.ndarray,
+        features: object,
+        level: float,
+        distance: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Whole-number bounds at ``level`` (see :func:`interval_bounds`)."""
+        """Whole-number bounds at ``level`` (see :func:`interval_bounds` and :meth:`scale`)."""
         p = np.asarray(pred, dtype=float)
-        return bounds_from_half(p, quantile_for(self.calibration, level) * self.scale(p, features))
+        s = self.scale(p, features, distance)
+        return bounds_from_half(p, quantile_for(self.calibration, level) * s)
 
     def all_bounds(
-        self, pred: np.ndarray, features: object
+        self, pred: np.ndarray, features: object, distance: np.ndarray | None = None
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Bounds at every calibrated level, keyed by :func:`level_key`; the scale computed once."""
         p = np.asarray(pred, dtype=float)
-        s = self.scale(p, features)
+        s = self.scale(p, features, distance)
         return {
             key: bounds_from_half(p, float(q) * s)
             for key, q in sorted(self.calibration["quantiles"].items(), key=lambda kv: float(kv[0]))
