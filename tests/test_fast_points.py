@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -89,5 +90,15 @@ def test_a_long_table_is_computed_in_blocks_with_the_same_numbers(
     frame = pd.DataFrame(sample_rows(bounds.low, bounds.high * 2, 1_000), columns=FEATURE_COLUMNS)
     whole = fast(frame)
     monkeypatch.setattr(fast_module, "CHUNK_ROWS", 64)
+    threads = set()
+    steps = fast.steps
+
+    def noted(values: np.ndarray) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        return steps(values)
+
+    fast.steps = noted
     np.testing.assert_array_equal(fast(frame), whole)
+    # The blocks ran in the worker threads, none in the caller's.
+    assert threads and all(name.startswith("points") for name in threads)
     np.testing.assert_allclose(whole, bundle.predict_points(frame), rtol=1e-9, atol=1e-9)
