@@ -11,32 +11,58 @@ from threadpoolctl import threadpool_info
 
 from predictor import Predictor
 from predictor.serving import overlap
-from predictor.serving.overlap import OVERLAP_ROWS, one_blas_thread, side_by_side
+from predictor.serving.overlap import OVERLAP_ROWS, one_blas_thread, points_and_distance
 
 
 def _blas_threads() -> list[int]:
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
-def test_side_by_side_runs_the_second_part_in_another_thread():
+def _ranges_and_plans(rows: int, seed: int, model_dir: str = "model"):
+    ranges = Predictor(model_dir=model_dir).ranges
+    points = ranges.points
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        points.points[rng.integers(0, len(points.points), rows)] * rng.uniform(0.7, 1.4, (rows, 1)),
+        columns=points.columns,
+    )
+    return ranges, frame
+
+
+def test_the_distances_are_measured_in_other_threads_and_match_the_whole_tables(monkeypatch):
+    ranges, frame = _ranges_and_plans(501, 5)
+    whole = ranges.distance(frame)
     seen = {}
+    measure = ranges.distance
 
-    def beside() -> int:
-        seen["beside"] = threading.current_thread().name
-        return 2
+    def noted(block: object) -> np.ndarray:
+        seen.setdefault("distance", set()).add(threading.current_thread().name)
+        return measure(block)
 
-    assert side_by_side(lambda: 1, beside) == (1, 2)
-    assert seen["beside"] != threading.current_thread().name
+    monkeypatch.setattr(ranges, "distance", noted)
+
+    def points() -> str:
+        seen["points"] = threading.current_thread().name
+        return "points"
+
+    first, distance = points_and_distance(points, ranges, frame)
+    assert first == "points" and seen["points"] == threading.current_thread().name
+    np.testing.assert_array_equal(distance, whole)
+    assert all(name.startswith("distance") for name in seen["distance"])
 
 
-@pytest.mark.parametrize("failing", ["main", "beside"])
-def test_an_error_in_either_part_reaches_the_caller(failing):
-    def fail() -> int:
+@pytest.mark.parametrize("failing", ["points", "distance"])
+def test_an_error_in_either_part_reaches_the_caller(failing, monkeypatch):
+    ranges, frame = _ranges_and_plans(50, 6)
+
+    def fail(*args: object) -> None:
         raise RuntimeError(f"{failing} failed")
 
-    parts = (fail, lambda: 2) if failing == "main" else (lambda: 1, fail)
+    points = fail if failing == "points" else (lambda: 1)
+    if failing == "distance":
+        monkeypatch.setattr(ranges, "distance", fail)
     with pytest.raises(RuntimeError, match=f"{failing} failed"):
-        side_by_side(*parts)
+        points_and_distance(points, ranges, frame)
     assert overlap._users == 0
 
 
@@ -56,13 +82,8 @@ def test_blas_gets_one_thread_while_in_use_and_its_setting_back_after_the_last_u
 
 
 def test_a_known_distance_gives_the_same_bounds_and_must_fit_the_plans():
-    ranges = Predictor(model_dir="model").ranges
+    ranges, frame = _ranges_and_plans(200, 3)
     rng = np.random.default_rng(3)
-    points = ranges.points.points
-    frame = pd.DataFrame(
-        points[rng.integers(0, len(points), 200)] * rng.uniform(0.7, 1.4, (200, 1)),
-        columns=ranges.points.columns,
-    )
     pred = rng.uniform(1, 200, 200)
     distance = ranges.distance(frame)
     for given, computed in zip(
@@ -76,23 +97,17 @@ def test_a_known_distance_gives_the_same_bounds_and_must_fit_the_plans():
 
 @pytest.mark.parametrize("model_dir", ["model", "model/alternatives/boosting"])
 def test_a_large_batch_scored_side_by_side_matches_the_one_scored_in_turn(model_dir, monkeypatch):
-    points = Predictor(model_dir=model_dir).ranges.points
-    rng = np.random.default_rng(4)
-    rows = OVERLAP_ROWS + 7
-    frame = pd.DataFrame(
-        points.points[rng.integers(0, len(points.points), rows)] * rng.uniform(0.8, 1.2, (rows, 1)),
-        columns=points.columns,
-    )
+    _, frame = _ranges_and_plans(OVERLAP_ROWS + 7, 4, model_dir)
     calls = []
 
-    def counted(main, beside):
+    def counted(points, ranges, frame):
         calls.append(1)
-        return side_by_side(main, beside)
+        return points_and_distance(points, ranges, frame)
 
-    monkeypatch.setattr("predictor.serving.predictor.side_by_side", counted)
+    monkeypatch.setattr("predictor.serving.predictor.points_and_distance", counted)
     together = Predictor(model_dir=model_dir).predict_frame(frame, 0.9)
     assert calls == [1]
-    monkeypatch.setattr("predictor.serving.predictor.OVERLAP_ROWS", 10 * rows)
+    monkeypatch.setattr("predictor.serving.predictor.OVERLAP_ROWS", 10 * len(frame))
     in_turn = Predictor(model_dir=model_dir).predict_frame(frame, 0.9)
     assert calls == [1]
     assert together.attrs == in_turn.attrs

@@ -1,23 +1,28 @@
-"""Two parts of a large batch's work at once: the model's points and the range's distances.
+"""A large batch's two parts at once: the model's points and the range's distances.
 
-A plan-aware range measures each plan's distance to the training campaigns (NumPy, which lets
-go of the interpreter lock), independent of the model's points (loading the model, then the
-trees). On a machine with two cores the two can run side by side. OpenBLAS's own threads would
-then compete with both for the cores, so while two parts run, BLAS gets one thread; the limit
-is counted, so batches scored at the same time restore the original setting only when the last
-one ends.
+A plan-aware range measures each plan's distance to the training campaigns, independent of the
+model's points (loading the model, then the trees). Both are NumPy and Cython work that lets go
+of the interpreter lock, so they share the cores: the distances in blocks, one per core, while
+the points are computed. OpenBLAS's own threads would compete with these for the cores, so
+meanwhile BLAS gets one thread; the limit is counted, so batches scored at the same time
+restore the original setting only when the last one ends.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from predictor.serving.model_code.interval import Ranges
 
 A = TypeVar("A")
-B = TypeVar("B")
 
 # Below this many rows the distances take milliseconds: a second thread would only add its cost.
 OVERLAP_ROWS = 10_000
@@ -47,10 +52,17 @@ def one_blas_thread() -> Iterator[None]:
                 _limiter = None
 
 
-def side_by_side(main: Callable[[], A], beside: Callable[[], B]) -> tuple[A, B]:
-    """``(main(), beside())``, with ``beside`` run in a second thread while ``main`` runs in
-    this one. An error in either is raised here, after both have ended."""
-    with one_blas_thread(), ThreadPoolExecutor(1, thread_name_prefix="batch-ranges") as pool:
-        later = pool.submit(beside)
-        first = main()
-        return first, later.result()
+def points_and_distance(
+    points: Callable[[], A], ranges: Ranges, frame: Any, threads: int | None = None
+) -> tuple[A, np.ndarray]:
+    """``(points(), ranges.distance(frame))``: ``points`` runs in this thread while the
+    distances are measured in blocks in ``threads`` other threads (one per core by default).
+    An error in either is raised here, after both have ended."""
+    assert ranges.points is not None
+    values = ranges.points.values_of(frame)
+    threads = threads or os.cpu_count() or 1
+    blocks = np.array_split(values, max(1, min(threads, len(values))))
+    with one_blas_thread(), ThreadPoolExecutor(len(blocks), thread_name_prefix="distance") as pool:
+        later = [pool.submit(ranges.distance, block) for block in blocks]
+        first = points()
+        return first, np.concatenate([part.result() for part in later])

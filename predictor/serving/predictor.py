@@ -60,7 +60,7 @@ from predictor.serving.model_code.interval import (
     level_key,
     quantile_for,
 )
-from predictor.serving.overlap import OVERLAP_ROWS, side_by_side
+from predictor.serving.overlap import OVERLAP_ROWS, points_and_distance
 from predictor.serving.plausibility import PlausibleBand, check_plausible, plausible_band
 from predictor.serving.scored import FrameScore, Scored
 from predictor.serving.settings import PredictorConfig, Settings, load_config, predictor_config
@@ -323,8 +323,11 @@ class Predictor:
         self._count("local")
         ranges = self._ensure_ranges()
         if ranges.plan_aware and len(frame) >= OVERLAP_ROWS:
-            raw, distance = side_by_side(
-                lambda: self._local_points(frame), lambda: ranges.distance(frame)
+            # Loading the model is interpreter-bound: one thread of distances beside it is the
+            # most it leaves room for. Once loaded, the distances take every core.
+            loading = self._model is None and self._load_quick() is None
+            raw, distance = points_and_distance(
+                lambda: self._local_points(frame), ranges, frame, 1 if loading else None
             )
         else:
             raw, distance = self._local_points(frame), None
