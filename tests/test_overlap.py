@@ -100,15 +100,18 @@ def test_a_large_batch_scored_side_by_side_matches_the_one_scored_in_turn(model_
     _, frame = _ranges_and_plans(OVERLAP_ROWS + 7, 4, model_dir)
     calls = []
 
-    def counted(points, ranges, frame):
-        calls.append(1)
-        return points_and_distance(points, ranges, frame)
+    def counted(*args):
+        calls.append(args[3])
+        return points_and_distance(*args)
 
     monkeypatch.setattr("predictor.serving.predictor.points_and_distance", counted)
     together = Predictor(model_dir=model_dir).predict_frame(frame, 0.9)
-    assert calls == [1]
+    # The ensemble loads its model meanwhile: one thread of distances beside it. Ridge answers
+    # from its linear numbers at once: the distances take every core.
+    expected = [None] if model_dir == "model" else [1]
+    assert calls == expected
     monkeypatch.setattr("predictor.serving.predictor.OVERLAP_ROWS", 10 * len(frame))
     in_turn = Predictor(model_dir=model_dir).predict_frame(frame, 0.9)
-    assert calls == [1]
+    assert calls == expected
     assert together.attrs == in_turn.attrs
     pd.testing.assert_frame_equal(together, in_turn)
