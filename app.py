@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,9 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 CONCURRENCY_LIMIT = 32
 # Requests waiting beyond those running: past it a busy public Space says so instead of queueing.
 QUEUE_MAX_SIZE = 4 * CONCURRENCY_LIMIT
+# Gradio redraws its /monitoring summary (a table of up to 10,000 past events) after every event
+# by default: a third of the server's time under load. Every 100th event keeps it current enough.
+MONITORING_SUMMARY_EVERY = 100
 BUSY_MESSAGE = "The planner is busy right now; try again in a few seconds."
 BUSY_RETRY_SECONDS = 5
 # How long the server may take to answer its first request at start (a busy machine is slow).
@@ -150,6 +154,8 @@ def launch(
     kwargs.setdefault("max_threads", 2 * concurrency_limit + 8)
     kwargs.setdefault("app_kwargs", {"exception_handlers": {HTTPException: busy_answer}})
     block = not kwargs.pop("prevent_thread_lock", False)
+    # Read by the queue that demo.queue() makes; an operator's own value wins.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(MONITORING_SUMMARY_EVERY))
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=queue_max_size)
     # _frontend=False skips Gradio's one-shot check (the only thing the flag does in Gradio 6).
     served = demo.launch(

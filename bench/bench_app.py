@@ -5,7 +5,9 @@
                               [--baseline-only] [--log on]
 
 Every server runs in its own process, on the local model (``PREDICTOR_BACKEND=local``), with
-the scenario log off (the benchmark's calls are not planners' choices). The two bare apps:
+the scenario log off (the benchmark's calls are not planners' choices), and is measured once it
+is idle after its first answer (the app loads its models in the background then). The two bare
+apps:
 
 - ``bare``: ``/predict`` with the app's inputs and outputs (20 in, HTML + Markdown + JSON out)
   and a trivial function: what Gradio costs for the same API;
@@ -210,9 +212,31 @@ def start_server(
                     f"server {' '.join(cmd[1:3])} on port {port}: {exc}\n"
                     f"--- end of its error output ---\n{_tail(errors)}"
                 ) from None
-            yield url, time.monotonic() - start
+            cold = time.monotonic() - start
+            settle(process.pid)
+            yield url, cold
         finally:
             stop(process)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) that process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, idle_share: float = 0.1, step: float = 0.5, limit: float = 60.0) -> None:
+    """Wait until server ``pid`` is idle (under ``idle_share`` of a core over ``step`` seconds),
+    at most ``limit`` seconds: the app loads its models in the background after its first
+    answer, and measuring before that ends would time the loading, not ``/predict``."""
+    deadline = time.monotonic() + limit
+    used = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(step)
+        now = cpu_seconds(pid)
+        if now - used < idle_share * step:
+            return
+        used = now
 
 
 def stop(process: subprocess.Popen) -> None:
