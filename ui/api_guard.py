@@ -151,6 +151,29 @@ def _check_hidden_slots(fn: Any, inputs: list[Any]) -> None:
         raise count_error(fn, len(inputs))
 
 
+def preprocess_needed(inputs: Sequence[Any]) -> bool:
+    """Whether Gradio's own reading of ``inputs`` could change a value.
+
+    It could not for numbers without rounding or bounds, and for single choices passed on as
+    values: those it only checks against the choices, which :class:`GuardedBlocks` does before,
+    with a clearer message. Gradio reads each input in a worker thread of its own, so an event
+    whose inputs are all of these kinds skips the reading (``preprocess=False``) and saves a
+    thread hand-off per input; any other kind keeps it.
+    """
+    for block in inputs:
+        if isinstance(block, gr.Number):
+            if block.precision is not None or block.minimum is not None:
+                return True
+            if block.maximum is not None:
+                return True
+        elif isinstance(block, gr.Dropdown | gr.Radio):
+            if block.type != "value" or getattr(block, "multiselect", False):
+                return True
+        else:
+            return True
+    return False
+
+
 class GuardedBlocks(gr.Blocks):
     """:class:`gr.Blocks` that checks each call's values before Gradio reads them."""
 

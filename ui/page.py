@@ -11,7 +11,7 @@ from gradio.events import Dependency
 from predictor import Predictor
 from predictor.record.scenario_log import NullLog, ScenarioLog
 from predictor.serving.model_code.interval import DEFAULT_LEVEL
-from ui.api_guard import GuardedBlocks
+from ui.api_guard import GuardedBlocks, preprocess_needed
 from ui.batch import SAMPLE_PLANS, BatchView, build_batch_view, wire_batch
 from ui.common import (
     DEFAULT_MODEL,
@@ -187,7 +187,12 @@ def _after_answer(
         shown.success(fn=None, js=js, api_visibility="private", queue=False)
     shown.success(economics_on_page, page.econ_inputs, page.econ_outputs, api_visibility="private")
     shown.success(
-        page.curves, page.plan_level, page.whatif.outputs, show_progress="minimal", **api("curves")
+        page.curves,
+        page.plan_level,
+        page.whatif.outputs,
+        show_progress="minimal",
+        preprocess=preprocess_needed(page.plan_level),
+        **api("curves"),
     )
     shown.success(
         page.explain,
@@ -218,6 +223,7 @@ def _wire_answers(blocks: gr.Blocks, page: _Page) -> None:
         outputs=answer.outputs,
         api_name="predict",
         show_progress="minimal",
+        preprocess=preprocess_needed(page.plan_level),
     )
     _after_answer(page, predicted, js=SHOW_ANSWER_JS, public=True)
     refused = refusal_handler(page.services)
@@ -239,6 +245,7 @@ def _wire_answers(blocks: gr.Blocks, page: _Page) -> None:
         "outputs": answer.outputs,
         "api_visibility": "private",
         "show_progress": "minimal",
+        "preprocess": preprocess_needed(page.plan_level),
     }
     _after_answer(page, blocks.load(predict_handler(page.services, log=False), **private))
     changes = [form.level.change, form.model.change]
