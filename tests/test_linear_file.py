@@ -125,3 +125,34 @@ def test_an_altered_linear_file_fails_the_manifest(tmp_path):
     (folder / LINEAR_FILE).write_text(json.dumps({**RECORD, "intercept": 9.0}), encoding="utf-8")
     with pytest.raises(BundleError):
         Predictor(trusted_config(backend="local"), model_dir=folder).load(quick=True)
+
+
+def test_the_first_answer_never_waits_on_the_model_loading(monkeypatch):
+    """The app loads the model in the background once the first plan is asked: however the two
+    meet, the first answer comes from the linear numbers without waiting for the loading."""
+    import threading
+
+    import predictor.serving.predictor as predictor_module
+
+    loading, release, waited = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_load(*args, **kwargs):
+        loading.set()
+        release.wait(30)  # until the answer below is in, or 30 s if that answer waits on this
+        waited.set()
+        return load_bundle(*args, **kwargs)
+
+    monkeypatch.setattr(predictor_module, "load_bundle", slow_load)
+    predictor = Predictor(PredictorConfig(backend="local"), model_dir=MODEL_DIR)
+    loader = threading.Thread(target=predictor.load)
+    loader.start()
+    try:
+        assert loading.wait(60)
+        # The model is loading (and holds its lock) while the first plan is asked.
+        answer = predictor.predict(APP_PLAN)
+        assert answer.backend == "local" and answer.lower <= answer.purchases <= answer.upper
+        assert not waited.is_set(), "the first answer waited for the model to load"
+    finally:
+        release.set()
+        loader.join(60)
+    assert predictor.predict(APP_PLAN).purchases == answer.purchases

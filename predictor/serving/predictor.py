@@ -164,6 +164,9 @@ class Predictor:
             )
         self._breaker = CircuitBreaker(self.config.cooldown_seconds)
         self._lock = threading.Lock()
+        # Loading the model takes seconds: a lock of its own, so that reading the bundle's plain
+        # files (what the first answer needs) never waits on it.
+        self._load_lock = threading.Lock()
         self._metadata: BundleMetadata | None = None
         self._ranges: Ranges | None = None
         self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
@@ -213,7 +216,7 @@ class Predictor:
 
     def _ensure_model(self) -> Callable[[pd.DataFrame], np.ndarray]:
         if self._model is None:
-            with self._lock:
+            with self._load_lock:
                 if self._model is None:
                     bundle = load_bundle(self.model_dir, self.config.trust_bundle)
                     self._metadata = bundle.metadata
@@ -321,8 +324,10 @@ class Predictor:
 
     def _local(self, frame: pd.DataFrame, level: float) -> Scored:
         self._count("local")
-        ranges = self._ensure_ranges()
-        if ranges.plan_aware and len(frame) >= OVERLAP_ROWS:
+        distance = None
+        # A small table reads the range after the points, as the first answer must: the range
+        # is then already read with the linear numbers, without waiting on a model's loading.
+        if len(frame) >= OVERLAP_ROWS and (ranges := self._ensure_ranges()).plan_aware:
             # Loading the model is interpreter-bound: one thread of distances beside it is the
             # most it leaves room for. Once loaded, the distances take every core.
             loading = self._model is None and self._load_quick() is None
@@ -330,7 +335,7 @@ class Predictor:
                 lambda: self._local_points(frame), ranges, frame, 1 if loading else None
             )
         else:
-            raw, distance = self._local_points(frame), None
+            raw, ranges = self._local_points(frame), self._ensure_ranges()
         lower, upper = ranges.bounds(raw, frame, level, distance)
         return Scored(raw, lower, upper, "local")
 
