@@ -222,14 +222,18 @@ def score(plans: Path, out: Path, level: float, model_dir: Path, quiet: bool = F
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for bad input, with one clear line)."""
     from predictor.planning.batch_scoring import BatchError
-    from predictor.record.outcomes import OutcomeStoreError
     from predictor.serving.bundle import BundleError
     from predictor.serving.endpoint_errors import EndpointError
     from predictor.serving.settings import ConfigError
 
     args = _parser().parse_args(argv)
+    refused: tuple[type[Exception], ...] = (BatchError, BundleError, ConfigError, EndpointError)
     try:
         if args.command == "outcomes":
+            # Only the outcomes commands need the database layer (a tenth of a second to import).
+            from predictor.record.outcomes import OutcomeStoreError
+
+            refused += (OutcomeStoreError,)
             return _outcomes(args)
         if args.command == "optimize":
             print(optimize_text(args))
@@ -241,15 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TypeError as exc:  # a plan file with a field CampaignPlan does not have
         print(f"error: --plan: {exc}", file=sys.stderr)
         return 2
-    except (
-        BatchError,
-        BundleError,
-        ConfigError,
-        EndpointError,
-        OutcomeStoreError,
-        ValueError,
-        OSError,
-    ) as exc:
+    except (*refused, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,11 @@ from threadpoolctl import threadpool_info
 
 from predictor import Predictor
 from predictor.serving import overlap
+from predictor.serving.bundle import write_manifest
 from predictor.serving.overlap import OVERLAP_ROWS, one_blas_thread, points_and_distance
+from predictor.serving.settings import PredictorConfig
+from predictor.serving.tree_file import TREES_FILE
+from tests.support.common import REPO
 
 
 def _blas_threads() -> list[int]:
@@ -19,7 +25,7 @@ def _blas_threads() -> list[int]:
 
 
 def _ranges_and_plans(rows: int, seed: int, model_dir: str = "model"):
-    ranges = Predictor(model_dir=model_dir).ranges
+    ranges = Predictor(PredictorConfig(trust_bundle=True), model_dir=model_dir).ranges
     points = ranges.points
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
@@ -95,8 +101,17 @@ def test_a_known_distance_gives_the_same_bounds_and_must_fit_the_plans():
         ranges.bounds(pred, frame, 0.9, distance[:-1])
 
 
-@pytest.mark.parametrize("model_dir", ["model", "model/alternatives/boosting"])
-def test_a_large_batch_scored_side_by_side_matches_the_one_scored_in_turn(model_dir, monkeypatch):
+@pytest.mark.parametrize("bundle", ["model", "model/alternatives/boosting", "no plain numbers"])
+def test_a_large_batch_scored_side_by_side_matches_the_one_scored_in_turn(
+    bundle, monkeypatch, tmp_path
+):
+    model_dir = bundle
+    if bundle == "no plain numbers":  # the ensemble as a bundle that must load its model
+        model_dir = str(tmp_path / "boosting")
+        shutil.copytree(REPO / "model/alternatives/boosting", model_dir)
+        (Path(model_dir) / TREES_FILE).unlink()
+        write_manifest(Path(model_dir))
+    config = PredictorConfig(trust_bundle=True)
     _, frame = _ranges_and_plans(OVERLAP_ROWS + 7, 4, model_dir)
     calls = []
 
@@ -105,13 +120,13 @@ def test_a_large_batch_scored_side_by_side_matches_the_one_scored_in_turn(model_
         return points_and_distance(*args)
 
     monkeypatch.setattr("predictor.serving.predictor.points_and_distance", counted)
-    together = Predictor(model_dir=model_dir).predict_frame(frame, 0.9)
-    # The ensemble loads its model meanwhile: one thread of distances beside it. Ridge answers
-    # from its linear numbers at once: the distances take every core.
-    expected = [None] if model_dir == "model" else [1]
+    together = Predictor(config, model_dir=model_dir).predict_frame(frame, 0.9)
+    # A bundle that loads its model meanwhile gets one thread of distances beside the loading.
+    # Plain numbers (Ridge's, the ensemble's trees) answer at once: the distances take every core.
+    expected = [1] if bundle == "no plain numbers" else [None]
     assert calls == expected
     monkeypatch.setattr("predictor.serving.predictor.OVERLAP_ROWS", 10 * len(frame))
-    in_turn = Predictor(model_dir=model_dir).predict_frame(frame, 0.9)
+    in_turn = Predictor(config, model_dir=model_dir).predict_frame(frame, 0.9)
     assert calls == expected
     assert together.attrs == in_turn.attrs
     pd.testing.assert_frame_equal(together, in_turn)

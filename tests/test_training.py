@@ -359,6 +359,9 @@ def test_quick_run_exports_the_alternative_next_to_the_ridge_bundle(quick_run):
     # The linear model's numbers travel with it (the app's first answers); the ensemble has none.
     assert (models["ridge"] / "linear.json").is_file()
     assert not (models["boosting"] / "linear.json").exists()
+    # The ensemble's trees travel with it as plain numbers (answers without skops); Ridge has none.
+    assert (models["boosting"] / "trees.json").is_file()
+    assert not (models["ridge"] / "trees.json").exists()
     answer = alternative.pyfunc.predict(X.head(5))
     assert {"prediction", "lower_90", "upper_90"} <= set(answer.columns)
     assert "model/alternatives/boosting" in proc.stdout  # its bars are printed too

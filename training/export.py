@@ -34,6 +34,7 @@ from predictor.serving.linear_file import LINEAR_FILE, LinearPoints
 from predictor.serving.model_code import pyfunc
 from predictor.serving.model_code.interval import POINTS_FILE, TrainingPoints, is_plan_aware
 from predictor.serving.model_code.pyfunc import interval_frame
+from predictor.serving.tree_file import TREES_FILE, Member, TreeNodes, TreePoints
 from training import config
 from training.models import DISPLAY_NAMES, SERVED_NAME
 
@@ -145,6 +146,65 @@ def write_linear_file(model, X: pd.DataFrame, folder: Path) -> bool:
     return points is not None
 
 
+def _tree_nodes(estimator) -> TreeNodes:
+    tree = estimator.tree_
+    return TreeNodes(
+        left=np.asarray(tree.children_left, dtype=np.int64),
+        right=np.asarray(tree.children_right, dtype=np.int64),
+        feature=np.asarray(tree.feature, dtype=np.int64),
+        threshold=np.asarray(tree.threshold, dtype=float),
+        value=np.asarray(tree.value[:, 0, 0], dtype=float),
+    )
+
+
+def _member(estimator, X: pd.DataFrame) -> Member | None:
+    """One model of the vote as plain numbers, or ``None`` for a kind the trees file lacks."""
+    kind = type(estimator).__name__
+    if kind == "TransformedTargetRegressor":
+        linear = linear_points(estimator, X)
+        return None if linear is None else Member("linear", linear=linear)
+    if kind == "GradientBoostingRegressor":
+        init = getattr(estimator, "init_", None)
+        constant = np.ravel(getattr(init, "constant_", []))
+        if estimator.loss != "squared_error" or constant.shape != (1,):
+            return None
+        trees = tuple(_tree_nodes(stage[0]) for stage in estimator.estimators_)
+        return Member(
+            "boosting",
+            trees=trees,
+            init=float(constant[0]),
+            learning_rate=float(estimator.learning_rate),
+        )
+    if kind == "RandomForestRegressor" and estimator.n_outputs_ == 1:
+        return Member("forest", trees=tuple(_tree_nodes(tree) for tree in estimator.estimators_))
+    return None
+
+
+def tree_points(model, X: pd.DataFrame) -> TreePoints | None:
+    """The tree ensemble's numbers (:mod:`predictor.serving.tree_file`), checked to give its own
+    answers on ``X``; ``None`` for another model (a vote, boosting or a forest on
+    ``FEATURE_COLUMNS``)."""
+    if list(getattr(model, "feature_names_in_", [])) != FEATURE_COLUMNS:
+        return None
+    X = X[FEATURE_COLUMNS]
+    voting = type(model).__name__ == "VotingRegressor"
+    members = [_member(est, X) for est in (model.estimators_ if voting else [model])]
+    if any(m is None for m in members) or not any(m.trees for m in members):  # type: ignore[union-attr]
+        return None
+    weights = getattr(model, "_weights_not_none", None) if voting else None
+    points = TreePoints(FEATURE_COLUMNS, members, weights)  # type: ignore[arg-type]
+    return points if points.agrees_with(model.predict, X) else None
+
+
+def write_tree_file(model, X: pd.DataFrame, folder: Path) -> bool:
+    """Write :data:`TREES_FILE` into ``folder`` when ``model`` is a tree ensemble; whether it was."""
+    points = tree_points(model, X)
+    if points is not None:
+        text = json.dumps(points.record(), separators=(",", ":"))
+        (folder / TREES_FILE).write_text(text + "\n", encoding="utf-8")
+    return points is not None
+
+
 def save_bundle(
     model,
     X: pd.DataFrame,
@@ -158,7 +218,8 @@ def save_bundle(
 
     ``metadata`` is stored in MLmodel; ``card`` becomes README.md; a plan-aware calibration's
     training ``points`` become ``difficulty.json``; a linear model's numbers become
-    ``linear.json``, with which the app answers before the model has loaded. A SHA-256 manifest is written last, so a
+    ``linear.json`` and a tree ensemble's ``trees.json``, with which the app answers without
+    loading the model. A SHA-256 manifest is written last, so a
     bundle with a manifest is complete. Other bundles kept in the folder's ``alternatives/``
     stay. ``trusted_types`` must list every type skops does not trust itself (MLflow refuses to
     save the model otherwise).
@@ -199,6 +260,7 @@ def save_bundle(
             text = json.dumps(points.record(), separators=(",", ":"))
             (staging / POINTS_FILE).write_text(text + "\n", encoding="utf-8")
         write_linear_file(model, X, staging)
+        write_tree_file(model, X, staging)
         if card is not None:
             (staging / "README.md").write_text(card, encoding="utf-8")
         write_manifest(staging)

@@ -33,6 +33,7 @@ from predictor.serving.model_code.interval import (
     TrainingPoints,
     is_plan_aware,
 )
+from predictor.serving.tree_file import TREES_FILE, TreePoints
 
 log = logging.getLogger(__name__)
 
@@ -345,29 +346,47 @@ def bundle_ranges(model_dir: str | Path, trust_unpinned: bool = False) -> Ranges
     return _ranges(model_dir, metadata, entries)
 
 
+# A model's plain numbers, checked against the model once it loads.
+QuickPoints = LinearPoints | TreePoints
+# The plain-number files a bundle may carry, and how each is read.
+QUICK_FILES: dict[str, Callable[[object], QuickPoints]] = {
+    LINEAR_FILE: LinearPoints.from_record,
+    TREES_FILE: TreePoints.from_record,
+}
+
+
+def quick_file(points: QuickPoints) -> str:
+    """The bundle file ``points`` were read from."""
+    return TREES_FILE if isinstance(points, TreePoints) else LINEAR_FILE
+
+
 @dataclass(frozen=True)
 class QuickBundle:
-    """What a verified bundle answers with before its model loads: its metadata, its range and,
-    for a linear model, its numbers (:mod:`predictor.serving.linear_file`; ``None`` otherwise)."""
+    """What a verified bundle answers with before (or without) loading its model: its metadata,
+    its range and its model's plain numbers, if it has them (:mod:`predictor.serving.linear_file`
+    for the linear model, :mod:`predictor.serving.tree_file` for a tree ensemble)."""
 
     metadata: BundleMetadata
     ranges: Ranges
-    points: LinearPoints | None
+    points: QuickPoints | None
 
 
 def quick_bundle(model_dir: str | Path, trust_unpinned: bool = False) -> QuickBundle:
-    """Verify the bundle and read its plain files; neither scikit-learn nor skops is imported."""
+    """Verify the bundle and read its plain files; neither scikit-learn nor skops is imported
+    (a tree ensemble's trees are rebuilt on first use)."""
     model_dir = Path(model_dir)
     entries, metadata = _verified_record(model_dir, trust_unpinned)
     points = None
-    if LINEAR_FILE in entries:
+    for name, read in QUICK_FILES.items():
+        if name not in entries:
+            continue
         try:
-            record = json.loads(_read_verified(model_dir, LINEAR_FILE, entries).decode("utf-8"))
-            points = LinearPoints.from_record(record)
+            points = read(json.loads(_read_verified(model_dir, name, entries).decode("utf-8")))
         except (UnicodeDecodeError, ValueError) as exc:
             raise BundleError(
-                f"{LINEAR_FILE} in {model_dir} cannot be read ({exc}); {_RETRAIN}"
+                f"{name} in {model_dir} cannot be read ({str(exc)[:200]}); {_RETRAIN}"
             ) from None
+        break
     return QuickBundle(metadata, _ranges(model_dir, metadata, entries), points)
 
 

@@ -173,6 +173,18 @@ def _compile(model: Any, final: str) -> Steps | None:
     return None
 
 
+def in_blocks(steps: Steps, values: np.ndarray) -> np.ndarray:
+    """``steps(values)``, computed in blocks of :data:`CHUNK_ROWS` rows on every core for a
+    large table (``steps`` works row by row)."""
+    if len(values) <= CHUNK_ROWS:
+        return steps(values)
+    blocks = [values[i : i + CHUNK_ROWS] for i in range(0, len(values), CHUNK_ROWS)]
+    # Trees and NumPy let go of the interpreter lock, so blocks run on all cores at once.
+    workers = min(len(blocks), os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers, thread_name_prefix="points") as pool:
+        return np.concatenate(list(pool.map(steps, blocks)))
+
+
 def sample_rows(low: np.ndarray, high: np.ndarray, n: int = SAMPLE_ROWS) -> np.ndarray:
     """``n`` fixed rows spread over ``[low, high]`` per column (1 where a bound is unknown),
     both ends included."""
@@ -199,14 +211,7 @@ class FastPoints:
     def __call__(self, frame: Any) -> np.ndarray:
         if not (isinstance(frame, pd.DataFrame) and frame.columns.equals(self.columns)):
             return self.predict(frame)
-        values = frame.to_numpy(dtype=float)
-        if len(values) <= CHUNK_ROWS:
-            return self.steps(values)
-        blocks = [values[i : i + CHUNK_ROWS] for i in range(0, len(values), CHUNK_ROWS)]
-        # Trees and NumPy let go of the interpreter lock, so blocks run on all cores at once.
-        workers = min(len(blocks), os.cpu_count() or 1)
-        with ThreadPoolExecutor(workers, thread_name_prefix="points") as pool:
-            return np.concatenate(list(pool.map(self.steps, blocks)))
+        return in_blocks(self.steps, frame.to_numpy(dtype=float))
 
 
 def fast_points(

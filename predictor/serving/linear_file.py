@@ -26,7 +26,7 @@ TOLERANCE = 1e-9
 
 
 @functools.lru_cache(maxsize=64)
-def _positions(wanted: tuple[str, ...], present: tuple[str, ...]) -> list[int]:
+def column_positions(wanted: tuple[str, ...], present: tuple[str, ...]) -> list[int]:
     """Where each of ``wanted`` is among ``present`` (a missing one is a ``KeyError``)."""
     where = {name: i for i, name in enumerate(present)}
     try:
@@ -90,7 +90,14 @@ class LinearPoints:
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         """Expected purchases for each row of ``frame`` (a table with :attr:`columns`)."""
         # Fancy indexing copies (the values are changed in place) without pandas' reindexing.
-        values = frame.to_numpy(dtype=float)[:, _positions(self.columns, tuple(frame.columns))]
+        values = frame.to_numpy(dtype=float)[
+            :, column_positions(self.columns, tuple(frame.columns))
+        ]
+        return self.on_values(values)
+
+    def on_values(self, values: np.ndarray) -> np.ndarray:
+        """Expected purchases for rows of :attr:`columns`' values, in that order; ``values`` is
+        a copy of the caller's, changed in place."""
         values[:, self.logged] = np.log1p(values[:, self.logged])
         return np.expm1((values - self.mean) / self.scale @ self.weights + self.intercept)
 

@@ -29,9 +29,11 @@ from predictor.serving.bundle import (
     DEFAULT_MODEL_DIR,
     BundleError,
     BundleMetadata,
+    QuickPoints,
     bundle_ranges,
     load_bundle,
     quick_bundle,
+    quick_file,
     verify_bundle,
 )
 from predictor.serving.endpoint_answers import endpoint_answer, notice_local_range
@@ -52,7 +54,6 @@ from predictor.serving.extrapolation import (
     score_with_edges,
 )
 from predictor.serving.fast_points import fast_points, sample_rows
-from predictor.serving.linear_file import LINEAR_FILE, LinearPoints
 from predictor.serving.model_code.interval import (
     DEFAULT_LEVEL,
     IntervalLevelError,
@@ -64,6 +65,7 @@ from predictor.serving.overlap import OVERLAP_ROWS, points_and_distance
 from predictor.serving.plausibility import PlausibleBand, check_plausible, plausible_band
 from predictor.serving.scored import FrameScore, Scored
 from predictor.serving.settings import PredictorConfig, Settings, load_config, predictor_config
+from predictor.serving.tree_file import TREES_FILE, TreePoints
 
 log = logging.getLogger(__name__)
 # One column index for every one-row table (building it per call costs more than the row).
@@ -170,8 +172,8 @@ class Predictor:
         self._metadata: BundleMetadata | None = None
         self._ranges: Ranges | None = None
         self._model: Callable[[pd.DataFrame], np.ndarray] | None = None
-        # The linear model's numbers (see ``linear_file``), answering until the model has loaded.
-        self._quick: LinearPoints | None = None
+        # The model's plain numbers (``linear_file``, ``tree_file``), answering without the model.
+        self._quick: QuickPoints | None = None
         self._quick_read = False
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
@@ -227,18 +229,18 @@ class Predictor:
         return self._model
 
     def _check_quick(self, predict: Callable[[Any], np.ndarray], bounds: TrainingBounds) -> None:
-        """Stop answering from the linear file if it disagrees with the model just loaded."""
+        """Stop answering from the plain numbers if they disagree with the model just loaded."""
         quick = self._quick
         if quick is None:
             return
         columns = getattr(getattr(predict, "__self__", None), "feature_names_in_", FEATURE_COLUMNS)
         rows = pd.DataFrame(sample_rows(bounds.low, bounds.high), columns=list(columns))
         if not quick.agrees_with(predict, rows):
-            log.error("%s disagrees with the model; the model answers", LINEAR_FILE)
+            log.error("%s disagrees with the model; the model answers", quick_file(quick))
             self._quick = None
 
-    def _load_quick(self) -> LinearPoints | None:
-        """Verify the bundle and read its plain files (metadata, range, linear numbers)."""
+    def _load_quick(self) -> QuickPoints | None:
+        """Verify the bundle and read its plain files (metadata, range, the model's numbers)."""
         if self._model is None and not self._quick_read:
             with self._lock:
                 if self._model is None and not self._quick_read:
@@ -250,11 +252,17 @@ class Predictor:
         return self._quick if self._model is None else None
 
     def _points_model(self) -> Callable[[pd.DataFrame], np.ndarray]:
-        """What answers points now: the loaded model, else the linear file's numbers before
-        the model has loaded, else the model, loaded now."""
+        """What answers points now: the loaded model, else the model's plain numbers (see
+        :meth:`_load_quick`), else the model, loaded now."""
         if self._model is not None:
             return self._model
         quick = self._load_quick()
+        if isinstance(quick, TreePoints):
+            try:
+                quick.build()
+            except Exception as exc:  # e.g. a scikit-learn whose trees are stored otherwise
+                log.warning("%s is not used (%s); the model answers", TREES_FILE, exc)
+                self._quick = quick = None
         return quick if quick is not None and self._model is None else self._ensure_model()
 
     def _ensure_ranges(self) -> Ranges:
@@ -273,7 +281,7 @@ class Predictor:
     def load(self, quick: bool = False) -> None:
         """Verify and load the bundle, and set up the endpoint's credentials, now instead of on
         first use (e.g. to warm up in background). ``quick`` reads only what answers before the
-        model loads (a linear bundle's numbers; the model itself for others)."""
+        model loads (a bundle's plain numbers; the model itself for a bundle without them)."""
         if not (quick and self._load_quick() is not None):
             self._ensure_model()
         if self._client is not None:
