@@ -202,3 +202,16 @@ def test_training_writes_no_trees_file_for_a_model_it_does_not_cover(tmp_path):
     model = KNeighborsRegressor(3).fit(rows, np.arange(len(rows), dtype=float))
     assert not write_tree_file(model, rows[FEATURE_COLUMNS], tmp_path)
     assert not (tmp_path / TREES_FILE).exists()
+
+
+def test_the_agreement_check_spreads_a_small_example_over_its_range():
+    from predictor.contract.features import FEATURE_COLUMNS
+    from training.export import agreement_rows
+
+    example = rows_in_range(load_bundle(ENSEMBLE_DIR).metadata.training_range, 3, seed=2)
+    rows = agreement_rows(example)
+    assert len(rows) > 50 and list(rows.columns) == FEATURE_COLUMNS
+    pd.testing.assert_frame_equal(rows.head(3), example.astype(float))
+    # Both ends of each column's range are among the rows, and nothing outside it.
+    pd.testing.assert_series_equal(rows.min(), example.min().astype(float))
+    pd.testing.assert_series_equal(rows.max(), example.max().astype(float))

@@ -30,6 +30,7 @@ from predictor.serving.bundle import (
     verify_manifest,
     write_manifest,
 )
+from predictor.serving.fast_points import sample_rows
 from predictor.serving.linear_file import LINEAR_FILE, LinearPoints
 from predictor.serving.model_code import pyfunc
 from predictor.serving.model_code.interval import POINTS_FILE, TrainingPoints, is_plan_aware
@@ -117,6 +118,14 @@ def use_serving_pyfunc(bundle: Path) -> None:
     mlmodel.save(str(bundle / "MLmodel"))
 
 
+def agreement_rows(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` and :func:`~predictor.serving.fast_points.sample_rows` spread over its range: the
+    rows a model's plain numbers must answer as the model does (``X`` may be a 3-row example)."""
+    X = X[FEATURE_COLUMNS].astype(float)
+    spread = sample_rows(X.min().to_numpy(), X.max().to_numpy())
+    return pd.concat([X, pd.DataFrame(spread, columns=FEATURE_COLUMNS)], ignore_index=True)
+
+
 def linear_points(model, X: pd.DataFrame) -> LinearPoints | None:
     """The served Ridge model's numbers (:mod:`predictor.serving.linear_file`), checked to give
     its own answers on ``X``; ``None`` for another model."""
@@ -134,7 +143,7 @@ def linear_points(model, X: pd.DataFrame) -> LinearPoints | None:
         weights=terms.weights,
         intercept=terms.intercept,
     )
-    return points if points.agrees_with(model.predict, X[FEATURE_COLUMNS]) else None
+    return points if points.agrees_with(model.predict, agreement_rows(X)) else None
 
 
 def write_linear_file(model, X: pd.DataFrame, folder: Path) -> bool:
@@ -186,7 +195,7 @@ def tree_points(model, X: pd.DataFrame) -> TreePoints | None:
     ``FEATURE_COLUMNS``)."""
     if list(getattr(model, "feature_names_in_", [])) != FEATURE_COLUMNS:
         return None
-    X = X[FEATURE_COLUMNS]
+    X = agreement_rows(X)
     voting = type(model).__name__ == "VotingRegressor"
     members = [_member(est, X) for est in (model.estimators_ if voting else [model])]
     if any(m is None for m in members) or not any(m.trees for m in members):  # type: ignore[union-attr]
