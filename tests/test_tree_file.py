@@ -215,3 +215,31 @@ def test_the_agreement_check_spreads_a_small_example_over_its_range():
     # Both ends of each column's range are among the rows, and nothing outside it.
     pd.testing.assert_series_equal(rows.min(), example.min().astype(float))
     pd.testing.assert_series_equal(rows.max(), example.max().astype(float))
+
+
+def test_the_optimizer_knows_the_ensemble_without_loading_its_model():
+    code = (
+        "import json, sys; from predictor import CampaignPlan, Predictor\n"
+        "from predictor.planning.optimize import optimize\n"
+        "from tests.support.predictor import APP_PLAN\n"
+        "p = Predictor.from_env('model/alternatives/boosting')\n"
+        "found = optimize(p, APP_PLAN, 'most_purchases', ['platform', 'budget'])\n"
+        "print(json.dumps(found.to_dict()['best']), found.method, 'skops' in sys.modules)"
+    )
+    env = {"PREDICTOR_BACKEND": "local", "PATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    best, method, skops = out.stdout.rsplit(" ", 2)
+    assert skops.strip() == "False"
+    from predictor.planning.optimize import optimize
+
+    loaded = Predictor(PredictorConfig(backend="local"), model_dir=ENSEMBLE_DIR)
+    loaded.load()
+    assert loaded.is_tree_ensemble() is False  # loaded without its plain numbers: it asks the model
+    found = optimize(loaded, APP_PLAN, "most_purchases", ["platform", "budget"])
+    assert (json.loads(best), method) == (found.to_dict()["best"], found.method)
+    assert (
+        Predictor(PredictorConfig(backend="local"), model_dir=MODEL_DIR).is_tree_ensemble() is False
+    )

@@ -172,6 +172,8 @@ def _objective(
 def _ridge_terms(predictor: Predictor) -> Any:
     """The served Ridge model's terms, or ``None`` for another model."""
     try:
+        if predictor.is_tree_ensemble():  # not the Ridge: no need to load the model to know it
+            return None
         return linear_terms(predictor.local_estimator())
     except (ExplainError, BundleError):
         return None

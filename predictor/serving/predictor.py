@@ -287,6 +287,13 @@ class Predictor:
         if self._client is not None:
             self._client.prepare()
 
+    def is_tree_ensemble(self) -> bool:
+        """Whether the local bundle's plain numbers are a tree ensemble's (``trees.json``),
+        known without loading its model (see :meth:`_load_quick`)."""
+        return isinstance(
+            self._quick if self._model is not None else self._load_quick(), TreePoints
+        )
+
     def local_estimator(self) -> Any:
         """The local bundle's fitted scikit-learn model (for explanations), loaded if needed."""
         estimator = getattr(self._ensure_model(), "__self__", None)
